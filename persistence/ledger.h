@@ -1,0 +1,75 @@
+#ifndef BATCHFETCH_PERSISTENCE_LEDGER_H_
+#define BATCHFETCH_PERSISTENCE_LEDGER_H_
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "persistence/page.h"
+#include "persistence/status.h"
+
+namespace batchfetch {
+
+// The durable record of jobs, pages and fetched rows. Implementations: SQLite (one
+// file, many processes) and PostgreSQL (many machines).
+//
+// Thread rule: one Ledger object is used by one thread at a time (the writer thread).
+// Several Ledger objects (processes) may share one database.
+class Ledger {
+ public:
+  virtual ~Ledger() = default;
+
+  // Records job and one pending first page (start_row 0) per day of its range, in one
+  // transaction. Idempotent: an existing job and its pages are left as they are.
+  virtual Status RegisterJob(const Job& job) = 0;
+
+  // Leases up to max pages of job_id that are pending with next_attempt_at <= now, or
+  // leased with an expired lease, oldest date first. Each gets a fresh token and
+  // lease_expires_at = now + lease. Appends them to *out.
+  virtual Status Claim(const std::string& job_id, const std::string& owner, int max,
+                       std::chrono::milliseconds lease, WallTime now,
+                       std::vector<Lease>* out) = 0;
+
+  // One transaction for all pages: UPSERT each page's rows on the natural key; mark the
+  // page done (row_count, truncated) only if its lease token still holds; when the page
+  // was full (rows == row_limit) insert the next page as pending, or mark the day
+  // truncated when the next page would start at or past kDailyRowCap.
+  // (*lease_held)[i] tells whether pages[i]'s token still held.
+  virtual Status CommitPages(std::span<const FetchedPage> pages, WallTime now,
+                             std::vector<bool>* lease_held) = 0;
+
+  // Records a failed attempt if the token holds: attempts + 1, last_error = error; the
+  // page becomes dead when final or when attempts reach max_attempts, else pending with
+  // next_attempt_at = retry_at. *lease_held tells whether the token held.
+  virtual Status FailPage(const Lease& lease, const std::string& error, bool final,
+                          int max_attempts, WallTime retry_at, WallTime now,
+                          bool* lease_held) = 0;
+
+  // Gives leased pages back (pending, lease cleared) without counting an attempt.
+  // Pages whose token no longer holds are left alone.
+  virtual Status Release(std::span<const Lease> leases, WallTime now) = 0;
+
+  // Extends the leases whose token still holds to expires_at.
+  virtual Status Renew(std::span<const Lease> leases, WallTime expires_at) = 0;
+
+  // Pages of job_id by state and rows stored.
+  virtual Status Progress(const std::string& job_id, JobProgress* out) = 0;
+
+  // Dead pages back to pending with attempts reset; all jobs when job_id is empty.
+  virtual Status RetryDead(const std::string& job_id, int64_t* count) = 0;
+
+  // Every job in the ledger.
+  virtual Status ListJobs(std::vector<Job>* out) = 0;
+};
+
+// Opens (creating it 0600 if missing) the ledger named by target: a file path for
+// SQLite or a "postgresql://" / "postgres://" URI. Creates or checks the schema;
+// a file of another program or a newer schema gives kForeign.
+Status OpenLedger(const std::string& target, std::unique_ptr<Ledger>* out);
+
+}  // namespace batchfetch
+
+#endif  // BATCHFETCH_PERSISTENCE_LEDGER_H_

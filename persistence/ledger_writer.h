@@ -1,0 +1,69 @@
+#ifndef BATCHFETCH_PERSISTENCE_LEDGER_WRITER_H_
+#define BATCHFETCH_PERSISTENCE_LEDGER_WRITER_H_
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "persistence/ledger.h"
+
+namespace batchfetch {
+
+// The one thread that talks to the database. Everything that touches the Ledger runs
+// here, so no blocking database call ever runs on the io thread.
+//
+// Fetched pages are group-committed: all pages queued when the writer wakes (up to
+// max_group) go into one CommitPages transaction. Other tasks run one by one, before
+// pages, in the order they were posted.
+//
+// Thread rule: Post and SubmitPage may be called from any thread. Callbacks run on the
+// writer thread; callers post results back to their own executor.
+class LedgerWriter {
+ public:
+  using PageCallback = std::function<void(const Status&, bool lease_held)>;
+
+  LedgerWriter(std::unique_ptr<Ledger> ledger, std::size_t max_group = 64);
+  // Finishes everything queued, then joins the thread.
+  ~LedgerWriter();
+
+  LedgerWriter(const LedgerWriter&) = delete;
+  LedgerWriter& operator=(const LedgerWriter&) = delete;
+
+  // Runs task(ledger) on the writer thread.
+  void Post(std::function<void(Ledger&)> task);
+
+  // Queues page for the next group commit; on_done gets the commit's status and whether
+  // the page's lease still held.
+  void SubmitPage(FetchedPage page, PageCallback on_done);
+
+  // Pages queued and not yet committed.
+  std::size_t backlog() const;
+
+  // Finishes everything queued, then joins. Idempotent.
+  void Stop();
+
+ private:
+  struct PendingPage {
+    FetchedPage page;
+    PageCallback on_done;
+  };
+
+  void Run();
+
+  std::unique_ptr<Ledger> ledger_;
+  const std::size_t max_group_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void(Ledger&)>> tasks_;  // guarded by mu_
+  std::deque<PendingPage> pages_;                    // guarded by mu_
+  bool stopping_ = false;                            // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace batchfetch
+
+#endif  // BATCHFETCH_PERSISTENCE_LEDGER_WRITER_H_

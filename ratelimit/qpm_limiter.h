@@ -1,0 +1,62 @@
+#ifndef BATCHFETCH_RATELIMIT_QPM_LIMITER_H_
+#define BATCHFETCH_RATELIMIT_QPM_LIMITER_H_
+
+#include <cstdint>
+#include <deque>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/system/error_code.hpp>
+
+#include "ratelimit/clock.h"
+#include "ratelimit/sliding_window_log.h"
+
+namespace batchfetch {
+
+// Grants request tokens so that no window of `window` ever holds more than `budget`
+// grants (budget = qpm x utilization), served first come, first served.
+//
+// Thread rule: all calls on the executor's thread (the io thread).
+class QpmLimiter {
+ public:
+  using TimePoint = Clock::TimePoint;
+  using Duration = Clock::Duration;
+
+  // REQUIRES: budget >= 1, window > 0. clock must outlive the limiter.
+  QpmLimiter(boost::asio::any_io_executor ex, int64_t budget, Duration window,
+             const Clock& clock = SteadyClock::Instance());
+
+  // Waits until n grants are allowed, then records them. Returns {} on a grant,
+  // operation_aborted when cancelled (per-operation cancellation) or after Close().
+  // REQUIRES: 1 <= n <= budget.
+  boost::asio::awaitable<boost::system::error_code> Acquire(int64_t n = 1);
+
+  // No grant before t (quota back-off, load-quota cool-down). Later calls with an
+  // earlier t do not shorten an existing pause.
+  void PauseUntil(TimePoint t);
+
+  // Refuses every current and future Acquire with operation_aborted (halt).
+  void Close();
+
+  // Grants in the window ending now.
+  int64_t GrantsInWindow() const;
+  int64_t budget() const { return log_.budget(); }
+  Duration window() const { return log_.window(); }
+  int64_t total_grants() const { return total_grants_; }
+
+ private:
+  boost::asio::any_io_executor ex_;
+  const Clock& clock_;
+  SlidingWindowLog log_;
+  TimePoint paused_until_{};
+  bool closed_ = false;
+  int64_t total_grants_ = 0;
+  uint64_t next_ticket_ = 0;      // FIFO order of waiters
+  std::deque<uint64_t> waiters_;  // tickets waiting, head is served first
+  boost::asio::steady_timer wake_;  // wakes waiters when the head's turn may have come
+};
+
+}  // namespace batchfetch
+
+#endif  // BATCHFETCH_RATELIMIT_QPM_LIMITER_H_

@@ -1,0 +1,36 @@
+#ifndef BATCHFETCH_WORKERS_ERROR_CLASSIFIER_H_
+#define BATCHFETCH_WORKERS_ERROR_CLASSIFIER_H_
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "persistence/page.h"
+#include "workers/http_client.h"
+
+namespace batchfetch {
+
+// What a failed (or successful) request means for the run. See DESIGN.md "Errors".
+enum class ErrorKind {
+  kNone,          // 2xx: parse the body
+  kTransient,     // timeout, reset, 5xx, truncated body: retry this page with back-off
+  kQuota,         // 429, or 403 whose body says quotaExceeded/rateLimitExceeded: slow the job
+  kUnauthorized,  // 401: refresh the token once, then fatal
+  kFatal,         // 400, 403 permission, 404, other 4xx, oversized body: halt the run
+};
+
+struct Classification {
+  ErrorKind kind = ErrorKind::kNone;
+  std::string reason;                                  // one line, no secrets
+  std::optional<std::chrono::milliseconds> retry_after;  // from Retry-After, if any
+};
+
+// Classifies a finished transfer. A 403 is decided by its body (error.errors[].reason and
+// error.message), never by the status alone. now resolves an HTTP-date Retry-After.
+Classification Classify(const HttpResponse& response, WallTime now);
+
+const char* ErrorKindName(ErrorKind kind);
+
+}  // namespace batchfetch
+
+#endif  // BATCHFETCH_WORKERS_ERROR_CLASSIFIER_H_

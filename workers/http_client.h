@@ -1,0 +1,86 @@
+#ifndef BATCHFETCH_WORKERS_HTTP_CLIENT_H_
+#define BATCHFETCH_WORKERS_HTTP_CLIENT_H_
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+
+namespace batchfetch {
+
+struct HttpRequest {
+  std::string url;
+  std::string body;                      // POSTed when not empty, else GET
+  std::vector<std::string> headers;      // "Name: value"
+  std::chrono::milliseconds timeout{30000};  // whole transfer, including queueing
+};
+
+struct HttpResponse {
+  long status = 0;                       // HTTP status; 0 when the transfer failed
+  std::string body;
+  std::string retry_after;               // the Retry-After header, verbatim, or ""
+  int curl_code = 0;                     // CURLcode; 0 = the transfer completed
+  std::string error;                     // libcurl's message when curl_code != 0
+  bool body_too_large = false;           // stopped at HttpClientOptions::max_body_bytes
+  std::chrono::microseconds elapsed{0};
+
+  bool transport_ok() const { return curl_code == 0; }
+};
+
+struct HttpClientOptions {
+  std::size_t max_body_bytes = 256u << 20;  // a larger body is cut off and reported
+  long max_connections = 64;                // per host
+  bool http2 = true;                        // negotiated over TLS when offered
+  std::string user_agent = "batchfetch/0.1";
+};
+
+// An HTTP client that drives one libcurl multi handle from an Asio executor: the
+// socket callback maps every socket libcurl reports (resolver sockets too) onto Asio
+// waits, the timer callback onto a steady_timer; curl_multi_socket_action is never
+// called from inside a libcurl callback. Connections are pooled and reused.
+//
+// Cancelling an operation (per-operation cancellation slot, any type) removes its easy
+// handle at once and completes it with operation_aborted.
+//
+// Thread rule: construct, call and destroy on the executor's thread (single-threaded
+// io_context). Outstanding operations complete with operation_aborted on destruction.
+class HttpClient {
+ public:
+  using Signature = void(boost::system::error_code, HttpResponse);
+
+  HttpClient(boost::asio::any_io_executor ex, HttpClientOptions options = {});
+  ~HttpClient();
+
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Performs request. The error_code is operation_aborted when cancelled; a transport
+  // failure (timeout, reset) is reported in HttpResponse::curl_code with an empty
+  // error_code.
+  template <typename CompletionToken>
+  auto AsyncPerform(HttpRequest request, CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, Signature>(
+        [this](auto handler, HttpRequest req) {
+          Start(std::move(req), boost::asio::any_completion_handler<Signature>(std::move(handler)));
+        },
+        token, std::move(request));
+  }
+
+  // Transfers running now.
+  std::size_t active() const;
+  boost::asio::any_io_executor get_executor() const;
+
+ private:
+  class Impl;
+  void Start(HttpRequest request, boost::asio::any_completion_handler<Signature> handler);
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace batchfetch
+
+#endif  // BATCHFETCH_WORKERS_HTTP_CLIENT_H_
