@@ -1,1 +1,96 @@
-int main() { return 1; }
+// mockgsc: a simulated Google Search Console Search Analytics API for tests and benchmarks.
+// Example: mockgsc --port 0 --latency-ms 50 --qpm 1200 --qpm-window 6 --error-rate 0.05
+
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <cstdio>
+#include <thread>
+#include <vector>
+
+#include "tools/mockgsc/fault_plan.h"
+#include "tools/mockgsc/server.h"
+#include "tools/mockgsc/server_options.h"
+
+namespace {
+
+// Thousands of concurrent test connections need more descriptors than the default soft cap.
+void RaiseFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  mockgsc::ServerOptions options;
+  std::vector<std::string> fail_pages;
+  CLI::App app{"mockgsc: simulated Search Console Search Analytics API on 127.0.0.1",
+               "mockgsc"};
+  app.footer("Example: mockgsc --port 0 --latency-ms 50 --qpm 1200 --qpm-window 6");
+  app.add_option("--port", options.port, "TCP port on 127.0.0.1 (0 = any free)")->required();
+  app.add_option("--seed", options.seed, "Seed for data, latency and faults");
+  app.add_option("--latency-ms", options.latency_ms, "Median response delay (ms)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--latency-p99-ms", options.latency_p99_ms,
+                 "99th percentile delay (ms); default = --latency-ms");
+  app.add_option("--qpm", options.qpm, "Quota per window, per site and per token")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--qpm-window", options.qpm_window_s, "Quota window (s)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--quota-status", options.quota_status, "Quota error status")
+      ->check(CLI::IsMember({429, 403}));
+  app.add_option("--error-rate", options.error_rate, "Fraction of requests given a fault")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--fatal-after", options.fatal_after,
+                 "From the Nth query request on, answer 403 permission denied")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--fail-page", fail_pages, "DATE:START_ROW that always gets 500 (repeatable)");
+  app.add_option("--token", options.token, "Required bearer token");
+  app.add_option("--rows-per-day", options.rows_per_day, "Mean rows of an ordinary day")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--stall-ms", options.stall_ms, "How long a stall fault lasts (ms)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", options.threads, "io_context threads")->check(CLI::Range(1, 64));
+  try {
+    app.parse(argc, argv);
+    for (const std::string& text : fail_pages) {
+      auto page = mockgsc::FaultPlan::ParseFailPage(text);
+      if (!page) throw CLI::ValidationError("--fail-page", "expected YYYY-MM-DD:START_ROW");
+      options.fail_pages.insert(*page);
+    }
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 1;
+  }
+
+  RaiseFileLimit();
+  boost::asio::io_context io(options.threads);
+  mockgsc::Server server(io, options);
+  uint16_t port;
+  try {
+    port = server.Listen();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mockgsc: cannot listen on 127.0.0.1:%u: %s\n", options.port, e.what());
+    return 1;
+  }
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code&, int) {
+    server.Stop();
+    io.stop();
+  });
+  server.Start();
+  std::printf("listening on 127.0.0.1:%u\n", port);
+  std::fflush(stdout);
+
+  std::vector<std::thread> threads;
+  for (int i = 1; i < options.threads; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : threads) t.join();
+  return 0;
+}

@@ -1,0 +1,225 @@
+#include "tools/mockgsc/api_handler.h"
+
+#include <boost/json.hpp>
+#include <boost/url.hpp>
+
+#include "tools/mockgsc/api_error.h"
+#include "tools/mockgsc/query_request.h"
+#include "tools/mockgsc/query_response.h"
+#include "tools/mockgsc/row_checksum.h"
+
+namespace mockgsc {
+namespace {
+
+namespace json = boost::json;
+
+Reply JsonReply(int status, std::string body) {
+  Reply reply;
+  reply.status = status;
+  reply.body = std::move(body);
+  return reply;
+}
+
+Reply NotFound(std::string_view what) {
+  return JsonReply(404, ApiErrorBody(404, "NOT_FOUND", "global", "notFound",
+                                     "Not Found: " + std::string(what)));
+}
+
+std::string PageKey(const std::string& site, const QueryRequest& req) {
+  std::string key = site + '\x1f' + req.type + '\x1f';
+  for (Dimension d : req.dimensions) key += std::string(DimensionName(d)) + ',';
+  key += '\x1f' + req.start_date.ToString() + ".." + req.end_date.ToString() + '\x1f' +
+         std::to_string(req.start_row);
+  return key;
+}
+
+}  // namespace
+
+ApiHandler::ApiHandler(const ServerOptions& options)
+    : options_(options),
+      start_(std::chrono::steady_clock::now()),
+      generator_({.seed = options.seed, .rows_per_day = options.rows_per_day}),
+      quota_(std::chrono::microseconds(int64_t(options.qpm_window_s * 1e6))),
+      faults_({.seed = options.seed,
+               .error_rate = options.error_rate,
+               .fatal_after = options.fatal_after,
+               .fail_pages = options.fail_pages}),
+      latency_(options.latency_ms, std::max(options.latency_p99_ms, options.latency_ms),
+               options.seed) {}
+
+std::chrono::microseconds ApiHandler::Now() const {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - start_);
+}
+
+Reply ApiHandler::Handle(std::string_view method, std::string_view target,
+                         std::string_view authorization, std::string_view body) {
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) return NotFound(target);
+  std::vector<std::string> segments(url->segments().begin(), url->segments().end());
+  if (method == "POST" && segments.size() == 6 && segments[0] == "webmasters" &&
+      segments[1] == "v3" && segments[2] == "sites" && segments[4] == "searchAnalytics" &&
+      segments[5] == "query") {
+    return HandleQuery(segments[3], authorization, body);
+  }
+  if (method == "GET" && segments.size() == 1) {
+    if (segments[0] == "__stats") return HandleStats();
+    if (segments[0] == "__expected") return HandleExpected(target);
+    if (segments[0] == "__log") return HandleLog();
+  }
+  return NotFound(url->path());
+}
+
+void ApiHandler::Finished() {
+  std::lock_guard lock(mu_);
+  stats_.Finished();
+}
+
+Reply ApiHandler::HandleQuery(const std::string& site, std::string_view authorization,
+                              std::string_view body) {
+  std::unique_lock lock(mu_);
+  const auto now = Now();
+  const int64_t n = stats_.Arrived();
+  arrivals_ms_.push_back(now.count() / 1000);
+  auto finish = [&](Reply reply) {
+    reply.query = true;
+    if (reply.delay.count() == 0) reply.delay = latency_.Draw();
+    std::string_view fault_name = FaultPlan::OutcomeName(reply.fault);
+    stats_.CountOutcome(fault_name.empty() ? std::to_string(reply.status) : fault_name);
+    return reply;
+  };
+
+  if (!options_.token.empty() && authorization != "Bearer " + options_.token) {
+    return finish(JsonReply(
+        401, ApiErrorBody(401, "UNAUTHENTICATED", "global", "authError",
+                          "Request had invalid authentication credentials. Expected OAuth 2 "
+                          "access token, login cookie or other valid authentication "
+                          "credential.")));
+  }
+
+  const std::string user =
+      authorization.starts_with("Bearer ") ? std::string(authorization.substr(7)) : "anonymous";
+  const int64_t site_count = quota_.Arrive("site:" + site, now);
+  const int64_t user_count = quota_.Arrive("user:" + user, now);
+  if (site_count > options_.qpm || user_count > options_.qpm) {
+    stats_.CountQuotaRejection();
+    const std::string message =
+        "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute' of service "
+        "'searchconsole.googleapis.com' for site '" + site + "'.";
+    if (options_.quota_status == 403) {
+      return finish(JsonReply(
+          403, ApiErrorBody(403, "PERMISSION_DENIED", "usageLimits", "quotaExceeded", message)));
+    }
+    return finish(JsonReply(429, ApiErrorBody(429, "RESOURCE_EXHAUSTED", "usageLimits",
+                                              "rateLimitExceeded", message)));
+  }
+
+  if (faults_.IsFatal(n)) {
+    return finish(JsonReply(
+        403, ApiErrorBody(403, "PERMISSION_DENIED", "global", "forbidden",
+                          "User does not have sufficient permission for site '" + site +
+                              "'. See also: https://support.google.com/webmasters/answer/"
+                              "2451999.")));
+  }
+
+  std::string error;
+  auto request = QueryRequest::Parse(body, &error);
+  if (!request) return finish(JsonReply(400, BadRequestBody(error)));
+
+  if (faults_.IsFailPage(request->start_date.ToString(), request->start_row)) {
+    return finish(FaultReply(Fault::kInternalError));
+  }
+  if (Fault fault = faults_.Draw(); fault != Fault::kNone) {
+    Reply reply = FaultReply(fault);
+    if (fault == Fault::kTruncatedBody) {
+      lock.unlock();
+      reply.body = RenderQueryResponse(*request, site, generator_, CivilDate::Today());
+      lock.lock();
+    }
+    return finish(std::move(reply));
+  }
+  Reply reply = finish(Reply{});
+  lock.unlock();
+  // Rendering is the expensive part; it runs without the lock.
+  reply.body = RenderQueryResponse(*request, site, generator_, CivilDate::Today());
+  lock.lock();
+  stats_.CountPageServed(PageKey(site, *request));
+  return reply;
+}
+
+Reply ApiHandler::FaultReply(Fault fault) {
+  Reply reply;
+  switch (fault) {
+    case Fault::kInternalError:
+      reply = JsonReply(500, ApiErrorBody(500, "INTERNAL", "global", "backendError",
+                                          "Internal error encountered."));
+      break;
+    case Fault::kUnavailable:
+      reply = JsonReply(503, ApiErrorBody(503, "UNAVAILABLE", "global", "backendError",
+                                          "The service is currently unavailable."));
+      reply.headers.emplace_back("Retry-After", "1");
+      break;
+    case Fault::kTooManyRequests:
+      reply = JsonReply(429, ApiErrorBody(429, "RESOURCE_EXHAUSTED", "usageLimits",
+                                          "rateLimitExceeded",
+                                          "Quota exceeded for quota metric 'Queries'."));
+      reply.headers.emplace_back("Retry-After", "1");
+      break;
+    case Fault::kMalformedJson:
+      reply.body = "{\"rows\":[{\"keys\":[\"oops\"],<html>Server Error</html>";
+      break;
+    case Fault::kStall:
+      reply.delay = std::chrono::milliseconds(options_.stall_ms);
+      break;
+    case Fault::kReset:
+    case Fault::kTruncatedBody:
+    case Fault::kNone:
+      break;
+  }
+  reply.fault = fault;
+  return reply;
+}
+
+Reply ApiHandler::HandleExpected(std::string_view target) {
+  auto url = boost::urls::parse_origin_form(target);
+  std::string site, type = "web", date, dims = "date,query,page";
+  for (auto param : url->params()) {
+    if (param.key == "site") site = param.value;
+    else if (param.key == "type") type = param.value;
+    else if (param.key == "date") date = param.value;
+    else if (param.key == "dimensions") dims = param.value;
+  }
+  auto day = CivilDate::Parse(date);
+  auto dimensions = ParseDimensionList(dims);
+  if (site.empty() || !day || !dimensions) {
+    return JsonReply(400, BadRequestBody("/__expected needs site, date=YYYY-MM-DD and valid "
+                                         "dimensions"));
+  }
+  auto rows = generator_.Day(site, type, *day, *dimensions);
+  RowChecksum checksum;
+  for (const Row& row : rows->rows) checksum.Add(row.keys, row.clicks, row.impressions);
+  return JsonReply(200, json::serialize(json::object{{"rows", rows->rows.size()},
+                                                     {"checksum", checksum.Hex()},
+                                                     {"truncated", rows->truncated()},
+                                                     {"total_rows", rows->total_rows}}));
+}
+
+Reply ApiHandler::HandleStats() {
+  std::lock_guard lock(mu_);
+  json::object out = stats_.ToJson();
+  json::object by_key;
+  for (const auto& [key, n] : quota_.MaxByKey()) by_key[key] = n;
+  out["max_window_requests"] = quota_.max_window_arrivals();
+  out["max_window_requests_by_key"] = std::move(by_key);
+  out["budget"] = options_.qpm;
+  out["window_s"] = options_.qpm_window_s;
+  return JsonReply(200, json::serialize(out));
+}
+
+Reply ApiHandler::HandleLog() {
+  std::lock_guard lock(mu_);
+  json::array out(arrivals_ms_.begin(), arrivals_ms_.end());
+  return JsonReply(200, json::serialize(out));
+}
+
+}  // namespace mockgsc

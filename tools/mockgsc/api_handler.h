@@ -1,0 +1,67 @@
+#ifndef TOOLS_MOCKGSC_API_HANDLER_H_
+#define TOOLS_MOCKGSC_API_HANDLER_H_
+
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "tools/mockgsc/data_generator.h"
+#include "tools/mockgsc/fault_plan.h"
+#include "tools/mockgsc/latency_model.h"
+#include "tools/mockgsc/quota_window.h"
+#include "tools/mockgsc/server_options.h"
+#include "tools/mockgsc/server_stats.h"
+
+namespace mockgsc {
+
+// What the transport must do for one request.
+struct Reply {
+  int status = 200;
+  std::string body;  // JSON.
+  std::vector<std::pair<std::string, std::string>> headers;  // Extra headers.
+  Fault fault = Fault::kNone;            // Non-none: act out this fault instead of answering.
+  std::chrono::microseconds delay{0};    // Wait this long before acting.
+  bool query = false;  // A query request: call ApiHandler::Finished() once it is over.
+};
+
+// The HTTP-agnostic core of mockgsc: routes a request and decides its answer, in this
+// order for queries: auth (401) -> quota (429/403) -> fatal-after (403) -> body (400) ->
+// fail-page (500) -> random fault -> data. Thread-safe.
+class ApiHandler {
+ public:
+  explicit ApiHandler(const ServerOptions& options);
+
+  // Decides the reply to one request. `target` is the origin-form request target.
+  Reply Handle(std::string_view method, std::string_view target,
+               std::string_view authorization, std::string_view body);
+  // A query reply (Reply::query) has been sent or abandoned.
+  void Finished();
+
+ private:
+  Reply HandleQuery(const std::string& site, std::string_view authorization,
+                    std::string_view body);
+  Reply HandleExpected(std::string_view target);
+  Reply HandleStats();
+  Reply HandleLog();
+  // The reply for a drawn random fault (lock held).
+  Reply FaultReply(Fault fault);
+  std::chrono::microseconds Now() const;
+
+  const ServerOptions options_;
+  const std::chrono::steady_clock::time_point start_;
+  DataGenerator generator_;  // Thread-safe on its own.
+
+  std::mutex mu_;  // Guards everything below.
+  ServerStats stats_;
+  QuotaWindow quota_;
+  FaultPlan faults_;
+  LatencyModel latency_;
+  std::vector<int64_t> arrivals_ms_;  // Query arrival times since start, for /__log.
+};
+
+}  // namespace mockgsc
+
+#endif  // TOOLS_MOCKGSC_API_HANDLER_H_
