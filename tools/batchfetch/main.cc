@@ -1,1 +1,49 @@
-int main() { return 1; }
+// batchfetch: back-fills a date range from the Search Console API into a database.
+// The subcommands are a table; each handler parses its own flags.
+
+#include <cstdio>
+#include <cstring>
+
+#include "tools/batchfetch/commands.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*handler)(int, char**);
+};
+
+constexpr Command kCommands[] = {
+    {"backfill", "fetch a date range into the ledger (resumes a previous run)",
+     batchfetch::BackfillCommand},
+    {"status", "progress per job, pages by state, dead pages with their last error",
+     batchfetch::StatusCommand},
+    {"verify", "check stored rows: duplicates, holes, truncated days; exit 0 when clean",
+     batchfetch::VerifyCommand},
+    {"retry", "put dead pages back to pending", batchfetch::RetryCommand},
+};
+
+int Usage(FILE* out) {
+  std::fprintf(out, "usage: batchfetch <command> [flags]   (batchfetch <command> --help)\n\n");
+  for (const Command& c : kCommands) std::fprintf(out, "  %-9s %s\n", c.name, c.summary);
+  std::fprintf(out,
+               "\nexample:\n  BATCHFETCH_TOKEN=... batchfetch backfill --site sc-domain:example.com "
+               "--from 2025-01-01 --to 2025-03-31 --db batchfetch.db\n");
+  return out == stdout ? 0 : batchfetch::kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return Usage(stderr);
+  if (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
+      !std::strcmp(argv[1], "help")) {
+    return Usage(stdout);
+  }
+  for (const Command& c : kCommands) {
+    if (!std::strcmp(argv[1], c.name)) return c.handler(argc - 1, argv + 1);
+  }
+  std::fprintf(stderr, "batchfetch: unknown command '%s'\n", argv[1]);
+  return Usage(stderr);
+}

@@ -1,0 +1,86 @@
+#include "telemetry/logging.h"
+
+#include <cstdio>
+#include <memory>
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stderr_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace batchfetch {
+
+namespace {
+
+// %* : the message, escaped for a JSON string.
+class JsonMessageFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    const std::string escaped = JsonEscape(std::string_view(msg.payload.data(), msg.payload.size()));
+    dest.append(escaped.data(), escaped.data() + escaped.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JsonMessageFlag>();
+  }
+};
+
+}  // namespace
+
+std::string JsonEscape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 8);
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out;
+}
+
+bool SetupLogging(std::string_view format, std::string_view level, const std::string& worker_id,
+                  std::string* error) {
+  spdlog::level::level_enum lvl;
+  if (level == "debug") {
+    lvl = spdlog::level::debug;
+  } else if (level == "info") {
+    lvl = spdlog::level::info;
+  } else if (level == "warn") {
+    lvl = spdlog::level::warn;
+  } else if (level == "error") {
+    lvl = spdlog::level::err;
+  } else {
+    *error = "--log-level must be one of debug, info, warn, error (got '" + std::string(level) + "')";
+    return false;
+  }
+  auto formatter = std::make_unique<spdlog::pattern_formatter>();
+  if (format == "json") {
+    formatter->add_flag<JsonMessageFlag>('*').set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","worker":")" + JsonEscape(worker_id) +
+        R"(","msg":"%*"})");
+  } else if (format == "console") {
+    formatter->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ [" + worker_id + "] %v");
+  } else {
+    *error = "--log-format must be console or json (got '" + std::string(format) + "')";
+    return false;
+  }
+  auto logger = std::make_shared<spdlog::logger>("batchfetch",
+                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  logger->set_formatter(std::move(formatter));
+  logger->set_level(lvl);
+  spdlog::set_default_logger(std::move(logger));
+  return true;
+}
+
+}  // namespace batchfetch

@@ -1,0 +1,20 @@
+#ifndef BATCHFETCH_TELEMETRY_LOGGING_H_
+#define BATCHFETCH_TELEMETRY_LOGGING_H_
+
+#include <string>
+#include <string_view>
+
+namespace batchfetch {
+
+// Installs the process-wide spdlog logger on stderr. format is "console" or "json"
+// (one JSON object a line: time, level, worker, msg); level is debug|info|warn|error.
+// Every line carries worker_id. Returns false and a one-line *error for a bad value.
+bool SetupLogging(std::string_view format, std::string_view level, const std::string& worker_id,
+                  std::string* error);
+
+// s with the characters JSON needs escaped escaped (no surrounding quotes).
+std::string JsonEscape(std::string_view s);
+
+}  // namespace batchfetch
+
+#endif  // BATCHFETCH_TELEMETRY_LOGGING_H_

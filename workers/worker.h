@@ -1,0 +1,80 @@
+#ifndef BATCHFETCH_WORKERS_WORKER_H_
+#define BATCHFETCH_WORKERS_WORKER_H_
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "persistence/page.h"
+#include "ratelimit/qpm_limiter.h"
+#include "workers/error_classifier.h"
+#include "workers/http_client.h"
+#include "workers/search_console_codec.h"
+
+namespace batchfetch {
+
+// What a worker needs from its coordinator. All calls on the io thread.
+class WorkerHost {
+ public:
+  virtual ~WorkerHost() = default;
+
+  // The next page to fetch, or nullopt when the worker should stop.
+  virtual boost::asio::awaitable<std::optional<Lease>> NextBatch(int worker) = 0;
+
+  // True once the run halts or stops: the worker must not send another request.
+  virtual bool Stopping() const = 0;
+
+  // Hands a fetched page to the writer; waits while inflight_limit pages already wait
+  // for the database (the in-flight backpressure).
+  virtual boost::asio::awaitable<void> Submit(int worker, FetchedPage page,
+                                              std::chrono::microseconds latency) = 0;
+
+  // The fetch of lease failed as classified; the coordinator decides what follows.
+  virtual void Failed(int worker, const Lease& lease, const Classification& failure,
+                      std::chrono::microseconds latency) = 0;
+
+  // The worker gave lease back unfetched (stopping, or its request was cancelled).
+  virtual void Returned(int worker, const Lease& lease) = 0;
+};
+
+// Supplies the Authorization header value ("Bearer …"), or "" for none.
+using AuthHeader = std::function<std::string()>;
+
+struct WorkerConfig {
+  std::shared_ptr<const Job> job;
+  std::string api_base;
+  AuthHeader auth;
+  std::chrono::milliseconds request_timeout{60000};
+};
+
+// One worker coroutine: take batch → acquire a token → check stop → request → check
+// stop → classify and parse → submit to the writer, until the host says stop.
+//
+// Thread rule: the io thread only. Cancelling Run() (terminal) aborts the request in
+// flight; the page goes back to the host through Returned().
+class Worker {
+ public:
+  Worker(int id, WorkerHost& host, HttpClient& http, QpmLimiter& limiter, WorkerConfig config);
+
+  boost::asio::awaitable<void> Run();
+
+  int id() const { return id_; }
+
+ private:
+  // Fetches one page and reports it to the host.
+  boost::asio::awaitable<void> FetchOnce(const Lease& lease);
+
+  const int id_;
+  WorkerHost& host_;
+  HttpClient& http_;
+  QpmLimiter& limiter_;
+  WorkerConfig config_;
+};
+
+}  // namespace batchfetch
+
+#endif  // BATCHFETCH_WORKERS_WORKER_H_
