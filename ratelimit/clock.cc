@@ -1,1 +1,10 @@
-// placeholder: implemented by its issue
+#include "ratelimit/clock.h"
+
+namespace batchfetch {
+
+const SteadyClock& SteadyClock::Instance() {
+  static const SteadyClock clock;
+  return clock;
+}
+
+}  // namespace batchfetch

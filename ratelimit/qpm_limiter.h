@@ -1,12 +1,12 @@
 #ifndef BATCHFETCH_RATELIMIT_QPM_LIMITER_H_
 #define BATCHFETCH_RATELIMIT_QPM_LIMITER_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/system/error_code.hpp>
 
 #include "ratelimit/clock.h"
@@ -26,10 +26,17 @@ class QpmLimiter {
   // REQUIRES: budget >= 1, window > 0. clock must outlive the limiter.
   QpmLimiter(boost::asio::any_io_executor ex, int64_t budget, Duration window,
              const Clock& clock = SteadyClock::Instance());
+  // Waiters still queued complete with operation_aborted.
+  ~QpmLimiter();
+
+  QpmLimiter(const QpmLimiter&) = delete;
+  QpmLimiter& operator=(const QpmLimiter&) = delete;
 
   // Waits until n grants are allowed, then records them. Returns {} on a grant,
-  // operation_aborted when cancelled (per-operation cancellation) or after Close().
-  // REQUIRES: 1 <= n <= budget.
+  // operation_aborted when cancelled (terminal per-operation cancellation, e.g. the loser
+  // of `||`) or after Close(). Waiters are served in call order; a cancelled waiter
+  // leaves the queue at once and never holds up those behind it. Grants are never
+  // refunded. REQUIRES: 1 <= n <= budget.
   boost::asio::awaitable<boost::system::error_code> Acquire(int64_t n = 1);
 
   // No grant before t (quota back-off, load-quota cool-down). Later calls with an
@@ -44,17 +51,24 @@ class QpmLimiter {
   int64_t budget() const { return log_.budget(); }
   Duration window() const { return log_.window(); }
   int64_t total_grants() const { return total_grants_; }
+  // Acquires waiting now.
+  std::size_t waiting() const { return waiters_.size(); }
 
  private:
+  struct Waiter;  // lives in the waiting coroutine's frame
+
+  // Removes w from the queue; if it was the head, wakes the next head.
+  void Leave(Waiter* w);
+  // Makes the head re-check its turn (a grant, a pause or a departure changed it).
+  void WakeHead();
+
   boost::asio::any_io_executor ex_;
   const Clock& clock_;
   SlidingWindowLog log_;
   TimePoint paused_until_{};
   bool closed_ = false;
   int64_t total_grants_ = 0;
-  uint64_t next_ticket_ = 0;      // FIFO order of waiters
-  std::deque<uint64_t> waiters_;  // tickets waiting, head is served first
-  boost::asio::steady_timer wake_;  // wakes waiters when the head's turn may have come
+  std::deque<Waiter*> waiters_;  // FIFO; only the head may be granted
 };
 
 }  // namespace batchfetch

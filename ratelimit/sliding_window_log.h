@@ -33,8 +33,13 @@ class SlidingWindowLog {
 
   int64_t budget() const { return budget_; }
   Duration window() const { return window_; }
+  // Grants remembered (at most budget).
+  int64_t size() const { return static_cast<int64_t>(size_); }
 
  private:
+  // The i-th remembered grant, 0 = oldest. REQUIRES: i < size_.
+  TimePoint At(std::size_t i) const { return ring_[(head_ + i) % ring_.size()]; }
+
   const int64_t budget_;
   const Duration window_;
   std::vector<TimePoint> ring_;   // the last `budget_` grant times, oldest at head_
