@@ -58,6 +58,10 @@ asio::awaitable<void> Worker::FetchOnce(const Lease& lease) {
     ParsedPage parsed;
     std::string parse_error;
     if (ParseQueryResponse(response.body, spec.dimensions, &parsed, &parse_error)) {
+      // One request covers one day: rows carry it even when "date" is not a dimension.
+      for (Row& row : parsed.rows) {
+        if (row.date.empty()) row.date = lease.key.date;
+      }
       FetchedPage page{config_.job, lease, std::move(parsed.rows)};
       co_await host_.Submit(id_, std::move(page), response.elapsed);
       co_return;
