@@ -4,6 +4,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <system_error>
 
 #include "persistence/page.h"
 #include "workers/http_client.h"
@@ -11,9 +12,10 @@
 namespace batchfetch {
 
 // What a failed (or successful) request means for the run. See DESIGN.md "Errors".
+// Also an std::error_code enum (category "batchfetch.request"); kNone is 0, success.
 enum class ErrorKind {
-  kNone,          // 2xx: parse the body
-  kTransient,     // timeout, reset, 5xx, truncated body: retry this page with back-off
+  kNone = 0,      // 2xx: parse the body
+  kTransient,     // timeout, reset, 5xx, 408, truncated body: retry this page with back-off
   kQuota,         // 429, or 403 whose body says quotaExceeded/rateLimitExceeded: slow the job
   kUnauthorized,  // 401: refresh the token once, then fatal
   kFatal,         // 400, 403 permission, 404, other 4xx, oversized body: halt the run
@@ -25,12 +27,20 @@ struct Classification {
   std::optional<std::chrono::milliseconds> retry_after;  // from Retry-After, if any
 };
 
-// Classifies a finished transfer. A 403 is decided by its body (error.errors[].reason and
-// error.message), never by the status alone. now resolves an HTTP-date Retry-After.
+// Classifies a finished transfer. A 403 is decided by its body (error.errors[].reason,
+// error.status and error.message), never by the status alone. now resolves an HTTP-date
+// Retry-After. The reason quotes the API's own message (one line, at most ~200 bytes).
+// Never throws.
 Classification Classify(const HttpResponse& response, WallTime now);
 
 const char* ErrorKindName(ErrorKind kind);
 
+const std::error_category& ErrorKindCategory();
+std::error_code make_error_code(ErrorKind kind);
+
 }  // namespace batchfetch
+
+template <>
+struct std::is_error_code_enum<batchfetch::ErrorKind> : std::true_type {};
 
 #endif  // BATCHFETCH_WORKERS_ERROR_CLASSIFIER_H_
