@@ -1,1 +1,100 @@
-// placeholder: implemented by its issue
+#include "persistence/ledger_writer.h"
+
+#include <utility>
+#include <vector>
+
+namespace batchfetch {
+
+LedgerWriter::LedgerWriter(std::unique_ptr<Ledger> ledger, std::size_t max_group)
+    : ledger_(std::move(ledger)), max_group_(max_group == 0 ? 1 : max_group) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+LedgerWriter::~LedgerWriter() { Stop(); }
+
+void LedgerWriter::Post(std::function<void(Ledger&)> task) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    tasks_.push_back(std::move(task));
+  }
+  cv_.notify_one();
+}
+
+void LedgerWriter::SubmitPage(FetchedPage page, PageCallback on_done) {
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!stopping_) {
+      pages_.push_back(PendingPage{std::move(page), std::move(on_done)});
+      lock.unlock();
+      cv_.notify_one();
+      return;
+    }
+  }
+  on_done(Status::Error(Status::Code::kInvalid, "the ledger writer has stopped"), false);
+}
+
+std::size_t LedgerWriter::backlog() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pages_.size() + committing_;
+}
+
+std::size_t LedgerWriter::commits() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return commits_;
+}
+
+void LedgerWriter::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  // Only the first caller joins; the thread is gone for later ones.
+  std::lock_guard<std::mutex> lock(join_mu_);
+  if (thread_.joinable()) thread_.join();
+}
+
+void LedgerWriter::Run() {
+  std::vector<std::function<void(Ledger&)>> tasks;
+  std::vector<PendingPage> group;
+  std::vector<FetchedPage> pages;
+  std::vector<bool> lease_held;
+  while (true) {
+    tasks.clear();
+    group.clear();
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !tasks_.empty() || !pages_.empty(); });
+      if (tasks_.empty() && pages_.empty()) return;  // stopping, and drained
+      while (!tasks_.empty()) {
+        tasks.push_back(std::move(tasks_.front()));
+        tasks_.pop_front();
+      }
+      while (!pages_.empty() && group.size() < max_group_) {
+        group.push_back(std::move(pages_.front()));
+        pages_.pop_front();
+      }
+      committing_ = group.size();
+    }
+
+    for (auto& task : tasks) task(*ledger_);
+    if (group.empty()) continue;
+
+    pages.clear();
+    for (PendingPage& p : group) pages.push_back(std::move(p.page));
+    const Status status = ledger_->CommitPages(pages, WallClock::now(), &lease_held);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      committing_ = 0;
+      ++commits_;
+    }
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      group[i].on_done(status, status.ok() && i < lease_held.size() && lease_held[i]);
+    }
+    pages.clear();  // the rows are done with: free them before sleeping
+    group.clear();
+  }
+}
+
+}  // namespace batchfetch

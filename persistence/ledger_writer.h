@@ -33,17 +33,21 @@ class LedgerWriter {
   LedgerWriter(const LedgerWriter&) = delete;
   LedgerWriter& operator=(const LedgerWriter&) = delete;
 
-  // Runs task(ledger) on the writer thread.
+  // Runs task(ledger) on the writer thread. Tasks and callbacks must not throw.
   void Post(std::function<void(Ledger&)> task);
 
   // Queues page for the next group commit; on_done gets the commit's status and whether
   // the page's lease still held.
   void SubmitPage(FetchedPage page, PageCallback on_done);
 
-  // Pages queued and not yet committed.
+  // Pages queued or being committed, not yet reported.
   std::size_t backlog() const;
 
-  // Finishes everything queued, then joins. Idempotent.
+  // CommitPages transactions run so far (one per group).
+  std::size_t commits() const;
+
+  // Finishes everything queued, then joins. Idempotent. Later Posts are dropped and later
+  // pages fail at once with kInvalid. REQUIRES: not called on the writer thread.
   void Stop();
 
  private:
@@ -61,6 +65,9 @@ class LedgerWriter {
   std::deque<std::function<void(Ledger&)>> tasks_;  // guarded by mu_
   std::deque<PendingPage> pages_;                    // guarded by mu_
   bool stopping_ = false;                            // guarded by mu_
+  std::size_t committing_ = 0;                       // guarded by mu_: pages in CommitPages
+  std::size_t commits_ = 0;                          // guarded by mu_
+  std::mutex join_mu_;                               // serialises joining thread_
   std::thread thread_;
 };
 

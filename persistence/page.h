@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace batchfetch {
@@ -90,6 +91,13 @@ struct JobProgress {
   int64_t total() const { return pending + leased + done + dead; }
   bool finished() const { return pending == 0 && leased == 0; }
 };
+
+// True when date is a real calendar day written YYYY-MM-DD (proleptic Gregorian).
+bool IsValidDate(std::string_view date);
+
+// Every day from `from` to `to`, both inclusive, in order, as YYYY-MM-DD. Empty when
+// either date is invalid or from > to.
+std::vector<std::string> DaysBetween(std::string_view from, std::string_view to);
 
 }  // namespace batchfetch
 

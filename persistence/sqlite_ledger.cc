@@ -1,1 +1,472 @@
-// placeholder: implemented by its issue
+#include "persistence/sqlite_ledger.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <thread>
+#include <tuple>
+
+#include "persistence/sqlite_schema.h"
+#include "persistence/sqlite_statement.h"
+
+namespace batchfetch {
+namespace {
+
+using Code = Status::Code;
+
+// Busy retries on top of busy_timeout: the busy handler is not called in every case
+// (e.g. a lock upgrade, a WAL being recovered), so retry the whole transaction.
+constexpr int kMaxBusyRetries = 50;
+constexpr std::chrono::seconds kBusyRetryBudget{10};
+// The API caps rowLimit at this many rows per request.
+constexpr int kMaxRowLimit = 25000;
+// The attempt history keeps this much of each error message.
+constexpr std::size_t kMaxErrorChars = 500;
+
+int64_t ToMillis(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+std::vector<std::string> SplitCsv(const std::string& csv) {
+  std::vector<std::string> out;
+  if (csv.empty()) return out;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t comma = csv.find(',', start);
+    out.push_back(csv.substr(start, comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+void AppendJsonString(std::string_view s, std::string* out) {
+  out->push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': *out += "\\\""; break;
+      case '\\': *out += "\\\\"; break;
+      case '\n': *out += "\\n"; break;
+      case '\r': *out += "\\r"; break;
+      case '\t': *out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          *out += buf;
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+// One line of the attempt history kept in batches.errors (JSON lines).
+std::string HistoryLine(int attempt, int64_t at_ms, std::string_view error, bool dead) {
+  std::string line = "{\"attempt\":" + std::to_string(attempt) + ",\"at\":" +
+                     std::to_string(at_ms) + ",\"dead\":" + (dead ? "true" : "false") +
+                     ",\"error\":";
+  AppendJsonString(error.substr(0, kMaxErrorChars), &line);
+  line += '}';
+  return line;
+}
+
+void BindKey(SqliteStatement& stmt, int first, const PageKey& key) {
+  stmt.BindText(first, key.job_id);
+  stmt.BindText(first + 1, key.date);
+  stmt.BindInt64(first + 2, key.start_row);
+}
+
+}  // namespace
+
+struct SqliteLedger::Statements {
+  SqliteStatement begin_read, begin_write, commit, rollback;
+  SqliteStatement insert_job, insert_page, claim, upsert_row, complete_page, fail_page;
+  SqliteStatement release, renew, job_exists, count_states, truncated_days, retry_dead;
+  SqliteStatement list_jobs;
+
+  Status Prepare(sqlite3* db) {
+    const std::pair<SqliteStatement*, const char*> all[] = {
+        {&begin_read, "BEGIN"},
+        {&begin_write, "BEGIN IMMEDIATE"},
+        {&commit, "COMMIT"},
+        {&rollback, "ROLLBACK"},
+        {&insert_job,
+         "INSERT INTO jobs(id, site, search_type, dimensions, data_state, start_date, end_date,"
+         " row_limit, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+         " ON CONFLICT(id) DO NOTHING"},
+        {&insert_page,
+         "INSERT INTO batches(job_id, date, start_row, state, attempts, next_attempt_at,"
+         " truncated, updated_at) VALUES (?1, ?2, ?3, 'pending', 0, 0, 0, ?4)"
+         " ON CONFLICT(job_id, date, start_row) DO NOTHING"},
+        // The subquery fences the LIMIT; randomblob() is evaluated per row, so every page
+        // gets its own token. An expired lease is taken over without counting an attempt.
+        {&claim,
+         "UPDATE batches SET state = 'leased', lease_owner = ?1,"
+         " lease_token = lower(hex(randomblob(16))), lease_expires_at = ?2, updated_at = ?3"
+         " WHERE rowid IN (SELECT rowid FROM batches WHERE job_id = ?4 AND"
+         " ((state = 'pending' AND next_attempt_at <= ?3) OR"
+         " (state = 'leased' AND lease_expires_at <= ?3))"
+         " ORDER BY date, start_row LIMIT ?5)"
+         " RETURNING date, start_row, lease_token, attempts"},
+        {&upsert_row,
+         "INSERT INTO search_analytics(site, search_type, dimensions, date, hour, query, page,"
+         " country, device, search_appearance, clicks, impressions, ctr, position, fetched_at)"
+         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+         " ON CONFLICT(site, search_type, dimensions, date, hour, query, page, country, device,"
+         " search_appearance) DO UPDATE SET clicks = excluded.clicks,"
+         " impressions = excluded.impressions, ctr = excluded.ctr,"
+         " position = excluded.position, fetched_at = excluded.fetched_at"},
+        {&complete_page,
+         "UPDATE batches SET state = 'done', row_count = ?1, truncated = ?2, lease_owner = NULL,"
+         " lease_token = NULL, lease_expires_at = NULL, updated_at = ?3"
+         " WHERE job_id = ?4 AND date = ?5 AND start_row = ?6 AND lease_token = ?7"},
+        {&fail_page,
+         "UPDATE batches SET attempts = attempts + 1, last_error = ?1,"
+         " errors = coalesce(errors || char(10), '') || ?2,"
+         " state = CASE WHEN ?3 OR attempts + 1 >= ?4 THEN 'dead' ELSE 'pending' END,"
+         " next_attempt_at = ?5, lease_owner = NULL, lease_token = NULL,"
+         " lease_expires_at = NULL, updated_at = ?6"
+         " WHERE job_id = ?7 AND date = ?8 AND start_row = ?9 AND lease_token = ?10"},
+        {&release,
+         "UPDATE batches SET state = 'pending', lease_owner = NULL, lease_token = NULL,"
+         " lease_expires_at = NULL, updated_at = ?1"
+         " WHERE job_id = ?2 AND date = ?3 AND start_row = ?4 AND lease_token = ?5"},
+        {&renew,
+         "UPDATE batches SET lease_expires_at = ?1"
+         " WHERE job_id = ?2 AND date = ?3 AND start_row = ?4 AND lease_token = ?5"},
+        {&job_exists, "SELECT count(*) FROM jobs WHERE id = ?1"},
+        {&count_states,
+         "SELECT state, count(*), coalesce(sum(row_count), 0) FROM batches WHERE job_id = ?1"
+         " GROUP BY state"},
+        {&truncated_days,
+         "SELECT count(DISTINCT date) FROM batches WHERE job_id = ?1 AND truncated = 1"},
+        {&retry_dead,
+         "UPDATE batches SET state = 'pending', attempts = 0, next_attempt_at = 0,"
+         " updated_at = ?1 WHERE state = 'dead' AND (?2 = '' OR job_id = ?2)"},
+        {&list_jobs,
+         "SELECT id, site, search_type, dimensions, data_state, start_date, end_date, row_limit"
+         " FROM jobs ORDER BY created_at, id"},
+    };
+    for (const auto& [stmt, sql] : all) {
+      Status status = stmt->Prepare(db, sql);
+      if (!status.ok()) return status;
+    }
+    return Status::Ok();
+  }
+};
+
+Status SqliteLedger::Open(const std::string& path, std::unique_ptr<Ledger>* out) {
+  sqlite3* db = nullptr;
+  Status status = OpenSqliteLedgerDatabase(path, &db);
+  if (!status.ok()) return status;
+  std::unique_ptr<SqliteLedger> ledger(new SqliteLedger(db));
+  status = ledger->stmts_->Prepare(db);
+  if (!status.ok()) return status;
+  *out = std::move(ledger);
+  return Status::Ok();
+}
+
+SqliteLedger::SqliteLedger(sqlite3* db) : db_(db), stmts_(std::make_unique<Statements>()) {}
+
+SqliteLedger::~SqliteLedger() {
+  stmts_.reset();
+  // Every statement is finalized; a close error leaves nothing for the caller to do.
+  (void)sqlite3_close(db_);
+}
+
+Status SqliteLedger::Transaction(bool write, const std::function<Status()>& body) {
+  const auto deadline = std::chrono::steady_clock::now() + kBusyRetryBudget;
+  std::minstd_rand jitter(std::random_device{}());
+  for (int attempt = 1;; ++attempt) {
+    Status status = (write ? stmts_->begin_write : stmts_->begin_read).Run();
+    if (status.ok()) {
+      status = body();
+      if (status.ok()) status = stmts_->commit.Run();
+      if (!status.ok() && !sqlite3_get_autocommit(db_)) {
+        // The body's error is the one to report; SQLite may already have rolled back.
+        (void)stmts_->rollback.Run();
+      }
+    }
+    if (status.code() != Code::kBusy) return status;
+    if (attempt >= kMaxBusyRetries || std::chrono::steady_clock::now() >= deadline) {
+      return Status::Error(Code::kBusy, status.message() + " (gave up after " +
+                                            std::to_string(attempt) + " tries)");
+    }
+    const int sleep_ms = std::min(attempt, 20) + static_cast<int>(jitter() % 5);
+    std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
+  }
+}
+
+Status SqliteLedger::RegisterJob(const Job& job) {
+  const JobSpec& spec = job.spec;
+  if (job.id.empty() || spec.site.empty()) {
+    return Status::Error(Code::kInvalid, "a job needs an id and a site");
+  }
+  if (spec.row_limit < 1 || spec.row_limit > kMaxRowLimit) {
+    return Status::Error(Code::kInvalid, "row limit " + std::to_string(spec.row_limit) +
+                                             " is outside 1.." + std::to_string(kMaxRowLimit));
+  }
+  const std::vector<std::string> days = DaysBetween(spec.start_date, spec.end_date);
+  if (days.empty()) {
+    return Status::Error(Code::kInvalid, "bad date range " + spec.start_date + " .. " +
+                                             spec.end_date + " (want YYYY-MM-DD, from <= to)");
+  }
+  const std::string dimensions = spec.DimensionsCsv();
+  const int64_t now_ms = ToMillis(WallClock::now());
+  return Transaction(true, [&]() -> Status {
+    SqliteStatement& job_stmt = stmts_->insert_job;
+    job_stmt.BindText(1, job.id);
+    job_stmt.BindText(2, spec.site);
+    job_stmt.BindText(3, spec.search_type);
+    job_stmt.BindText(4, dimensions);
+    job_stmt.BindText(5, spec.data_state);
+    job_stmt.BindText(6, spec.start_date);
+    job_stmt.BindText(7, spec.end_date);
+    job_stmt.BindInt64(8, spec.row_limit);
+    job_stmt.BindInt64(9, now_ms);
+    Status status = job_stmt.Run();
+    SqliteStatement& page = stmts_->insert_page;
+    page.BindText(1, job.id);
+    page.BindInt64(3, 0);
+    page.BindInt64(4, now_ms);
+    for (std::size_t i = 0; status.ok() && i < days.size(); ++i) {
+      page.BindText(2, days[i]);
+      status = page.Run();
+    }
+    return status;
+  });
+}
+
+Status SqliteLedger::Claim(const std::string& job_id, const std::string& owner, int max,
+                           std::chrono::milliseconds lease, WallTime now,
+                           std::vector<Lease>* out) {
+  if (max <= 0) return Status::Ok();
+  const std::size_t base = out->size();
+  const int64_t now_ms = ToMillis(now);
+  Status status = Transaction(true, [&]() -> Status {
+    out->resize(base);
+    SqliteStatement& claim = stmts_->claim;
+    claim.BindText(1, owner);
+    claim.BindInt64(2, now_ms + lease.count());
+    claim.BindInt64(3, now_ms);
+    claim.BindText(4, job_id);
+    claim.BindInt64(5, max);
+    return claim.ForEachRow([&](const SqliteStatement& row) {
+      Lease& l = out->emplace_back();
+      l.key.job_id = job_id;
+      l.key.date = row.ColumnText(0);
+      l.key.start_row = row.ColumnInt64(1);
+      l.token = row.ColumnText(2);
+      l.attempts = static_cast<int>(row.ColumnInt64(3));
+    });
+  });
+  if (!status.ok()) {
+    out->resize(base);
+    return status;
+  }
+  // RETURNING gives rows in no promised order.
+  std::sort(out->begin() + static_cast<std::ptrdiff_t>(base), out->end(),
+            [](const Lease& a, const Lease& b) {
+              return std::tie(a.key.date, a.key.start_row) < std::tie(b.key.date, b.key.start_row);
+            });
+  return status;
+}
+
+Status SqliteLedger::CommitOne(const FetchedPage& page, int64_t now_ms, bool* lease_held) {
+  const Job& job = *page.job;
+  const PageKey& key = page.lease.key;
+  const std::string dimensions = job.spec.DimensionsCsv();
+
+  SqliteStatement& upsert = stmts_->upsert_row;
+  upsert.BindText(1, job.spec.site);
+  upsert.BindText(2, job.spec.search_type);
+  upsert.BindText(3, dimensions);
+  upsert.BindInt64(15, now_ms);
+  for (const Row& row : page.rows) {
+    // One request covers one day, so a row without the date dimension is of key.date.
+    upsert.BindText(4, row.date.empty() ? key.date : row.date);
+    upsert.BindText(5, row.hour);
+    upsert.BindText(6, row.query);
+    upsert.BindText(7, row.page);
+    upsert.BindText(8, row.country);
+    upsert.BindText(9, row.device);
+    upsert.BindText(10, row.search_appearance);
+    upsert.BindNumber(11, row.clicks);
+    upsert.BindNumber(12, row.impressions);
+    upsert.BindDouble(13, row.ctr);
+    upsert.BindDouble(14, row.position);
+    Status status = upsert.Run();
+    if (!status.ok()) return status;
+  }
+
+  const int64_t row_count = static_cast<int64_t>(page.rows.size());
+  const bool full = row_count >= job.spec.row_limit;
+  const bool truncated = full && key.start_row + job.spec.row_limit >= kDailyRowCap;
+  SqliteStatement& complete = stmts_->complete_page;
+  complete.BindInt64(1, row_count);
+  complete.BindInt64(2, truncated ? 1 : 0);
+  complete.BindInt64(3, now_ms);
+  BindKey(complete, 4, key);
+  complete.BindText(7, page.lease.token);
+  Status status = complete.Run();
+  if (!status.ok()) return status;
+  *lease_held = sqlite3_changes(db_) == 1;
+  if (!*lease_held || !full || truncated) return Status::Ok();
+
+  SqliteStatement& next = stmts_->insert_page;
+  next.BindText(1, key.job_id);
+  next.BindText(2, key.date);
+  next.BindInt64(3, key.start_row + job.spec.row_limit);
+  next.BindInt64(4, now_ms);
+  return next.Run();
+}
+
+Status SqliteLedger::CommitPages(std::span<const FetchedPage> pages, WallTime now,
+                                 std::vector<bool>* lease_held) {
+  lease_held->assign(pages.size(), false);
+  for (const FetchedPage& page : pages) {
+    if (page.job == nullptr || page.job->id != page.lease.key.job_id) {
+      return Status::Error(Code::kInvalid, "a fetched page must carry the job it belongs to");
+    }
+  }
+  if (pages.empty()) return Status::Ok();
+  const int64_t now_ms = ToMillis(now);
+  return Transaction(true, [&]() -> Status {
+    for (std::size_t i = 0; i < pages.size(); ++i) {
+      bool held = false;
+      Status status = CommitOne(pages[i], now_ms, &held);
+      if (!status.ok()) {
+        lease_held->assign(pages.size(), false);
+        return status;
+      }
+      (*lease_held)[i] = held;
+    }
+    return Status::Ok();
+  });
+}
+
+Status SqliteLedger::FailPage(const Lease& lease, const std::string& error, bool final,
+                              int max_attempts, WallTime retry_at, WallTime now,
+                              bool* lease_held) {
+  *lease_held = false;
+  const int64_t now_ms = ToMillis(now);
+  // The token held means nobody touched the page since the claim, so this is attempt
+  // lease.attempts + 1.
+  const int attempt = lease.attempts + 1;
+  const std::string history =
+      HistoryLine(attempt, now_ms, error, final || attempt >= max_attempts);
+  return Transaction(true, [&]() -> Status {
+    SqliteStatement& fail = stmts_->fail_page;
+    fail.BindText(1, error);
+    fail.BindText(2, history);
+    fail.BindInt64(3, final ? 1 : 0);
+    fail.BindInt64(4, max_attempts);
+    fail.BindInt64(5, ToMillis(retry_at));
+    fail.BindInt64(6, now_ms);
+    BindKey(fail, 7, lease.key);
+    fail.BindText(10, lease.token);
+    Status status = fail.Run();
+    *lease_held = status.ok() && sqlite3_changes(db_) == 1;
+    return status;
+  });
+}
+
+Status SqliteLedger::UpdateLeases(SqliteStatement& stmt, int64_t time_ms,
+                                  std::span<const Lease> leases) {
+  if (leases.empty()) return Status::Ok();
+  return Transaction(true, [&]() -> Status {
+    stmt.BindInt64(1, time_ms);
+    for (const Lease& lease : leases) {
+      BindKey(stmt, 2, lease.key);
+      stmt.BindText(5, lease.token);
+      Status status = stmt.Run();
+      if (!status.ok()) return status;
+    }
+    return Status::Ok();
+  });
+}
+
+Status SqliteLedger::Release(std::span<const Lease> leases, WallTime now) {
+  return UpdateLeases(stmts_->release, ToMillis(now), leases);
+}
+
+Status SqliteLedger::Renew(std::span<const Lease> leases, WallTime expires_at) {
+  return UpdateLeases(stmts_->renew, ToMillis(expires_at), leases);
+}
+
+Status SqliteLedger::Progress(const std::string& job_id, JobProgress* out) {
+  return Transaction(false, [&]() -> Status {
+    *out = JobProgress();
+    SqliteStatement& exists = stmts_->job_exists;
+    exists.BindText(1, job_id);
+    bool row = false;
+    Status status = exists.Step(&row);
+    if (!status.ok()) return status;
+    const bool found = row && exists.ColumnInt64(0) > 0;
+    exists.Reset();
+    if (!found) return Status::Error(Code::kNotFound, "no job " + job_id + " in the ledger");
+
+    SqliteStatement& states = stmts_->count_states;
+    states.BindText(1, job_id);
+    status = states.ForEachRow([&](const SqliteStatement& r) {
+      const std::string state = r.ColumnText(0);
+      const int64_t n = r.ColumnInt64(1);
+      if (state == "pending") out->pending = n;
+      if (state == "leased") out->leased = n;
+      if (state == "dead") out->dead = n;
+      if (state == "done") {
+        out->done = n;
+        out->rows = r.ColumnInt64(2);
+      }
+    });
+    if (!status.ok()) return status;
+
+    SqliteStatement& truncated = stmts_->truncated_days;
+    truncated.BindText(1, job_id);
+    status = truncated.Step(&row);
+    if (!status.ok()) return status;
+    out->truncated_days = row ? truncated.ColumnInt64(0) : 0;
+    truncated.Reset();
+    return Status::Ok();
+  });
+}
+
+Status SqliteLedger::RetryDead(const std::string& job_id, int64_t* count) {
+  *count = 0;
+  const int64_t now_ms = ToMillis(WallClock::now());
+  return Transaction(true, [&]() -> Status {
+    SqliteStatement& retry = stmts_->retry_dead;
+    retry.BindInt64(1, now_ms);
+    retry.BindText(2, job_id);
+    Status status = retry.Run();
+    *count = status.ok() ? sqlite3_changes(db_) : 0;
+    return status;
+  });
+}
+
+Status SqliteLedger::ListJobs(std::vector<Job>* out) {
+  const std::size_t base = out->size();
+  Status status = Transaction(false, [&]() -> Status {
+    out->resize(base);
+    return stmts_->list_jobs.ForEachRow([&](const SqliteStatement& row) {
+      Job& job = out->emplace_back();
+      job.id = row.ColumnText(0);
+      job.spec.site = row.ColumnText(1);
+      job.spec.search_type = row.ColumnText(2);
+      job.spec.dimensions = SplitCsv(row.ColumnText(3));
+      job.spec.data_state = row.ColumnText(4);
+      job.spec.start_date = row.ColumnText(5);
+      job.spec.end_date = row.ColumnText(6);
+      job.spec.row_limit = static_cast<int>(row.ColumnInt64(7));
+    });
+  });
+  if (!status.ok()) out->resize(base);
+  return status;
+}
+
+}  // namespace batchfetch

@@ -1,0 +1,66 @@
+#ifndef BATCHFETCH_PERSISTENCE_SQLITE_LEDGER_H_
+#define BATCHFETCH_PERSISTENCE_SQLITE_LEDGER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "persistence/ledger.h"
+
+struct sqlite3;
+
+namespace batchfetch {
+
+class SqliteStatement;
+
+// The Ledger in one SQLite file (WAL), shared by any number of connections and
+// processes on one machine. Claims and every write run in BEGIN IMMEDIATE
+// transactions, retried a bounded number of times while another connection holds the
+// write lock (then kBusy). Statements are prepared once per connection.
+//
+// Thread rule: one thread at a time (see Ledger).
+class SqliteLedger final : public Ledger {
+ public:
+  // Opens the ledger file at path (created 0600 when missing); see OpenLedger.
+  static Status Open(const std::string& path, std::unique_ptr<Ledger>* out);
+  ~SqliteLedger() override;
+
+  SqliteLedger(const SqliteLedger&) = delete;
+  SqliteLedger& operator=(const SqliteLedger&) = delete;
+
+  Status RegisterJob(const Job& job) override;
+  Status Claim(const std::string& job_id, const std::string& owner, int max,
+               std::chrono::milliseconds lease, WallTime now, std::vector<Lease>* out) override;
+  Status CommitPages(std::span<const FetchedPage> pages, WallTime now,
+                     std::vector<bool>* lease_held) override;
+  Status FailPage(const Lease& lease, const std::string& error, bool final, int max_attempts,
+                  WallTime retry_at, WallTime now, bool* lease_held) override;
+  Status Release(std::span<const Lease> leases, WallTime now) override;
+  Status Renew(std::span<const Lease> leases, WallTime expires_at) override;
+  Status Progress(const std::string& job_id, JobProgress* out) override;
+  Status RetryDead(const std::string& job_id, int64_t* count) override;
+  Status ListJobs(std::vector<Job>* out) override;
+
+ private:
+  struct Statements;
+
+  explicit SqliteLedger(sqlite3* db);
+
+  // Runs body between BEGIN (IMMEDIATE when write) and COMMIT, rolling back on error.
+  // While the database is busy the whole transaction is retried, boundedly; body must
+  // therefore start from scratch each time it is called.
+  Status Transaction(bool write, const std::function<Status()>& body);
+  // Runs stmt (?1 = time_ms, ?2..?4 = page key, ?5 = token) for every lease, in one
+  // transaction.
+  Status UpdateLeases(SqliteStatement& stmt, int64_t time_ms, std::span<const Lease> leases);
+  // Upserts one page's rows and completes it if its lease holds.
+  Status CommitOne(const FetchedPage& page, int64_t now_ms, bool* lease_held);
+
+  sqlite3* db_;                         // owned; closed after stmts_ is finalized
+  std::unique_ptr<Statements> stmts_;  // prepared once, reused
+};
+
+}  // namespace batchfetch
+
+#endif  // BATCHFETCH_PERSISTENCE_SQLITE_LEDGER_H_
