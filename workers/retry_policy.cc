@@ -107,6 +107,9 @@ std::optional<WallTime> ToWallTime(const DateTime& t) {
   const std::chrono::year_month_day ymd{std::chrono::year{t.year},
                                         std::chrono::month{static_cast<unsigned>(t.month)},
                                         std::chrono::day{static_cast<unsigned>(t.day)}};
+  // Years far from now are nonsense here, and outside ~1678..2262 they overflow the
+  // nanosecond system_clock.
+  if (t.year < 1900 || t.year > 2200) return std::nullopt;
   if (!ymd.ok() || t.hour > 23 || t.minute > 59 || t.second > 60) return std::nullopt;
   const auto tp = std::chrono::sys_days{ymd} + std::chrono::hours{t.hour} +
                   std::chrono::minutes{t.minute} + std::chrono::seconds{t.second};

@@ -100,6 +100,8 @@ INSTANTIATE_TEST_SUITE_P(
         RetryAfterCase{"BadMonth", "Wed, 21 Foo 2015 07:28:00 GMT", std::nullopt},
         RetryAfterCase{"BadDay", "Wed, 31 Feb 2015 07:28:00 GMT", std::nullopt},
         RetryAfterCase{"BadHour", "Wed, 21 Oct 2015 25:28:00 GMT", std::nullopt},
+        RetryAfterCase{"AncientYear", "Sun Nov  6 08:49:37 0994", std::nullopt},
+        RetryAfterCase{"FarFutureYear", "Wed, 21 Oct 9999 07:28:00 GMT", std::nullopt},
         RetryAfterCase{"TrailingJunk", "Wed, 21 Oct 2015 07:28:00 GMTx", std::nullopt}),
     [](const ::testing::TestParamInfo<RetryAfterCase>& info) { return info.param.name; });
 
