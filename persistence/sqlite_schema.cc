@@ -155,6 +155,13 @@ Status Configure(sqlite3* db, const std::string& path) {
   if (status.ok()) status = CheckHeader(header, path, &empty);
   if (!status.ok()) return status;
 
+  // Rows carry long keys (site, type, dimensions, query, page): 16 KiB pages make a
+  // shallower key B-tree, ~15% more rows per CPU-second than 4 KiB
+  // (bench/persistence_throughput). Only a new file can take it.
+  if (empty) {
+    status = SqliteExec(db, "PRAGMA page_size = 16384");
+    if (!status.ok()) return status;
+  }
   // 32 MiB of page cache per connection keeps the key B-tree's hot pages in memory.
   status = SqliteExec(db,
                       "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"

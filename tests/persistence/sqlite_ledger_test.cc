@@ -507,6 +507,7 @@ TEST_F(SqliteLedgerTest, ReopenKeepsJobsPagesAndRows) {
   EXPECT_EQ(Peek(path_).Int("PRAGMA user_version"), 1);
   EXPECT_EQ(Peek(path_).Int("PRAGMA application_id"), 0x62666368);
   EXPECT_EQ(Peek(path_).Text("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(Peek(path_).Int("PRAGMA page_size"), 16384);
 }
 
 TEST(SqliteLedgerOpenTest, CreatesTheFileReadableByItsOwnerOnly) {
