@@ -4,7 +4,7 @@
 #include <memory>
 
 #include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/stderr_sinks.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 namespace batchfetch {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -40,15 +41,24 @@ TEST(BackfillFlagsTest, AcceptsTheDocumentedDefaults) {
 }
 
 struct BadInput {
-  std::vector<std::string> extra;  // appended to Base(), later flags win
+  std::vector<std::string> extra;  // flags merged into Base()
   std::string message_part;
 };
 
 class BackfillFlagsRejectTest : public ::testing::TestWithParam<BadInput> {};
 
 TEST_P(BackfillFlagsRejectTest, RejectsWithOneLineMessageAndExitOne) {
+  // A flag already in Base() gets its value replaced; others are appended.
   std::vector<std::string> args = Base();
-  for (const std::string& a : GetParam().extra) args.push_back(a);
+  const std::vector<std::string>& extra = GetParam().extra;
+  for (std::size_t i = 0; i < extra.size(); ++i) {
+    auto it = std::find(args.begin(), args.end(), extra[i]);
+    if (it != args.end() && i + 1 < extra.size()) {
+      *(it + 1) = extra[++i];
+    } else {
+      args.push_back(extra[i]);
+    }
+  }
   Parsed p = Parse(args);
   ASSERT_TRUE(p.code.has_value());
   EXPECT_EQ(*p.code, 1);

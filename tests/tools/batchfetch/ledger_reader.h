@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+struct sqlite3;
+
 namespace batchfetch::testing {
 
 // Reads a batchfetch SQLite ledger with plain SQL, as a user would with sqlite3.
@@ -31,7 +33,7 @@ class LedgerReader {
   int64_t Scalar(const std::string& sql);
 
  private:
-  struct sqlite3* db_ = nullptr;
+  ::sqlite3* db_ = nullptr;
 };
 
 }  // namespace batchfetch::testing
