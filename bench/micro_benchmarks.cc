@@ -8,13 +8,13 @@
 // Each runs 5 repetitions and reports min, median and max. Run:
 //   build/bench/micro_benchmarks [--benchmark_filter=Parse]
 
+#include <benchmark/benchmark.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
-
-#include <benchmark/benchmark.h>
 
 #include "ratelimit/sliding_window_log.h"
 #include "workers/search_console_codec.h"
@@ -48,7 +48,9 @@ BENCHMARK(BM_SlidingWindowLogGrant)
 std::string FullPage(int rows) {
   std::string body = "{\"rows\":[";
   for (int i = 0; i < rows; ++i) {
-    if (i > 0) body += ',';
+    if (i > 0) {
+      body += ',';
+    }
     body += "{\"keys\":[\"2024-03-01\",\"how to choose running shoes size ";
     body += std::to_string(i);
     body += "\",\"https://www.example.com/blog/2023/running/shoes-guide-";
@@ -102,7 +104,9 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "WARNING: assertions are enabled (no NDEBUG).\n");
 #endif
   benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) {
+    return 1;
+  }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

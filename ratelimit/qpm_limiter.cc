@@ -1,14 +1,13 @@
 #include "ratelimit/qpm_limiter.h"
 
 #include <algorithm>
-#include <cassert>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/cancellation_state.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cassert>
 
 namespace batchfetch {
 
@@ -20,6 +19,15 @@ struct QpmLimiter::Waiter {
   explicit Waiter(QpmLimiter* o) : owner(o), timer(o->ex_) {}
   QpmLimiter* owner;  // null once the limiter is gone
   asio::steady_timer timer;
+
+  // Completes a pending wait, if any. Cancelling a timer fails only if the reactor is
+  // broken; the waiter then wakes at its deadline or when the next state change wakes it.
+  void Wake() noexcept {
+    try {
+      timer.cancel();
+    } catch (...) {
+    }
+  }
 };
 
 QpmLimiter::QpmLimiter(asio::any_io_executor ex, int64_t budget, Duration window,
@@ -29,7 +37,7 @@ QpmLimiter::QpmLimiter(asio::any_io_executor ex, int64_t budget, Duration window
 QpmLimiter::~QpmLimiter() {
   for (Waiter* w : waiters_) {
     w->owner = nullptr;
-    w->timer.cancel();
+    w->Wake();
   }
 }
 
@@ -37,7 +45,9 @@ asio::awaitable<boost::system::error_code> QpmLimiter::Acquire(int64_t n) {
   assert(n >= 1 && n <= budget());
   const asio::cancellation_state cancel = co_await asio::this_coro::cancellation_state;
   const boost::system::error_code aborted = asio::error::operation_aborted;
-  if (closed_ || cancel.cancelled() != asio::cancellation_type::none) co_return aborted;
+  if (closed_ || cancel.cancelled() != asio::cancellation_type::none) {
+    co_return aborted;
+  }
 
   if (waiters_.empty()) {
     const TimePoint now = clock_.Now();
@@ -54,13 +64,14 @@ asio::awaitable<boost::system::error_code> QpmLimiter::Acquire(int64_t n) {
   struct Guard {
     Waiter* w;
     ~Guard() {
-      if (w->owner != nullptr) w->owner->Leave(w);
+      if (w->owner != nullptr) {
+        w->owner->Leave(w);
+      }
     }
   } guard{&self};
 
   for (;;) {
-    if (self.owner == nullptr || closed_ ||
-        cancel.cancelled() != asio::cancellation_type::none) {
+    if (self.owner == nullptr || closed_ || cancel.cancelled() != asio::cancellation_type::none) {
       co_return aborted;
     }
     TimePoint wake_at = TimePoint::max();
@@ -82,14 +93,18 @@ asio::awaitable<boost::system::error_code> QpmLimiter::Acquire(int64_t n) {
 }
 
 void QpmLimiter::PauseUntil(TimePoint t) {
-  if (t <= paused_until_) return;
+  if (t <= paused_until_) {
+    return;
+  }
   paused_until_ = t;
   WakeHead();
 }
 
 void QpmLimiter::Close() {
   closed_ = true;
-  for (Waiter* w : waiters_) w->timer.cancel();
+  for (Waiter* w : waiters_) {
+    w->Wake();
+  }
 }
 
 int64_t QpmLimiter::GrantsInWindow() const { return log_.GrantsInWindow(clock_.Now()); }
@@ -97,12 +112,18 @@ int64_t QpmLimiter::GrantsInWindow() const { return log_.GrantsInWindow(clock_.N
 void QpmLimiter::Leave(Waiter* w) {
   const bool was_head = !waiters_.empty() && waiters_.front() == w;
   auto it = std::find(waiters_.begin(), waiters_.end(), w);
-  if (it != waiters_.end()) waiters_.erase(it);
-  if (was_head) WakeHead();
+  if (it != waiters_.end()) {
+    waiters_.erase(it);
+  }
+  if (was_head) {
+    WakeHead();
+  }
 }
 
 void QpmLimiter::WakeHead() {
-  if (!waiters_.empty()) waiters_.front()->timer.cancel();
+  if (!waiters_.empty()) {
+    waiters_.front()->Wake();
+  }
 }
 
 }  // namespace batchfetch

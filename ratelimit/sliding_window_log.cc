@@ -16,7 +16,9 @@ SlidingWindowLog::TimePoint SlidingWindowLog::EarliestGrant(int64_t n, TimePoint
   // After n more grants, the newest of them must stand at least `window` after the grant
   // `budget` places before it: the (budget - n + 1)-th most recent grant recorded now.
   const auto k = static_cast<std::size_t>(budget_ - n + 1);
-  if (size_ < k) return now;
+  if (size_ < k) {
+    return now;
+  }
   const TimePoint bound = At(size_ - k) + window_;
   return std::max(now, bound);
 }

@@ -42,7 +42,7 @@ class SlidingWindowLog {
 
   const int64_t budget_;
   const Duration window_;
-  std::vector<TimePoint> ring_;   // the last `budget_` grant times, oldest at head_
+  std::vector<TimePoint> ring_;  // the last `budget_` grant times, oldest at head_
   std::size_t head_ = 0;
   std::size_t size_ = 0;
 };

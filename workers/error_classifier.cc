@@ -2,13 +2,12 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 #include <cctype>
 #include <exception>
 #include <string_view>
 #include <utility>
-
-#include <boost/json/parse.hpp>
-#include <boost/json/value.hpp>
 
 #include "workers/retry_policy.h"
 
@@ -21,25 +20,33 @@ constexpr std::size_t kMaxReasonBytes = 200;
 
 // The API's error body, as much of it as could be read.
 struct ApiError {
-  bool parsed = false;          // the body was a JSON object with an "error" member
-  std::string message;          // error.message (or error_description), raw
-  std::string status;           // error.status, e.g. RESOURCE_EXHAUSTED
+  bool parsed = false;               // the body was a JSON object with an "error" member
+  std::string message;               // error.message (or error_description), raw
+  std::string status;                // error.status, e.g. RESOURCE_EXHAUSTED
   std::vector<std::string> reasons;  // error.errors[].reason and error.details[].reason
 };
 
 std::string_view StringOr(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
-  if (v != nullptr && v->is_string()) return v->get_string();
+  if (v != nullptr && v->is_string()) {
+    return v->get_string();
+  }
   return {};
 }
 
 void CollectReasons(const json::object& error, std::string_view list, ApiError* out) {
   const json::value* v = error.if_contains(list);
-  if (v == nullptr || !v->is_array()) return;
+  if (v == nullptr || !v->is_array()) {
+    return;
+  }
   for (const json::value& item : v->get_array()) {
-    if (!item.is_object()) continue;
+    if (!item.is_object()) {
+      continue;
+    }
     const std::string_view reason = StringOr(item.get_object(), "reason");
-    if (!reason.empty()) out->reasons.emplace_back(reason);
+    if (!reason.empty()) {
+      out->reasons.emplace_back(reason);
+    }
   }
 }
 
@@ -49,16 +56,24 @@ ApiError ReadApiError(std::string_view body) {
   ApiError out;
   boost::system::error_code ec;
   const json::value doc = json::parse(body, ec);
-  if (ec || !doc.is_object()) return out;
+  if (ec || !doc.is_object()) {
+    return out;
+  }
   const json::value* error = doc.get_object().if_contains("error");
-  if (error == nullptr) return out;
+  if (error == nullptr) {
+    return out;
+  }
   if (error->is_string()) {
     out.parsed = true;
     out.message = StringOr(doc.get_object(), "error_description");
-    if (out.message.empty()) out.message = error->get_string();
+    if (out.message.empty()) {
+      out.message = error->get_string();
+    }
     return out;
   }
-  if (!error->is_object()) return out;
+  if (!error->is_object()) {
+    return out;
+  }
   const json::object& e = error->get_object();
   out.parsed = true;
   out.message = StringOr(e, "message");
@@ -83,40 +98,55 @@ std::string OneLine(std::string_view text, bool ascii_only) {
   out.reserve(std::min(text.size(), kMaxReasonBytes + 3));
   for (const char ch : text) {
     auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == 0x7F) c = ' ';
-    if (ascii_only && c >= 0x80) c = '?';
-    if (c == ' ' && (out.empty() || out.back() == ' ')) continue;
+    if (c < 0x20 || c == 0x7F) {
+      c = ' ';
+    }
+    if (ascii_only && c >= 0x80) {
+      c = '?';
+    }
+    if (c == ' ' && (out.empty() || out.back() == ' ')) {
+      continue;
+    }
     out.push_back(static_cast<char>(c));
-    if (out.size() > kMaxReasonBytes) break;
+    if (out.size() > kMaxReasonBytes) {
+      break;
+    }
   }
   if (out.size() > kMaxReasonBytes) {
     std::size_t cut = kMaxReasonBytes;
-    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) {
+      --cut;
+    }
     out.resize(cut);
     out += "...";
   }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
+  while (!out.empty() && out.back() == ' ') {
+    out.pop_back();
+  }
   return out;
 }
 
 bool ContainsQuota(std::string_view message) {
   constexpr std::string_view kWord = "quota";
-  if (message.size() < kWord.size()) return false;
+  if (message.size() < kWord.size()) {
+    return false;
+  }
   for (std::size_t i = 0; i + kWord.size() <= message.size(); ++i) {
     bool match = true;
     for (std::size_t j = 0; j < kWord.size() && match; ++j) {
       match = std::tolower(static_cast<unsigned char>(message[i + j])) == kWord[j];
     }
-    if (match) return true;
+    if (match) {
+      return true;
+    }
   }
   return false;
 }
 
 bool SaysQuota(const ApiError& e) {
   static constexpr std::array<std::string_view, 7> kQuotaReasons = {
-      "quotaExceeded",       "rateLimitExceeded", "userRateLimitExceeded",
-      "dailyLimitExceeded",  "RATE_LIMIT_EXCEEDED", "RESOURCE_EXHAUSTED",
-      "QUOTA_EXCEEDED"};
+      "quotaExceeded",       "rateLimitExceeded",  "userRateLimitExceeded", "dailyLimitExceeded",
+      "RATE_LIMIT_EXCEEDED", "RESOURCE_EXHAUSTED", "QUOTA_EXCEEDED"};
   for (const std::string& r : e.reasons) {
     if (std::find(kQuotaReasons.begin(), kQuotaReasons.end(), r) != kQuotaReasons.end()) {
       return true;
@@ -130,18 +160,26 @@ bool SaysQuota(const ApiError& e) {
 std::string HttpReason(long status, std::string_view body, const ApiError& e) {
   std::string head = "HTTP " + std::to_string(status);
   if (e.parsed) {
-    if (!e.status.empty()) head += " " + e.status;
-    if (!e.message.empty()) head += ": " + e.message;
+    if (!e.status.empty()) {
+      head += " " + e.status;
+    }
+    if (!e.message.empty()) {
+      head += ": " + e.message;
+    }
     return OneLine(head, /*ascii_only=*/false);
   }
-  if (body.empty()) return head + " (empty body)";
+  if (body.empty()) {
+    return head + " (empty body)";
+  }
   constexpr std::size_t kSnippetBytes = 120;
   return head + " (body: " + OneLine(body.substr(0, kSnippetBytes), /*ascii_only=*/true) + ")";
 }
 
 Classification ClassifyOrThrow(const HttpResponse& response, WallTime now) {
   Classification c;
-  if (!response.retry_after.empty()) c.retry_after = ParseRetryAfter(response.retry_after, now);
+  if (!response.retry_after.empty()) {
+    c.retry_after = ParseRetryAfter(response.retry_after, now);
+  }
 
   if (response.body_too_large) {
     c.kind = ErrorKind::kFatal;
@@ -152,12 +190,16 @@ Classification ClassifyOrThrow(const HttpResponse& response, WallTime now) {
   if (!response.transport_ok()) {
     c.kind = ErrorKind::kTransient;
     c.reason = "transport error (curl " + std::to_string(response.curl_code) + ")";
-    if (!response.error.empty()) c.reason += ": " + OneLine(response.error, /*ascii_only=*/true);
+    if (!response.error.empty()) {
+      c.reason += ": " + OneLine(response.error, /*ascii_only=*/true);
+    }
     return c;
   }
 
   const long status = response.status;
-  if (status >= 200 && status < 300) return c;  // kNone
+  if (status >= 200 && status < 300) {
+    return c;  // kNone
+  }
 
   const ApiError api = ReadApiError(response.body);
   c.reason = HttpReason(status, response.body, api);

@@ -23,7 +23,7 @@ enum class ErrorKind {
 
 struct Classification {
   ErrorKind kind = ErrorKind::kNone;
-  std::string reason;                                  // one line, no secrets
+  std::string reason;                                    // one line, no secrets
   std::optional<std::chrono::milliseconds> retry_after;  // from Retry-After, if any
 };
 

@@ -22,10 +22,14 @@ class Scanner {
 
   bool Done() const { return s_.empty(); }
   void SkipSpaces() {
-    while (!s_.empty() && s_.front() == ' ') s_.remove_prefix(1);
+    while (!s_.empty() && s_.front() == ' ') {
+      s_.remove_prefix(1);
+    }
   }
   bool Literal(std::string_view lit) {
-    if (s_.substr(0, lit.size()) != lit) return false;
+    if (s_.substr(0, lit.size()) != lit) {
+      return false;
+    }
     s_.remove_prefix(lit.size());
     return true;
   }
@@ -38,7 +42,9 @@ class Scanner {
       value = value * 10 + (s_[n] - '0');
       ++n;
     }
-    if (n < min_digits) return false;
+    if (n < min_digits) {
+      return false;
+    }
     s_.remove_prefix(n);
     *out = value;
     return true;
@@ -46,7 +52,9 @@ class Scanner {
   // A letter-only word ("Sun", "Sunday").
   std::string_view Word() {
     std::size_t n = 0;
-    while (n < s_.size() && std::isalpha(static_cast<unsigned char>(s_[n]))) ++n;
+    while (n < s_.size() && std::isalpha(static_cast<unsigned char>(s_[n]))) {
+      ++n;
+    }
     const std::string_view w = s_.substr(0, n);
     s_.remove_prefix(n);
     return w;
@@ -97,7 +105,9 @@ bool ParseRfc850(std::string_view v, DateTime* t) {
 // asctime: "Sun Nov  6 08:49:37 1994".
 bool ParseAsctime(std::string_view v, DateTime* t) {
   Scanner s(v);
-  if (s.Word().empty() || !s.Literal(" ") || !s.Month(&t->month) || !s.Literal(" ")) return false;
+  if (s.Word().empty() || !s.Literal(" ") || !s.Month(&t->month) || !s.Literal(" ")) {
+    return false;
+  }
   s.SkipSpaces();
   return s.Number(1, 2, &t->day) && s.Literal(" ") && s.Clock(&t->hour, &t->minute, &t->second) &&
          s.Literal(" ") && s.Number(4, 4, &t->year) && s.Done();
@@ -109,17 +119,23 @@ std::optional<WallTime> ToWallTime(const DateTime& t) {
                                         std::chrono::day{static_cast<unsigned>(t.day)}};
   // Years far from now are nonsense here, and outside ~1678..2262 they overflow the
   // nanosecond system_clock.
-  if (t.year < 1900 || t.year > 2200) return std::nullopt;
-  if (!ymd.ok() || t.hour > 23 || t.minute > 59 || t.second > 60) return std::nullopt;
+  if (t.year < 1900 || t.year > 2200) {
+    return std::nullopt;
+  }
+  if (!ymd.ok() || t.hour > 23 || t.minute > 59 || t.second > 60) {
+    return std::nullopt;
+  }
   const auto tp = std::chrono::sys_days{ymd} + std::chrono::hours{t.hour} +
                   std::chrono::minutes{t.minute} + std::chrono::seconds{t.second};
   return std::chrono::time_point_cast<WallClock::duration>(tp);
 }
 
 std::string_view Trim(std::string_view v) {
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\r' ||
-                        v.back() == '\n')) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) {
+    v.remove_prefix(1);
+  }
+  while (!v.empty() &&
+         (v.back() == ' ' || v.back() == '\t' || v.back() == '\r' || v.back() == '\n')) {
     v.remove_suffix(1);
   }
   return v;
@@ -134,16 +150,22 @@ milliseconds RetryPolicy::Delay(int attempt, std::optional<milliseconds> retry_a
   // base * 2^(attempt-1), saturating at cap without overflowing.
   const int64_t cap = std::max<int64_t>(cap_.count(), 0);
   int64_t ceiling = std::min(std::max<int64_t>(base_.count(), 0), cap);
-  for (int i = 1; i < attempt && ceiling < cap; ++i) ceiling = std::min(ceiling * 2, cap);
+  for (int i = 1; i < attempt && ceiling < cap; ++i) {
+    ceiling = std::min(ceiling * 2, cap);
+  }
   const int64_t jitter = std::uniform_int_distribution<int64_t>(0, ceiling)(rng_);
   milliseconds delay(jitter);
-  if (retry_after && *retry_after > delay) delay = *retry_after;
+  if (retry_after && *retry_after > delay) {
+    delay = *retry_after;
+  }
   return delay;
 }
 
 std::optional<milliseconds> ParseRetryAfter(std::string_view value, WallTime now) {
   value = Trim(value);
-  if (value.empty()) return std::nullopt;
+  if (value.empty()) {
+    return std::nullopt;
+  }
   if (std::all_of(value.begin(), value.end(),
                   [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
     // delta-seconds; absurd values saturate at about 31 years rather than overflow.
@@ -160,8 +182,12 @@ std::optional<milliseconds> ParseRetryAfter(std::string_view value, WallTime now
     return std::nullopt;
   }
   const std::optional<WallTime> when = ToWallTime(t);
-  if (!when) return std::nullopt;
-  if (*when <= now) return milliseconds(0);
+  if (!when) {
+    return std::nullopt;
+  }
+  if (*when <= now) {
+    return milliseconds(0);
+  }
   // An HTTP-date has whole seconds: round up so the wait never ends early.
   return std::chrono::ceil<milliseconds>(*when - now);
 }

@@ -17,10 +17,11 @@ namespace batchfetch {
 class RetryPolicy {
  public:
   RetryPolicy(std::chrono::milliseconds base = std::chrono::seconds(1),
-              std::chrono::milliseconds cap = std::chrono::seconds(60), uint64_t seed = std::random_device{}());
+              std::chrono::milliseconds cap = std::chrono::seconds(60),
+              uint64_t seed = std::random_device{}());
 
-  std::chrono::milliseconds Delay(int attempt,
-                                  std::optional<std::chrono::milliseconds> retry_after = std::nullopt);
+  std::chrono::milliseconds Delay(
+      int attempt, std::optional<std::chrono::milliseconds> retry_after = std::nullopt);
 
   std::chrono::milliseconds base() const { return base_; }
   std::chrono::milliseconds cap() const { return cap_; }

@@ -1,17 +1,16 @@
 #include "workers/search_console_codec.h"
 
 #include <array>
-#include <exception>
-#include <new>
-#include <string>
-#include <utility>
-
 #include <boost/json/array.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <exception>
+#include <new>
+#include <string>
+#include <utility>
 
 namespace batchfetch {
 namespace {
@@ -35,7 +34,9 @@ constexpr std::array<DimensionField, 7> kDimensionFields = {{
 
 std::string Row::*FieldOf(std::string_view dimension) {
   for (const DimensionField& d : kDimensionFields) {
-    if (d.name == dimension) return d.field;
+    if (d.name == dimension) {
+      return d.field;
+    }
   }
   return nullptr;
 }
@@ -65,14 +66,18 @@ std::string EncodePathSegment(std::string_view s) {
 }
 
 bool Fail(std::string* error, std::string message) {
-  if (error != nullptr) *error = std::move(message);
+  if (error != nullptr) {
+    *error = std::move(message);
+  }
   return false;
 }
 
 // Reads a metric that JSON may carry as an integer or a double.
 bool ReadMetric(const json::object& row, std::string_view name, double* out) {
   const json::value* v = row.if_contains(name);
-  if (v == nullptr || !v->is_number()) return false;
+  if (v == nullptr || !v->is_number()) {
+    return false;
+  }
   boost::system::error_code ec;
   *out = v->to_number<double>(ec);
   return !ec;
@@ -83,7 +88,9 @@ bool ParseRows(const json::array& rows, const std::vector<std::string Row::*>& f
   out->rows.reserve(rows.size());
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const json::object* obj = rows[i].if_object();
-    if (obj == nullptr) return Fail(error, "rows[" + std::to_string(i) + "] is not an object");
+    if (obj == nullptr) {
+      return Fail(error, "rows[" + std::to_string(i) + "] is not an object");
+    }
     Row row;
     const json::value* keys_value = obj->if_contains("keys");
     if (keys_value != nullptr || !fields.empty()) {
@@ -105,8 +112,8 @@ bool ParseRows(const json::array& rows, const std::vector<std::string Row::*>& f
       }
     }
     if (!ReadMetric(*obj, "clicks", &row.clicks) ||
-        !ReadMetric(*obj, "impressions", &row.impressions) ||
-        !ReadMetric(*obj, "ctr", &row.ctr) || !ReadMetric(*obj, "position", &row.position)) {
+        !ReadMetric(*obj, "impressions", &row.impressions) || !ReadMetric(*obj, "ctr", &row.ctr) ||
+        !ReadMetric(*obj, "position", &row.position)) {
       return Fail(error, "rows[" + std::to_string(i) +
                              "] lacks a numeric clicks, impressions, ctr or position");
     }
@@ -121,7 +128,9 @@ bool ParseQueryResponseOrThrow(std::string_view body, const std::vector<std::str
   fields.reserve(dimensions.size());
   for (const std::string& d : dimensions) {
     std::string Row::*field = FieldOf(d);
-    if (field == nullptr) return Fail(error, "unknown dimension '" + d + "'");
+    if (field == nullptr) {
+      return Fail(error, "unknown dimension '" + d + "'");
+    }
     fields.push_back(field);
   }
 
@@ -138,18 +147,28 @@ bool ParseQueryResponseOrThrow(std::string_view body, const std::vector<std::str
   const json::value doc = parser.release();
 
   const json::object* top = doc.if_object();
-  if (top == nullptr) return Fail(error, "response is not a JSON object");
+  if (top == nullptr) {
+    return Fail(error, "response is not a JSON object");
+  }
   if (const json::value* rows = top->if_contains("rows")) {
     const json::array* array = rows->if_array();
-    if (array == nullptr) return Fail(error, "rows is not an array");
-    if (!ParseRows(*array, fields, out, error)) return false;
+    if (array == nullptr) {
+      return Fail(error, "rows is not an array");
+    }
+    if (!ParseRows(*array, fields, out, error)) {
+      return false;
+    }
   }
   if (const json::value* metadata = top->if_contains("metadata")) {
     const json::object* meta = metadata->if_object();
-    if (meta == nullptr) return Fail(error, "metadata is not an object");
+    if (meta == nullptr) {
+      return Fail(error, "metadata is not an object");
+    }
     if (const json::value* date = meta->if_contains("firstIncompleteDate")) {
       const json::string* s = date->if_string();
-      if (s == nullptr) return Fail(error, "metadata.firstIncompleteDate is not a string");
+      if (s == nullptr) {
+        return Fail(error, "metadata.firstIncompleteDate is not a string");
+      }
       out->first_incomplete_date = std::string_view(*s);
     }
   }
@@ -159,7 +178,9 @@ bool ParseQueryResponseOrThrow(std::string_view body, const std::vector<std::str
 }  // namespace
 
 std::string QueryUrl(std::string_view api_base, std::string_view site) {
-  if (!api_base.empty() && api_base.back() == '/') api_base.remove_suffix(1);
+  if (!api_base.empty() && api_base.back() == '/') {
+    api_base.remove_suffix(1);
+  }
   std::string url(api_base);
   url += "/webmasters/v3/sites/";
   url += EncodePathSegment(site);
@@ -172,7 +193,9 @@ std::string QueryBody(const JobSpec& spec, std::string_view date, int64_t start_
   body["startDate"] = date;
   body["endDate"] = date;
   json::array dimensions;
-  for (const std::string& d : spec.dimensions) dimensions.emplace_back(d);
+  for (const std::string& d : spec.dimensions) {
+    dimensions.emplace_back(d);
+  }
   body["dimensions"] = std::move(dimensions);
   body["type"] = spec.search_type;
   body["dataState"] = spec.data_state;

@@ -1,14 +1,8 @@
 #include "ratelimit/qpm_limiter.h"
 
-#include <algorithm>
-#include <chrono>
-#include <cstdint>
-#include <exception>
-#include <memory>
-#include <optional>
-#include <variant>
-#include <vector>
+#include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -17,7 +11,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <gtest/gtest.h>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <variant>
+#include <vector>
 
 #include "ratelimit/clock.h"
 
@@ -53,7 +53,9 @@ void SpawnAcquire(asio::io_context& io, QpmLimiter& limiter, int64_t n, Outcome*
                   asio::cancellation_slot slot = {}) {
   asio::co_spawn(io, limiter.Acquire(n),
                  asio::bind_cancellation_slot(slot, [out](std::exception_ptr e, error_code ec) {
-                   if (e) std::rethrow_exception(e);
+                   if (e) {
+                     std::rethrow_exception(e);
+                   }
                    out->done = true;
                    out->ec = ec;
                    out->at = std::chrono::steady_clock::now();
@@ -89,7 +91,9 @@ TEST(QpmLimiterTest, NeverExceedsBudgetInAnySlidingWindow) {
           ++finished;
         },
         [](std::exception_ptr e) {
-          if (e) std::rethrow_exception(e);
+          if (e) {
+            std::rethrow_exception(e);
+          }
         });
   }
   io.run_for(std::chrono::seconds(3));
@@ -116,7 +120,9 @@ TEST(QpmLimiterTest, ServesWaitersInCallOrder) {
           if (!co_await limiter.Acquire(1)) order.push_back(i);
         },
         [](std::exception_ptr e) {
-          if (e) std::rethrow_exception(e);
+          if (e) {
+            std::rethrow_exception(e);
+          }
         });
   }
   io.run_for(std::chrono::seconds(2));
@@ -176,7 +182,9 @@ TEST(QpmLimiterTest, LosingAnOrRaceWithATimerAbortsTheAcquire) {
         winner = result.index();
       },
       [](std::exception_ptr e) {
-        if (e) std::rethrow_exception(e);
+        if (e) {
+          std::rethrow_exception(e);
+        }
       });
   io.run_for(std::chrono::seconds(2));
   ASSERT_TRUE(winner.has_value());

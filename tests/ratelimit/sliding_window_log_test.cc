@@ -1,5 +1,7 @@
 #include "ratelimit/sliding_window_log.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -7,8 +9,6 @@
 #include <random>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "ratelimit/clock.h"
 
@@ -21,7 +21,9 @@ using TimePoint = Clock::TimePoint;
 
 // A seed from BATCHFETCH_SEED when set (to replay a failure), else a fresh one.
 uint64_t TestSeed() {
-  if (const char* env = std::getenv("BATCHFETCH_SEED")) return std::strtoull(env, nullptr, 10);
+  if (const char* env = std::getenv("BATCHFETCH_SEED")) {
+    return std::strtoull(env, nullptr, 10);
+  }
   return std::random_device{}();
 }
 
@@ -83,7 +85,9 @@ TEST(SlidingWindowLogTest, GrantsInWindowCountsTheHalfOpenWindowEndingAtT) {
 
 TEST(SlidingWindowLogTest, RemembersOnlyTheLastBudgetGrants) {
   SlidingWindowLog log(4, seconds(1));
-  for (int i = 0; i < 10; ++i) log.Record(3, TimePoint{} + seconds(i));
+  for (int i = 0; i < 10; ++i) {
+    log.Record(3, TimePoint{} + seconds(i));
+  }
   EXPECT_EQ(log.size(), 4);
   EXPECT_EQ(log.GrantsInWindow(TimePoint{} + seconds(9)), 3);
   // The 4th most recent grant is at 8 s.
@@ -108,17 +112,23 @@ TEST(SlidingWindowLogTest, NeverExceedsBudgetInAnyWindowUnderRandomBursts) {
       // Bursts: often no gap at all, sometimes a long one.
       const int pick = std::uniform_int_distribution<int>(0, 9)(rng);
       Clock::Duration gap{0};
-      if (pick >= 5) gap = mean_gap * std::uniform_int_distribution<int>(0, 3)(rng);
-      if (pick == 9) gap = window * std::uniform_int_distribution<int>(0, 2)(rng);
+      if (pick >= 5) {
+        gap = mean_gap * std::uniform_int_distribution<int>(0, 3)(rng);
+      }
+      if (pick == 9) {
+        gap = window * std::uniform_int_distribution<int>(0, 2)(rng);
+      }
       clock.Advance(gap);
-      const int64_t n = std::uniform_int_distribution<int64_t>(1, std::min<int64_t>(5, budget))(rng);
+      const int64_t n =
+          std::uniform_int_distribution<int64_t>(1, std::min<int64_t>(5, budget))(rng);
 
       const TimePoint at = log.EarliestGrant(n, clock.Now());
       ASSERT_GE(at, clock.Now());
       // Exactness: the grant waits for the (budget - n + 1)-th most recent grant, no more.
       const auto k = static_cast<std::size_t>(budget - n + 1);
-      const TimePoint expected =
-          grants.size() < k ? clock.Now() : std::max(clock.Now(), grants[grants.size() - k] + window);
+      const TimePoint expected = grants.size() < k
+                                     ? clock.Now()
+                                     : std::max(clock.Now(), grants[grants.size() - k] + window);
       ASSERT_EQ(at, expected) << "round " << round << " step " << i;
 
       clock.Set(at);
@@ -127,7 +137,9 @@ TEST(SlidingWindowLogTest, NeverExceedsBudgetInAnyWindowUnderRandomBursts) {
       ASSERT_LE(log.GrantsInWindow(at), budget);
     }
     ExpectNoWindowOverBudget(grants, budget, window);
-    if (HasFatalFailure()) return;
+    if (HasFatalFailure()) {
+      return;
+    }
   }
 }
 
@@ -150,7 +162,9 @@ TEST(SlidingWindowLogTest, SustainsTheFullBudgetUnderConstantDemand) {
     for (;;) {
       const int64_t n = std::uniform_int_distribution<int64_t>(1, max_batch)(rng);
       const TimePoint at = log.EarliestGrant(n, clock.Now());
-      if (at >= end) break;
+      if (at >= end) {
+        break;
+      }
       clock.Set(at);
       log.Record(n, at);
       granted += n;

@@ -1,10 +1,10 @@
 #include "workers/error_classifier.h"
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <string>
 #include <system_error>
-
-#include <gtest/gtest.h>
 
 namespace batchfetch {
 namespace {
@@ -43,7 +43,8 @@ const char k403RateLimitExceeded[] = R"({"error": {"code": 403, "message": "Rate
 const char k403ResourceExhausted[] = R"({"error": {"code": 403, "message": "Too many requests",
   "status": "RESOURCE_EXHAUSTED"}})";
 
-const char k403QuotaInMessage[] = R"({"error": {"code": 403, "message": "Daily Limit Exceeded. The QUOTA for this project is used up.",
+const char k403QuotaInMessage[] =
+    R"({"error": {"code": 403, "message": "Daily Limit Exceeded. The QUOTA for this project is used up.",
   "errors": [{"message": "x", "domain": "usageLimits", "reason": "somethingNew"}]}})";
 
 const char k403Permission[] = R"({
@@ -61,7 +62,8 @@ const char k403Permission[] = R"({
   }
 })";
 
-const char k403InsufficientPermissions[] = R"({"error": {"code": 403, "message": "Request had insufficient authentication scopes.",
+const char k403InsufficientPermissions[] =
+    R"({"error": {"code": 403, "message": "Request had insufficient authentication scopes.",
   "errors": [{"message": "Insufficient Permission", "domain": "global", "reason": "insufficientPermissions"}],
   "status": "PERMISSION_DENIED"}})";
 
@@ -74,13 +76,16 @@ const char k400InvalidArgument[] = R"({
   }
 })";
 
-const char k401[] = R"({"error": {"code": 401, "message": "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
+const char k401[] =
+    R"({"error": {"code": 401, "message": "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
   "errors": [{"message": "Invalid Credentials", "domain": "global", "reason": "authError", "location": "Authorization", "locationType": "header"}],
   "status": "UNAUTHENTICATED"}})";
 
-const char k404[] = R"({"error": {"code": 404, "message": "Requested entity was not found.", "status": "NOT_FOUND"}})";
+const char k404[] =
+    R"({"error": {"code": 404, "message": "Requested entity was not found.", "status": "NOT_FOUND"}})";
 
-const char k503[] = R"({"error": {"code": 503, "message": "The service is currently unavailable.", "status": "UNAVAILABLE"}})";
+const char k503[] =
+    R"({"error": {"code": 503, "message": "The service is currently unavailable.", "status": "UNAVAILABLE"}})";
 
 struct Case {
   const char* name;
@@ -133,13 +138,14 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"Fatal403Permission", 403, k403Permission, ErrorKind::kFatal,
              "HTTP 403 PERMISSION_DENIED: User does not have sufficient permission for site "
              "'https://www.example.com/'"},
-        Case{"Fatal403InsufficientPermissions", 403, k403InsufficientPermissions,
-             ErrorKind::kFatal, "insufficient authentication scopes"},
+        Case{"Fatal403InsufficientPermissions", 403, k403InsufficientPermissions, ErrorKind::kFatal,
+             "insufficient authentication scopes"},
         Case{"Fatal403GarbageBody", 403, "<html>Forbidden</html>", ErrorKind::kFatal,
              "HTTP 403 (body: <html>Forbidden</html>)"},
         Case{"Fatal403EmptyBody", 403, "", ErrorKind::kFatal, "HTTP 403 (empty body)"},
-        Case{"Fatal403TruncatedJson", 403, R"({"error": {"code": 403, "errors": [{"reason": "quotaEx)",
-             ErrorKind::kFatal, "HTTP 403 (body:"},
+        Case{"Fatal403TruncatedJson", 403,
+             R"({"error": {"code": 403, "errors": [{"reason": "quotaEx)", ErrorKind::kFatal,
+             "HTTP 403 (body:"},
         Case{"Fatal403ErrorNotAnObject", 403, R"({"error": 5})", ErrorKind::kFatal, "HTTP 403"},
         Case{"Fatal403InvalidUtf8", 403, "{\"error\": {\"message\": \"quota \xC3\x28\"}}",
              ErrorKind::kFatal, "HTTP 403 (body: {\"error\": {\"message\": \"quota ?(\"}})"},
@@ -157,7 +163,8 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"Transient500", 500, "", ErrorKind::kTransient, "HTTP 500"},
         Case{"Transient502Html", 502, "<html>\r\n<b>Bad Gateway</b>\r\n</html>",
              ErrorKind::kTransient, "HTTP 502 (body: <html> <b>Bad Gateway</b> </html>)"},
-        Case{"Transient503", 503, k503, ErrorKind::kTransient, "The service is currently unavailable"},
+        Case{"Transient503", 503, k503, ErrorKind::kTransient,
+             "The service is currently unavailable"},
         Case{"Transient504", 504, "", ErrorKind::kTransient, "HTTP 504"},
         Case{"Transient599", 599, "", ErrorKind::kTransient, "HTTP 599"},
         Case{"TransientTimeout", 0, "", ErrorKind::kTransient,
@@ -175,7 +182,9 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(ClassifyReasonTest, TruncatesLongMessagesWithoutSplittingUtf8) {
   std::string message;
-  for (int i = 0; i < 150; ++i) message += "\xC3\xA9";  // é, 300 bytes
+  for (int i = 0; i < 150; ++i) {
+    message += "\xC3\xA9";  // é, 300 bytes
+  }
   HttpResponse r;
   r.status = 400;
   r.body = R"({"error": {"code": 400, "message": ")" + message + R"("}})";

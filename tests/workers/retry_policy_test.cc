@@ -1,13 +1,13 @@
 #include "workers/retry_policy.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <random>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace batchfetch {
 namespace {
@@ -24,8 +24,8 @@ TEST(RetryPolicyTest, DelayStaysWithinTheDoublingCeiling) {
   const uint64_t seed = std::random_device{}();
   SCOPED_TRACE("seed=" + std::to_string(seed));
   RetryPolicy policy(seconds(1), seconds(60), seed);
-  const milliseconds ceilings[] = {seconds(1), seconds(2), seconds(4), seconds(8), seconds(16),
-                                   seconds(32), seconds(60), seconds(60)};
+  const milliseconds ceilings[] = {seconds(1),  seconds(2),  seconds(4),  seconds(8),
+                                   seconds(16), seconds(32), seconds(60), seconds(60)};
   for (int attempt = 1; attempt <= 8; ++attempt) {
     milliseconds lo = milliseconds::max(), hi = milliseconds::zero();
     for (int i = 0; i < 2000; ++i) {
@@ -61,7 +61,9 @@ TEST(RetryPolicyTest, RetryAfterIsAFloor) {
 
 TEST(RetryPolicyTest, SameSeedSameDelays) {
   RetryPolicy a(seconds(1), seconds(60), 99), b(seconds(1), seconds(60), 99);
-  for (int attempt = 1; attempt < 10; ++attempt) EXPECT_EQ(a.Delay(attempt), b.Delay(attempt));
+  for (int attempt = 1; attempt < 10; ++attempt) {
+    EXPECT_EQ(a.Delay(attempt), b.Delay(attempt));
+  }
   EXPECT_EQ(a.base(), seconds(1));
   EXPECT_EQ(a.cap(), seconds(60));
 }
@@ -83,17 +85,16 @@ INSTANTIATE_TEST_SUITE_P(
     Table, ParseRetryAfterTest,
     ::testing::Values(
         RetryAfterCase{"DeltaSeconds", "120", seconds(120)},
-        RetryAfterCase{"Zero", "0", seconds(0)},
-        RetryAfterCase{"Padded", "  5 \r\n", seconds(5)},
+        RetryAfterCase{"Zero", "0", seconds(0)}, RetryAfterCase{"Padded", "  5 \r\n", seconds(5)},
         RetryAfterCase{"HugeDeltaSaturates", "99999999999999999999999", seconds(int64_t{1} << 30)},
         RetryAfterCase{"ImfFixdate", "Wed, 21 Oct 2015 07:28:00 GMT", seconds(60)},
-        RetryAfterCase{"ImfFixdateNextDay", "Thu, 22 Oct 2015 07:27:00 GMT", std::chrono::hours(24)},
+        RetryAfterCase{"ImfFixdateNextDay", "Thu, 22 Oct 2015 07:27:00 GMT",
+                       std::chrono::hours(24)},
         RetryAfterCase{"ImfFixdateInThePast", "Tue, 20 Oct 2015 07:28:00 GMT", seconds(0)},
         RetryAfterCase{"Rfc850", "Wednesday, 21-Oct-15 07:29:30 GMT", seconds(150)},
         RetryAfterCase{"Asctime", "Wed Oct 21 07:27:10 2015", seconds(10)},
         RetryAfterCase{"AsctimeSingleDigitDay", "Sun Nov  6 08:49:37 1994", seconds(0)},
-        RetryAfterCase{"Empty", "", std::nullopt},
-        RetryAfterCase{"Negative", "-5", std::nullopt},
+        RetryAfterCase{"Empty", "", std::nullopt}, RetryAfterCase{"Negative", "-5", std::nullopt},
         RetryAfterCase{"Fraction", "1.5", std::nullopt},
         RetryAfterCase{"Words", "in a minute", std::nullopt},
         RetryAfterCase{"NoGmt", "Wed, 21 Oct 2015 07:28:00", std::nullopt},

@@ -1,12 +1,12 @@
 #include "workers/search_console_codec.h"
 
-#include <string>
-#include <vector>
+#include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-#include <gtest/gtest.h>
+#include <string>
+#include <vector>
 
 namespace batchfetch {
 namespace {
@@ -90,8 +90,8 @@ TEST(ParseQueryResponseTest, MapsKeysOntoRowFieldsInDimensionOrder) {
 }
 
 TEST(ParseQueryResponseTest, MapsEveryKnownDimension) {
-  const std::vector<std::string> dims = {"searchAppearance", "device", "country", "hour",
-                                         "page", "query", "date"};
+  const std::vector<std::string> dims = {
+      "searchAppearance", "device", "country", "hour", "page", "query", "date"};
   const std::string body = R"({"rows": [{"keys": ["AMP_BLUE_LINK", "MOBILE", "fra",
       "2024-03-01T13:00:00-08:00", "https://e.com/", "q", "2024-03-01"],
       "clicks": 1, "impressions": 2, "ctr": 0.5, "position": 1}]})";
@@ -113,8 +113,8 @@ TEST(ParseQueryResponseTest, AbsentRowsMeanAnEmptyPage) {
   ParsedPage page;
   page.rows.resize(3);  // stale content is replaced
   std::string error;
-  ASSERT_TRUE(ParseQueryResponse(R"({"responseAggregationType": "auto"})", kDateQueryPage, &page,
-                                 &error))
+  ASSERT_TRUE(
+      ParseQueryResponse(R"({"responseAggregationType": "auto"})", kDateQueryPage, &page, &error))
       << error;
   EXPECT_TRUE(page.rows.empty());
   ASSERT_TRUE(ParseQueryResponse(R"({"rows": []})", kDateQueryPage, &page, &error)) << error;
@@ -134,7 +134,8 @@ TEST(ParseQueryResponseTest, ReadsFirstIncompleteDate) {
 TEST(ParseQueryResponseTest, RowsWithoutKeysAreAllowedOnlyWithoutDimensions) {
   ParsedPage page;
   std::string error;
-  const std::string body = R"({"rows": [{"clicks": 5, "impressions": 9, "ctr": 0.5, "position": 2}]})";
+  const std::string body =
+      R"({"rows": [{"clicks": 5, "impressions": 9, "ctr": 0.5, "position": 2}]})";
   ASSERT_TRUE(ParseQueryResponse(body, {}, &page, &error)) << error;
   ASSERT_EQ(page.rows.size(), 1u);
   EXPECT_DOUBLE_EQ(page.rows[0].clicks, 5);
@@ -165,8 +166,7 @@ const char kNulInString[] = "{\"rows\": [], \"x\": \"a\0b\"}";
 INSTANTIATE_TEST_SUITE_P(
     MalformedBodies, ParseQueryResponseRejects,
     ::testing::Values(
-        BadBody{"Empty", "", "malformed JSON"},
-        BadBody{"Whitespace", "  \n", "malformed JSON"},
+        BadBody{"Empty", "", "malformed JSON"}, BadBody{"Whitespace", "  \n", "malformed JSON"},
         BadBody{"Truncated", R"({"rows": [{"keys": ["2024-03-01", "q", "p"], "clicks": 1, "imp)",
                 "malformed JSON"},
         BadBody{"TrailingGarbage", R"({"rows": []} x)", "malformed JSON"},
@@ -186,22 +186,25 @@ INSTANTIATE_TEST_SUITE_P(
                 std::string(R"({"rows": [{"keys": ["2024-03-01", 7, "p"], )") + kRow + "}]}",
                 "keys[1]"},
         BadBody{"KeysMissing", std::string(R"({"rows": [{)") + kRow + "}]}", "keys"},
-        BadBody{"ClicksNotNumber",
-                R"({"rows": [{"keys": ["d", "q", "p"], "clicks": "1", "impressions": 2, "ctr": 0.5, "position": 1}]})",
-                "clicks"},
-        BadBody{"PositionMissing",
-                R"({"rows": [{"keys": ["d", "q", "p"], "clicks": 1, "impressions": 2, "ctr": 0.5}]})",
-                "position"},
+        BadBody{
+            "ClicksNotNumber",
+            R"({"rows": [{"keys": ["d", "q", "p"], "clicks": "1", "impressions": 2, "ctr": 0.5, "position": 1}]})",
+            "clicks"},
+        BadBody{
+            "PositionMissing",
+            R"({"rows": [{"keys": ["d", "q", "p"], "clicks": 1, "impressions": 2, "ctr": 0.5}]})",
+            "position"},
         BadBody{"MetadataNotObject", R"({"metadata": "x"})", "metadata"},
         BadBody{"FirstIncompleteDateNotString", R"({"metadata": {"firstIncompleteDate": 1}})",
                 "firstIncompleteDate"},
-        BadBody{"InvalidUtf8InKey",
-                std::string("{\"rows\": [{\"keys\": [\"d\", \"q\xC3\x28\", \"p\"], ") + kRow + "}]}",
-                "malformed JSON"},
-        BadBody{"LoneSurrogateByteInKey",
-                std::string("{\"rows\": [{\"keys\": [\"d\", \"\xED\xA0\x80\", \"p\"], ") + kRow +
-                    "}]}",
-                "malformed JSON"},
+        BadBody{
+            "InvalidUtf8InKey",
+            std::string("{\"rows\": [{\"keys\": [\"d\", \"q\xC3\x28\", \"p\"], ") + kRow + "}]}",
+            "malformed JSON"},
+        BadBody{
+            "LoneSurrogateByteInKey",
+            std::string("{\"rows\": [{\"keys\": [\"d\", \"\xED\xA0\x80\", \"p\"], ") + kRow + "}]}",
+            "malformed JSON"},
         BadBody{"Latin1Byte", std::string("{\"metadata\": {\"firstIncompleteDate\": \"\xE9\"}}"),
                 "malformed JSON"},
         BadBody{"NulInsideString", std::string(kNulInString, sizeof(kNulInString) - 1),
@@ -223,11 +226,12 @@ TEST(ParseQueryResponseTest, ToleratesANullErrorPointer) {
 TEST(ParseQueryResponseTest, ParsesAFullPageOf25000Rows) {
   std::string body = R"({"rows": [)";
   for (int i = 0; i < 25000; ++i) {
-    if (i > 0) body += ',';
+    if (i > 0) {
+      body += ',';
+    }
     body += R"({"keys": ["2024-03-01", "query )" + std::to_string(i) +
-            R"(", "https://example.com/p/)" + std::to_string(i % 977) +
-            R"("], "clicks": )" + std::to_string(25000 - i) +
-            R"(, "impressions": 100000, "ctr": 0.25, "position": 4.5})";
+            R"(", "https://example.com/p/)" + std::to_string(i % 977) + R"("], "clicks": )" +
+            std::to_string(25000 - i) + R"(, "impressions": 100000, "ctr": 0.25, "position": 4.5})";
   }
   body += R"(], "responseAggregationType": "byPage"})";
   ParsedPage page;
