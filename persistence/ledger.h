@@ -13,6 +13,45 @@
 
 namespace batchfetch {
 
+struct DeadPage {
+  PageKey key;
+  int attempts = 0;
+  std::string last_error;
+  std::string errors;                      // the attempt history
+};
+
+struct LiveLease {
+  std::string owner;
+  int64_t pages = 0;                       // pages it holds now
+  WallTime last_heartbeat;                 // newest claim or renewal among them
+  WallTime expires_at;                     // latest lease_expires_at among them
+};
+
+struct JobReport {
+  JobProgress progress;
+  std::vector<DeadPage> dead;
+  std::vector<LiveLease> leases;
+};
+
+// Problems `verify` looks for. Clean when every count is 0 and every list empty
+// (truncated_days are reported, not problems: the API's daily cap).
+struct VerifyReport {
+  int64_t duplicate_rows = 0;              // rows whose natural key appears more than once
+                                           // (grouped by the key columns, so a table without
+                                           // the primary key is checked too)
+  std::vector<std::string> unfinished;     // "DATE:START_ROW state": pages not done
+  std::vector<std::string> missing_pages;  // "DATE:START_ROW": a full done page whose next page
+                                           // is absent from the ledger
+  std::vector<std::string> missing_days;   // days of the range with no page at all
+  std::vector<std::string> row_mismatch;   // "DATE: stored N, ledger says M" (deleted rows)
+  std::vector<std::string> truncated_days; // days at the API's daily cap
+
+  bool clean() const {
+    return duplicate_rows == 0 && unfinished.empty() && missing_pages.empty() &&
+           missing_days.empty() && row_mismatch.empty();
+  }
+};
+
 // The durable record of jobs, pages and fetched rows. Implementations: SQLite (one
 // file, many processes) and PostgreSQL (many machines).
 //
@@ -63,6 +102,19 @@ class Ledger {
 
   // Every job in the ledger.
   virtual Status ListJobs(std::vector<Job>* out) = 0;
+
+  // What `batchfetch status` shows for job_id: pages by state, dead pages with their last
+  // error, and the live leases (lease_expires_at > now) grouped by owner.
+  virtual Status Report(const std::string& job_id, WallTime now, JobReport* out) {
+    (void)job_id, (void)now, (void)out;
+    return Status::Error(Status::Code::kInvalid, "Report is not implemented by this ledger yet");
+  }
+
+  // The reconciliation `batchfetch verify` runs for job_id (see VerifyReport).
+  virtual Status Verify(const std::string& job_id, VerifyReport* out) {
+    (void)job_id, (void)out;
+    return Status::Error(Status::Code::kInvalid, "Verify is not implemented by this ledger yet");
+  }
 };
 
 // Opens (creating it 0600 if missing) the ledger named by target: a file path for
