@@ -76,7 +76,7 @@ TEST(QpmLimiterTest, NeverExceedsBudgetInAnySlidingWindow) {
   std::vector<TimePoint> grants;
   const TimePoint start = std::chrono::steady_clock::now();
   constexpr int kWorkers = 8;
-  constexpr int kPerWorker = 9;  // 72 grants: budget at 0, 200, 400 ms, the rest at 600 ms
+  constexpr int kPerWorker = 9;  // 108 grants in batches of 1 and 2: 6 windows of work
   int finished = 0;
   for (int w = 0; w < kWorkers; ++w) {
     asio::co_spawn(
@@ -104,9 +104,9 @@ TEST(QpmLimiterTest, NeverExceedsBudgetInAnySlidingWindow) {
   for (std::size_t i = 0; i + kBudget < total; ++i) {
     ASSERT_GE(grants[i + kBudget] - grants[i], kWindow) << "grants " << i << ".." << i + kBudget;
   }
-  // It also sustains the budget: 108 grants need 5 windows' starts, not more.
+  // It also sustains the budget: the 108th grant comes 5 windows after the first, no later.
   const auto span = grants.back() - start;
-  EXPECT_LT(span, kWindow * ((static_cast<int64_t>(total) - 1) / kBudget) + milliseconds(60));
+  EXPECT_LT(span, kWindow * ((static_cast<int64_t>(total) - 1) / kBudget) + milliseconds(100));
 }
 
 TEST(QpmLimiterTest, ServesWaitersInCallOrder) {
@@ -160,7 +160,7 @@ TEST(QpmLimiterTest, CancellingAWaitingAcquireAbortsItPromptly) {
   RunUntil(io, emitted + milliseconds(50));
   ASSERT_TRUE(second.done);
   EXPECT_EQ(second.ec, asio::error::operation_aborted);
-  EXPECT_LT(second.at - emitted, milliseconds(5));
+  EXPECT_LT(second.at - emitted, milliseconds(25));  // the window is 10 s
   EXPECT_EQ(limiter.waiting(), 0u);
   EXPECT_EQ(limiter.total_grants(), 1);
 }
@@ -189,7 +189,7 @@ TEST(QpmLimiterTest, LosingAnOrRaceWithATimerAbortsTheAcquire) {
   io.run_for(std::chrono::seconds(2));
   ASSERT_TRUE(winner.has_value());
   EXPECT_EQ(*winner, 1u);  // the timer
-  EXPECT_LT(took, milliseconds(40));
+  EXPECT_LT(took, milliseconds(80));
   EXPECT_EQ(limiter.waiting(), 0u);
   EXPECT_EQ(limiter.total_grants(), 1);
 }
@@ -215,7 +215,7 @@ TEST(QpmLimiterTest, CancelledHeadDoesNotHoldUpTheWaitersBehindIt) {
   EXPECT_FALSE(c.ec);
   // c takes b's turn: one window after a, not later.
   EXPECT_GE(c.at - a.at, milliseconds(145));
-  EXPECT_LT(c.at - a.at, milliseconds(200));
+  EXPECT_LT(c.at - a.at, milliseconds(250));
 }
 
 TEST(QpmLimiterTest, CloseAbortsEveryWaiterAndEveryLaterAcquire) {
@@ -234,7 +234,7 @@ TEST(QpmLimiterTest, CloseAbortsEveryWaiterAndEveryLaterAcquire) {
   EXPECT_FALSE(a.ec);
   for (const Outcome* o : {&b, &c, &later}) {
     EXPECT_EQ(o->ec, asio::error::operation_aborted);
-    EXPECT_LT(o->at - closed, milliseconds(10));
+    EXPECT_LT(o->at - closed, milliseconds(25));  // the window is 10 s
   }
   EXPECT_EQ(limiter.waiting(), 0u);
 }
@@ -257,7 +257,7 @@ TEST(QpmLimiterTest, PauseUntilDelaysGrantsAndIsNeverShortened) {
   ASSERT_TRUE(a.done && b.done);
   EXPECT_FALSE(a.ec || b.ec);
   EXPECT_GE(a.at - start, milliseconds(120));
-  EXPECT_LT(a.at - start, milliseconds(170));
+  EXPECT_LT(a.at - start, milliseconds(220));
   EXPECT_EQ(limiter.total_grants(), 3);
 }
 
