@@ -5,8 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <random>
-#include <thread>
 #include <tuple>
 
 #include "persistence/sqlite_schema.h"
@@ -17,10 +15,6 @@ namespace {
 
 using Code = Status::Code;
 
-// Busy retries on top of busy_timeout: the busy handler is not called in every case
-// (e.g. a lock upgrade, a WAL being recovered), so retry the whole transaction.
-constexpr int kMaxBusyRetries = 50;
-constexpr std::chrono::seconds kBusyRetryBudget{10};
 // The API caps rowLimit at this many rows per request.
 constexpr int kMaxRowLimit = 25000;
 // The attempt history keeps this much of each error message.
@@ -161,17 +155,23 @@ struct SqliteLedger::Statements {
 };
 
 Status SqliteLedger::Open(const std::string& path, std::unique_ptr<Ledger>* out) {
+  return Open(path, SqliteBusyPolicy(), out);
+}
+
+Status SqliteLedger::Open(const std::string& path, const SqliteBusyPolicy& busy,
+                          std::unique_ptr<Ledger>* out) {
   sqlite3* db = nullptr;
-  Status status = OpenSqliteLedgerDatabase(path, &db);
+  Status status = OpenSqliteLedgerDatabase(path, busy, &db);
   if (!status.ok()) return status;
-  std::unique_ptr<SqliteLedger> ledger(new SqliteLedger(db));
+  std::unique_ptr<SqliteLedger> ledger(new SqliteLedger(db, busy));
   status = ledger->stmts_->Prepare(db);
   if (!status.ok()) return status;
   *out = std::move(ledger);
   return Status::Ok();
 }
 
-SqliteLedger::SqliteLedger(sqlite3* db) : db_(db), stmts_(std::make_unique<Statements>()) {}
+SqliteLedger::SqliteLedger(sqlite3* db, const SqliteBusyPolicy& busy)
+    : busy_(busy), db_(db), stmts_(std::make_unique<Statements>()) {}
 
 SqliteLedger::~SqliteLedger() {
   stmts_.reset();
@@ -180,26 +180,17 @@ SqliteLedger::~SqliteLedger() {
 }
 
 Status SqliteLedger::Transaction(bool write, const std::function<Status()>& body) {
-  const auto deadline = std::chrono::steady_clock::now() + kBusyRetryBudget;
-  std::minstd_rand jitter(std::random_device{}());
-  for (int attempt = 1;; ++attempt) {
+  return RetryWhileBusy(busy_, [&]() -> Status {
     Status status = (write ? stmts_->begin_write : stmts_->begin_read).Run();
-    if (status.ok()) {
-      status = body();
-      if (status.ok()) status = stmts_->commit.Run();
-      if (!status.ok() && !sqlite3_get_autocommit(db_)) {
-        // The body's error is the one to report; SQLite may already have rolled back.
-        (void)stmts_->rollback.Run();
-      }
+    if (!status.ok()) return status;
+    status = body();
+    if (status.ok()) status = stmts_->commit.Run();
+    if (!status.ok() && !sqlite3_get_autocommit(db_)) {
+      // The body's error is the one to report; SQLite may already have rolled back.
+      (void)stmts_->rollback.Run();
     }
-    if (status.code() != Code::kBusy) return status;
-    if (attempt >= kMaxBusyRetries || std::chrono::steady_clock::now() >= deadline) {
-      return Status::Error(Code::kBusy, status.message() + " (gave up after " +
-                                            std::to_string(attempt) + " tries)");
-    }
-    const int sleep_ms = std::min(attempt, 20) + static_cast<int>(jitter() % 5);
-    std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
-  }
+    return status;
+  });
 }
 
 Status SqliteLedger::RegisterJob(const Job& job) {

@@ -7,12 +7,11 @@
 #include <string>
 
 #include "persistence/ledger.h"
+#include "persistence/sqlite_statement.h"
 
 struct sqlite3;
 
 namespace batchfetch {
-
-class SqliteStatement;
 
 // The Ledger in one SQLite file (WAL), shared by any number of connections and
 // processes on one machine. Claims and every write run in BEGIN IMMEDIATE
@@ -24,6 +23,8 @@ class SqliteLedger final : public Ledger {
  public:
   // Opens the ledger file at path (created 0600 when missing); see OpenLedger.
   static Status Open(const std::string& path, std::unique_ptr<Ledger>* out);
+  static Status Open(const std::string& path, const SqliteBusyPolicy& busy,
+                     std::unique_ptr<Ledger>* out);
   ~SqliteLedger() override;
 
   SqliteLedger(const SqliteLedger&) = delete;
@@ -45,10 +46,10 @@ class SqliteLedger final : public Ledger {
  private:
   struct Statements;
 
-  explicit SqliteLedger(sqlite3* db);
+  SqliteLedger(sqlite3* db, const SqliteBusyPolicy& busy);
 
   // Runs body between BEGIN (IMMEDIATE when write) and COMMIT, rolling back on error.
-  // While the database is busy the whole transaction is retried, boundedly; body must
+  // While the database is busy the whole transaction is retried (busy_); body must
   // therefore start from scratch each time it is called.
   Status Transaction(bool write, const std::function<Status()>& body);
   // Runs stmt (?1 = time_ms, ?2..?4 = page key, ?5 = token) for every lease, in one
@@ -57,6 +58,7 @@ class SqliteLedger final : public Ledger {
   // Upserts one page's rows and completes it if its lease holds.
   Status CommitOne(const FetchedPage& page, int64_t now_ms, bool* lease_held);
 
+  const SqliteBusyPolicy busy_;
   sqlite3* db_;                         // owned; closed after stmts_ is finalized
   std::unique_ptr<Statements> stmts_;  // prepared once, reused
 };

@@ -142,16 +142,16 @@ Status CreateOrMigrate(sqlite3* db, const std::string& path) {
   return status;
 }
 
-Status Configure(sqlite3* db, const std::string& path) {
+Status Configure(sqlite3* db, const std::string& path, const SqliteBusyPolicy& busy) {
   int rc = sqlite3_extended_result_codes(db, 1);
-  if (rc == SQLITE_OK) rc = sqlite3_busy_timeout(db, kSqliteBusyTimeoutMs);
+  if (rc == SQLITE_OK) rc = sqlite3_busy_timeout(db, static_cast<int>(busy.busy_timeout.count()));
   Status status = SqliteStatus(rc, db, "configure " + path);
   if (!status.ok()) return status;
 
   // Reject a foreign or damaged file before changing anything in it (even its journal).
   Header header;
   bool empty = false;
-  status = ReadHeader(db, path, &header);
+  status = RetryWhileBusy(busy, [&] { return ReadHeader(db, path, &header); });
   if (status.ok()) status = CheckHeader(header, path, &empty);
   if (!status.ok()) return status;
 
@@ -164,16 +164,22 @@ Status Configure(sqlite3* db, const std::string& path) {
   }
   // 32 MiB of page cache per connection keeps the key B-tree's hot pages in memory.
   status = SqliteExec(db,
-                      "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-                      " PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768;");
+                      "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+                      " PRAGMA cache_size = -32768;");
+  // Two connections opening a new file at once both change its journal mode: SQLite
+  // does not call the busy handler for that, so retry.
+  if (status.ok()) {
+    status = RetryWhileBusy(busy, [&] { return SqliteExec(db, "PRAGMA journal_mode = WAL"); });
+  }
   if (!status.ok()) return status;
   if (!empty && header.user_version == kSqliteSchemaVersion) return Status::Ok();
-  return CreateOrMigrate(db, path);
+  return RetryWhileBusy(busy, [&] { return CreateOrMigrate(db, path); });
 }
 
 }  // namespace
 
-Status OpenSqliteLedgerDatabase(const std::string& path, sqlite3** out) {
+Status OpenSqliteLedgerDatabase(const std::string& path, const SqliteBusyPolicy& busy,
+                                sqlite3** out) {
   *out = nullptr;
   if (path.empty()) return Status::Error(Status::Code::kInvalid, "empty ledger path");
   // Create the file ourselves so its mode is 0600 whatever the umask; SQLite gives the
@@ -190,7 +196,7 @@ Status OpenSqliteLedgerDatabase(const std::string& path, sqlite3** out) {
   const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
                                  nullptr);
   Status status = SqliteStatus(rc, db, "cannot open ledger " + path);
-  if (status.ok()) status = Configure(db, path);
+  if (status.ok()) status = Configure(db, path, busy);
   if (!status.ok()) {
     // Closing a connection with no statements left cannot fail in a way we could act on.
     (void)sqlite3_close(db);

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "persistence/sqlite_statement.h"
 #include "persistence/status.h"
 
 struct sqlite3;
@@ -14,15 +15,15 @@ namespace batchfetch {
 inline constexpr int32_t kSqliteApplicationId = 0x62666368;
 // PRAGMA user_version this build writes and understands.
 inline constexpr int32_t kSqliteSchemaVersion = 1;
-// How long one sqlite3 call waits for another connection's lock.
-inline constexpr int kSqliteBusyTimeoutMs = 5000;
 
 // Opens path as a batchfetch ledger connection: creates the file (mode 0600) when it is
-// missing, sets WAL, synchronous=NORMAL, busy_timeout and foreign_keys, and creates the
-// schema in an empty file. On success *out owns the connection.
+// missing, sets WAL, synchronous=NORMAL, busy.busy_timeout and foreign_keys, and creates
+// the schema in an empty file, retrying per busy while another connection does the same.
+// On success *out owns the connection.
 // Errors: kIoError (cannot open the path), kCorrupt (not a database), kForeign (another
 // program's database, or a newer schema).
-Status OpenSqliteLedgerDatabase(const std::string& path, sqlite3** out);
+Status OpenSqliteLedgerDatabase(const std::string& path, const SqliteBusyPolicy& busy,
+                                sqlite3** out);
 
 }  // namespace batchfetch
 

@@ -2,8 +2,11 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <random>
+#include <thread>
 #include <utility>
 
 namespace batchfetch {
@@ -39,6 +42,21 @@ Status SqliteStatus(int rc, sqlite3* db, std::string_view what) {
       return Status::Error(Code::kInvalid, std::move(message));
     default:
       return Status::Error(Code::kIoError, std::move(message));
+  }
+}
+
+Status RetryWhileBusy(const SqliteBusyPolicy& policy, const std::function<Status()>& step) {
+  const auto deadline = std::chrono::steady_clock::now() + policy.budget;
+  std::minstd_rand jitter(std::random_device{}());
+  for (int attempt = 1;; ++attempt) {
+    Status status = step();
+    if (status.code() != Status::Code::kBusy) return status;
+    if (attempt >= policy.max_tries || std::chrono::steady_clock::now() >= deadline) {
+      return Status::Error(Status::Code::kBusy, status.message() + " (gave up after " +
+                                                    std::to_string(attempt) + " tries)");
+    }
+    const auto pause = std::chrono::milliseconds(std::min(attempt, 20) + jitter() % 5);
+    std::this_thread::sleep_for(pause);
   }
 }
 

@@ -1,6 +1,7 @@
 #ifndef BATCHFETCH_PERSISTENCE_SQLITE_STATEMENT_H_
 #define BATCHFETCH_PERSISTENCE_SQLITE_STATEMENT_H_
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -12,6 +13,20 @@ struct sqlite3;
 struct sqlite3_stmt;
 
 namespace batchfetch {
+
+// How long to wait for another connection's lock.
+struct SqliteBusyPolicy {
+  std::chrono::milliseconds busy_timeout{5000};  // one sqlite3 call waits this long
+  int max_tries = 50;                            // tries of a whole step while it is busy
+  std::chrono::milliseconds budget{10000};       // and no new try after this long
+};
+
+// Runs step until it returns anything but kBusy, at most policy.max_tries times and not
+// past policy.budget, sleeping a few jittered milliseconds between tries. The busy
+// handler alone is not enough: SQLite skips it where waiting could deadlock (a lock
+// upgrade, a journal mode change, a WAL being recovered). The final kBusy says how many
+// tries were made.
+Status RetryWhileBusy(const SqliteBusyPolicy& policy, const std::function<Status()>& step);
 
 // Maps an sqlite3 result code to a Status: BUSY/LOCKED -> kBusy, CORRUPT/NOTADB ->
 // kCorrupt, FULL or an I/O error with errno ENOSPC -> kDiskFull, CANTOPEN/IOERR/PERM/

@@ -601,22 +601,46 @@ TEST(SqliteLedgerOpenTest, PostgresTargetIsNotBuiltYet) {
   EXPECT_EQ(status.message(), "PostgreSQL ledger not built yet");
 }
 
+TEST(SqliteLedgerConcurrencyTest, WriteLockHeldElsewhereGivesBusyAfterBoundedRetries) {
+  TempDir dir;
+  const std::string path = dir.File("locked.db");
+  std::unique_ptr<Ledger> ledger;
+  SqliteBusyPolicy busy;
+  busy.busy_timeout = milliseconds(1);
+  busy.max_tries = 3;
+  ASSERT_OK(SqliteLedger::Open(path, busy, &ledger));
+  auto job = MakeJob("2024-01-01", "2024-01-01");
+  ASSERT_OK(ledger->RegisterJob(*job));
+
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  std::vector<Lease> leases;
+  const Status status = ledger->Claim(job->id, "w", 1, kLease, At(0), &leases);
+  EXPECT_EQ(status.code(), Status::Code::kBusy) << status.ToString();
+  EXPECT_NE(status.message().find("after 3 tries"), std::string::npos) << status.message();
+  EXPECT_TRUE(leases.empty());
+  JobProgress progress;
+  EXPECT_TRUE(ledger->Progress(job->id, &progress).ok()) << "WAL readers are not blocked";
+  ASSERT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  ASSERT_OK(ledger->Claim(job->id, "w", 1, kLease, At(0), &leases));
+  EXPECT_EQ(leases.size(), 1u);
+}
+
 TEST(SqliteLedgerConcurrencyTest, TwoConnectionsClaimingAtOnceNeverShareAPage) {
   TempDir dir;
   const std::string path = dir.File("shared.db");
   auto job = MakeJob("2020-01-01", "2021-12-31");  // 731 pages
-  {
-    std::unique_ptr<Ledger> ledger;
-    ASSERT_OK(OpenLedger(path, &ledger));
-    ASSERT_OK(ledger->RegisterJob(*job));
-  }
   std::vector<Lease> claimed[2];
   Status results[2];
   std::latch start(2);
+  // Both create the file, register the job and claim at the same time.
   auto claimer = [&](int i) {
+    start.arrive_and_wait();
     std::unique_ptr<Ledger> ledger;
     results[i] = OpenLedger(path, &ledger);
-    start.arrive_and_wait();
+    if (results[i].ok()) results[i] = ledger->RegisterJob(*job);
     while (results[i].ok()) {
       const std::size_t before = claimed[i].size();
       results[i] = ledger->Claim(job->id, "worker-" + std::to_string(i), 3, kLease, At(0),
