@@ -52,13 +52,15 @@ int ExitCode(const RunSummary& summary) {
 }
 
 Coordinator::Coordinator(asio::any_io_executor ex, LedgerWriter& writer, HttpClient& http,
-                         QpmLimiter& limiter, WorkerConfig worker_config, RunOptions options)
+                         QpmLimiter& limiter, WorkerConfig worker_config, RunOptions options,
+                         RunObserver* observer)
     : ex_(ex),
       writer_(writer),
       http_(http),
       limiter_(limiter),
       worker_config_(std::move(worker_config)),
       options_(std::move(options)),
+      observer_(observer ? observer : &null_observer_),
       retry_policy_(options_.retry_base, options_.retry_cap),
       claim_target_(ClaimTarget(options_)),
       mailbox_(ex, 1 << 16),
@@ -94,6 +96,12 @@ asio::awaitable<RunSummary> Coordinator::Run() {
                  asio::bind_cancellation_slot(renew_signal_.slot(), [](std::exception_ptr e) {
                    if (e) spdlog::error("lease renewal loop failed");
                  }));
+  if (observer_ != &null_observer_) {
+    asio::co_spawn(ex_, GaugeLoop(),
+                   asio::bind_cancellation_slot(gauge_signal_.slot(), [](std::exception_ptr e) {
+                     if (e) spdlog::error("gauge loop failed");
+                   }));
+  }
   MaybeClaim();
 
   bool asked_final = false;
@@ -115,11 +123,15 @@ asio::awaitable<RunSummary> Coordinator::Run() {
     std::visit([this](auto& m) { Handle(m); }, message);
   }
   renew_signal_.emit(asio::cancellation_type::terminal);
+  gauge_signal_.emit(asio::cancellation_type::terminal);
   tick_timer_.cancel();
   halt_timer_.cancel();
 
   summary_.elapsed = std::chrono::steady_clock::now() - started_;
   summary_.requests = limiter_.total_grants();
+  last_progress_ = summary_.progress;
+  ReportGauges();
+  observer_->OnFinished();
   if (halted_) {
     summary_.outcome = RunSummary::Outcome::kHalted;
   } else if (summary_.signal != 0) {
@@ -134,6 +146,7 @@ asio::awaitable<RunSummary> Coordinator::Run() {
 
 bool Coordinator::Done() const {
   return live_workers_ == 0 && committing_ == 0 && writer_tasks_ == 0 && !claiming_ &&
+         !snapshot_pending_ &&
          outstanding_.empty() && (finished_ || stopping_);
 }
 
@@ -172,14 +185,17 @@ asio::awaitable<std::optional<Lease>> Coordinator::NextBatch(int /*worker*/) {
   if (ec) co_return std::nullopt;
   --queued_;
   ++fetching_;
+  if (auto it = outstanding_.find(KeyOf(lease)); it != outstanding_.end()) {
+    it->second.taken = true;
+    observer_->OnQueueWait(std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - it->second.enqueued));
+  }
   co_return lease;
 }
 
 asio::awaitable<void> Coordinator::Submit(int /*worker*/, FetchedPage page,
-                                          std::chrono::microseconds latency) {
-  if (summary_.latency_ms.size() < kLatencySampleCap) {
-    summary_.latency_ms.push_back(static_cast<double>(latency.count()) / 1000.0);
-  }
+                                          const RequestInfo& info) {
+  RecordRequest(page.lease, "ok", info);
   // Backpressure: wait while inflight_limit pages wait for the writer. If the wait is
   // cancelled (halt), the page is still handed over: nothing fetched is lost.
   auto [ec] = co_await slots_.async_send(error_code{}, asio::as_tuple(asio::use_awaitable));
@@ -189,21 +205,33 @@ asio::awaitable<void> Coordinator::Submit(int /*worker*/, FetchedPage page,
   Forget(lease);
   --fetching_;
   ++committing_;
-  writer_.SubmitPage(std::move(page), [this, lease, rows, took_slot](const Status& status,
-                                                                     bool lease_held) {
-    asio::post(ex_, [this, lease, rows, took_slot, status, lease_held] {
+  const auto submitted = std::chrono::steady_clock::now();
+  writer_.SubmitPage(std::move(page), [this, lease, rows, took_slot, submitted](
+                                          const Status& status, bool lease_held) {
+    const auto persist_time = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - submitted);
+    asio::post(ex_, [this, lease, rows, took_slot, status, lease_held, persist_time] {
       if (took_slot) slots_.try_receive([](error_code) {});
-      Send(Committed{lease, status, lease_held, rows});
+      Send(Committed{lease, status, lease_held, rows, persist_time});
     });
   });
 }
 
 void Coordinator::Failed(int /*worker*/, const Lease& lease, const Classification& failure,
-                         std::chrono::microseconds latency) {
-  if (summary_.latency_ms.size() < kLatencySampleCap) {
-    summary_.latency_ms.push_back(static_cast<double>(latency.count()) / 1000.0);
-  }
+                         const RequestInfo& info) {
+  RecordRequest(lease, ErrorKindName(failure.kind), info);
   Send(PageFailed{lease, failure});
+}
+
+void Coordinator::RecordRequest(const Lease& lease, std::string_view outcome,
+                                const RequestInfo& info) {
+  if (summary_.latency_ms.size() < kLatencySampleCap) {
+    summary_.latency_ms.push_back(static_cast<double>(info.latency.count()) / 1000.0);
+  }
+  const int64_t in_window = limiter_.GrantsInWindow();
+  summary_.peak_window_grants = std::max(summary_.peak_window_grants, in_window);
+  observer_->OnRequest(lease.key, info.http_status, outcome, info.latency, info.limiter_wait,
+                       in_window, limiter_.budget());
 }
 
 void Coordinator::Returned(int /*worker*/, const Lease& lease) { Send(PageReturned{lease}); }
@@ -224,10 +252,8 @@ void Coordinator::Handle(Claimed& m) {
   }
   exhausted_ = m.leases.empty();
   for (Lease& lease : m.leases) {
-    outstanding_.emplace(KeyOf(lease), lease);
-    if (stopping_) continue;
-    ready_.try_send(error_code{}, std::move(lease));
-    ++queued_;
+    outstanding_.emplace(KeyOf(lease), Held{lease, std::chrono::steady_clock::now(), false});
+    if (!stopping_) Enqueue(lease);
   }
   if (stopping_) {
     if (live_workers_ == 0) ReleaseOutstanding();
@@ -248,6 +274,7 @@ void Coordinator::Handle(Committed& m) {
   } else {
     ++summary_.pages;
     summary_.rows += static_cast<int64_t>(m.rows);
+    observer_->OnCommitted(m.lease.key, static_cast<int64_t>(m.rows), m.persist_time);
     quota_strikes_ = 0;
     if (!m.lease_held) {
       ++summary_.lost_leases;
@@ -321,10 +348,7 @@ void Coordinator::Handle(PageFailed& m) {
                      PageName(m.lease), f.reason, delay.count());
       }
       limiter_.PauseUntil(std::chrono::steady_clock::now() + delay);
-      if (!stopping_) {
-        ready_.try_send(error_code{}, m.lease);
-        ++queued_;
-      }
+      if (!stopping_) Enqueue(m.lease);
       break;
     }
     case ErrorKind::kTransient: {
@@ -333,10 +357,12 @@ void Coordinator::Handle(PageFailed& m) {
       const milliseconds delay = retry_policy_.Delay(attempts, f.retry_after);
       if (dead) {
         ++summary_.dead;
+        observer_->OnDead(m.lease.key);
         spdlog::error("page {} is dead after {} attempts: {}", PageName(m.lease), attempts,
                       f.reason);
       } else {
         ++summary_.retries;
+        observer_->OnRetry(m.lease.key);
         spdlog::warn("page {} attempt {} failed ({}); retrying in {} ms", PageName(m.lease),
                      attempts, f.reason, delay.count());
       }
@@ -366,8 +392,7 @@ void Coordinator::Handle(PageFailed& m) {
 void Coordinator::Handle(PageReturned& m) {
   --fetching_;
   if (!stopping_) {
-    ready_.try_send(error_code{}, m.lease);
-    ++queued_;
+    Enqueue(m.lease);
     return;
   }
   if (fetching_ == 0) StopWorkers();
@@ -441,6 +466,7 @@ void Coordinator::Halt(std::string reason) {
   stopping_ = true;
   summary_.halt_reason = std::move(reason);
   spdlog::error("halting: {}", summary_.halt_reason);
+  observer_->OnHalt(summary_.halt_reason);
   limiter_.Close();
   StopWorkers();
 }
@@ -455,7 +481,7 @@ void Coordinator::ReleaseOutstanding() {
   if (outstanding_.empty()) return;
   std::vector<Lease> leases;
   leases.reserve(outstanding_.size());
-  for (auto& [key, lease] : outstanding_) leases.push_back(lease);
+  for (auto& [key, held] : outstanding_) leases.push_back(held.lease);
   outstanding_.clear();
   OnWriter([leases = std::move(leases)](Ledger& ledger) -> Message {
     return WriteDone{ledger.Release(leases, WallClock::now()), "releasing leases"};
@@ -463,6 +489,62 @@ void Coordinator::ReleaseOutstanding() {
 }
 
 void Coordinator::Forget(const Lease& lease) { outstanding_.erase(KeyOf(lease)); }
+
+void Coordinator::Enqueue(const Lease& lease) {
+  if (auto it = outstanding_.find(KeyOf(lease)); it != outstanding_.end()) {
+    it->second.enqueued = std::chrono::steady_clock::now();
+    it->second.taken = false;
+  }
+  ready_.try_send(error_code{}, lease);
+  ++queued_;
+}
+
+void Coordinator::Handle(Snapshot& m) {
+  --writer_tasks_;
+  snapshot_pending_ = false;
+  if (m.status.ok()) last_progress_ = m.progress;
+  ReportGauges();
+}
+
+void Coordinator::ReportGauges() {
+  EngineGauges g;
+  g.queued = queued_;
+  g.fetching = fetching_;
+  g.committing = committing_;
+  g.writer_backlog = static_cast<int64_t>(writer_.backlog());
+  g.mailbox_depth = mailbox_depth_;
+  g.max_mailbox_depth = summary_.max_mailbox_depth;
+  g.grants_in_window = limiter_.GrantsInWindow();
+  g.budget = limiter_.budget();
+  g.window_seconds = std::chrono::duration<double>(limiter_.window()).count();
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& [key, held] : outstanding_) {
+    if (held.taken) continue;
+    g.oldest_pending_age_s =
+        std::max(g.oldest_pending_age_s, std::chrono::duration<double>(now - held.enqueued).count());
+  }
+  g.progress = last_progress_;
+  observer_->OnGauges(g);
+}
+
+asio::awaitable<void> Coordinator::GaugeLoop() {
+  asio::steady_timer timer(ex_);
+  while (true) {
+    timer.expires_after(milliseconds(500));
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    if (snapshot_pending_ || stopping_) {
+      ReportGauges();
+      continue;
+    }
+    snapshot_pending_ = true;
+    OnWriter([job_id = worker_config_.job->id](Ledger& ledger) -> Message {
+      Snapshot snap;
+      snap.status = ledger.Progress(job_id, &snap.progress);
+      return snap;
+    });
+  }
+}
 
 void Coordinator::ScheduleTick(milliseconds after) {
   if (tick_armed_) return;
@@ -482,7 +564,7 @@ asio::awaitable<void> Coordinator::RenewLoop() {
     if (ec) co_return;
     if (outstanding_.empty() || stopping_) continue;
     std::vector<Lease> leases;
-    for (auto& [key, lease] : outstanding_) leases.push_back(lease);
+    for (auto& [key, held] : outstanding_) leases.push_back(held.lease);
     OnWriter([leases = std::move(leases), lease = options_.lease](Ledger& ledger) -> Message {
       return WriteDone{ledger.Renew(leases, WallClock::now() + lease), "renewing leases"};
     });

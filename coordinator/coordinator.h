@@ -20,6 +20,7 @@
 #include "coordinator/run_options.h"
 #include "persistence/ledger_writer.h"
 #include "ratelimit/qpm_limiter.h"
+#include "telemetry/run_observer.h"
 #include "workers/http_client.h"
 #include "workers/retry_policy.h"
 #include "workers/worker.h"
@@ -35,8 +36,10 @@ namespace batchfetch {
 // callbacks are posted back to the io thread.
 class Coordinator final : public WorkerHost {
  public:
+  // observer (nullable, not owned) hears about every request, commit and gauge snapshot.
   Coordinator(boost::asio::any_io_executor ex, LedgerWriter& writer, HttpClient& http,
-              QpmLimiter& limiter, WorkerConfig worker_config, RunOptions options);
+              QpmLimiter& limiter, WorkerConfig worker_config, RunOptions options,
+              RunObserver* observer = nullptr);
   ~Coordinator() override;
 
   // Runs the job to its end. The job must be registered in the ledger already.
@@ -50,14 +53,21 @@ class Coordinator final : public WorkerHost {
   boost::asio::awaitable<std::optional<Lease>> NextBatch(int worker) override;
   bool Stopping() const override { return stopping_; }
   boost::asio::awaitable<void> Submit(int worker, FetchedPage page,
-                                      std::chrono::microseconds latency) override;
+                                      const RequestInfo& info) override;
   void Failed(int worker, const Lease& lease, const Classification& failure,
-              std::chrono::microseconds latency) override;
+              const RequestInfo& info) override;
   void Returned(int worker, const Lease& lease) override;
 
  private:
   struct Claimed { Status status; std::vector<Lease> leases; };
-  struct Committed { Lease lease; Status status; bool lease_held; std::size_t rows; };
+  struct Committed {
+    Lease lease;
+    Status status;
+    bool lease_held;
+    std::size_t rows;
+    std::chrono::microseconds persist_time;
+  };
+  struct Snapshot { Status status; JobProgress progress; };  // periodic progress read
   struct WriteDone { Status status; const char* what; };  // FailPage, Release, Renew
   struct Progressed { Status status; JobProgress progress; };
   struct PageFailed { Lease lease; Classification failure; };
@@ -65,7 +75,7 @@ class Coordinator final : public WorkerHost {
   struct WorkerExited { int worker; };
   struct StopRequested { int signal; };
   struct Tick {};
-  using Message = std::variant<Claimed, Committed, WriteDone, Progressed,
+  using Message = std::variant<Claimed, Committed, WriteDone, Progressed, Snapshot,
                                PageFailed, PageReturned, WorkerExited, StopRequested, Tick>;
   using Mailbox = boost::asio::experimental::channel<void(boost::system::error_code, Message)>;
   using ReadyQueue = boost::asio::experimental::channel<void(boost::system::error_code, Lease)>;
@@ -80,6 +90,7 @@ class Coordinator final : public WorkerHost {
   void Handle(Committed& m);
   void Handle(WriteDone& m);
   void Handle(Progressed& m);
+  void Handle(Snapshot& m);
   void Handle(PageFailed& m);
   void Handle(PageReturned& m);
   void Handle(WorkerExited& m);
@@ -94,6 +105,11 @@ class Coordinator final : public WorkerHost {
   void Forget(const Lease& lease);
   void ScheduleTick(std::chrono::milliseconds after);
   boost::asio::awaitable<void> RenewLoop();
+  // Reads the ledger's progress and reports gauges to the observer about once a second.
+  boost::asio::awaitable<void> GaugeLoop();
+  void ReportGauges();
+  void RecordRequest(const Lease& lease, std::string_view outcome, const RequestInfo& info);
+  void Enqueue(const Lease& lease);
   bool Done() const;
 
   boost::asio::any_io_executor ex_;
@@ -102,6 +118,8 @@ class Coordinator final : public WorkerHost {
   QpmLimiter& limiter_;
   WorkerConfig worker_config_;
   RunOptions options_;
+  RunObserver null_observer_;
+  RunObserver* observer_;
   RetryPolicy retry_policy_;
   const int claim_target_;            // claimed pages to hold: min(queue_limit, 4N + 8)
 
@@ -113,8 +131,16 @@ class Coordinator final : public WorkerHost {
   boost::asio::steady_timer tick_timer_;
   boost::asio::steady_timer halt_timer_;
   boost::asio::cancellation_signal renew_signal_;
+  boost::asio::cancellation_signal gauge_signal_;
+  JobProgress last_progress_;         // the newest progress read, for gauges
+  bool snapshot_pending_ = false;
 
-  std::map<std::pair<std::string, int64_t>, Lease> outstanding_;  // every lease we hold
+  struct Held {
+    Lease lease;
+    std::chrono::steady_clock::time_point enqueued;  // last put in the ready queue
+    bool taken = false;                               // a worker holds it
+  };
+  std::map<std::pair<std::string, int64_t>, Held> outstanding_;  // every lease we hold
   int64_t queued_ = 0;                // in ready_, not yet taken
   int64_t fetching_ = 0;              // taken by a worker, not yet reported
   int64_t committing_ = 0;            // submitted to the writer, not yet committed

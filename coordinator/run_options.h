@@ -45,6 +45,7 @@ struct RunSummary {
   int64_t dead = 0;              // pages that became dead in this run
   int64_t lost_leases = 0;       // commits whose lease had been taken over
   int64_t max_mailbox_depth = 0;
+  int64_t peak_window_grants = 0;  // most limiter grants seen in one window
   JobProgress progress;          // the ledger's view at the end
   std::chrono::steady_clock::duration elapsed{};
   std::vector<double> latency_ms;  // request latencies (a bounded sample)

@@ -29,7 +29,11 @@ asio::awaitable<void> Worker::FetchOnce(const Lease& lease) {
     host_.Returned(id_, lease);
     co_return;
   }
+  const auto wait_start = std::chrono::steady_clock::now();
   boost::system::error_code ec = co_await limiter_.Acquire(1);
+  RequestInfo info;
+  info.limiter_wait = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - wait_start);
   if (ec || host_.Stopping()) {
     host_.Returned(id_, lease);
     co_return;
@@ -53,6 +57,8 @@ asio::awaitable<void> Worker::FetchOnce(const Lease& lease) {
     co_return;
   }
 
+  info.http_status = response.status;
+  info.latency = response.elapsed;
   Classification verdict = Classify(response, WallClock::now());
   if (verdict.kind == ErrorKind::kNone) {
     ParsedPage parsed;
@@ -63,13 +69,13 @@ asio::awaitable<void> Worker::FetchOnce(const Lease& lease) {
         if (row.date.empty()) row.date = lease.key.date;
       }
       FetchedPage page{config_.job, lease, std::move(parsed.rows)};
-      co_await host_.Submit(id_, std::move(page), response.elapsed);
+      co_await host_.Submit(id_, std::move(page), info);
       co_return;
     }
     verdict.kind = ErrorKind::kTransient;
     verdict.reason = "malformed response: " + parse_error;
   }
-  host_.Failed(id_, lease, verdict, response.elapsed);
+  host_.Failed(id_, lease, verdict, info);
 }
 
 }  // namespace batchfetch

@@ -17,6 +17,13 @@
 
 namespace batchfetch {
 
+// How one request went, for metrics and the audit log.
+struct RequestInfo {
+  long http_status = 0;                        // 0 when the transfer failed
+  std::chrono::microseconds latency{0};        // the request itself
+  std::chrono::microseconds limiter_wait{0};   // waiting for the QPM token
+};
+
 // What a worker needs from its coordinator. All calls on the io thread.
 class WorkerHost {
  public:
@@ -31,11 +38,11 @@ class WorkerHost {
   // Hands a fetched page to the writer; waits while inflight_limit pages already wait
   // for the database (the in-flight backpressure).
   virtual boost::asio::awaitable<void> Submit(int worker, FetchedPage page,
-                                              std::chrono::microseconds latency) = 0;
+                                              const RequestInfo& info) = 0;
 
   // The fetch of lease failed as classified; the coordinator decides what follows.
   virtual void Failed(int worker, const Lease& lease, const Classification& failure,
-                      std::chrono::microseconds latency) = 0;
+                      const RequestInfo& info) = 0;
 
   // The worker gave lease back unfetched (stopping, or its request was cancelled).
   virtual void Returned(int worker, const Lease& lease) = 0;

@@ -72,18 +72,19 @@ const char* OutcomeWord(RunSummary::Outcome o) {
 
 void PrintSummary(const BackfillFlags& flags, const RunSummary& s) {
   const double secs = std::chrono::duration<double>(s.elapsed).count();
-  const double windows = secs / flags.qpm_window_s;
-  const double per_window = windows > 0 ? static_cast<double>(s.requests) / windows : 0;
+  const double per_minute = secs > 0 ? static_cast<double>(s.requests) * 60.0 / secs : 0;
   std::printf(
-      "batchfetch: %s: %lld pages, %lld rows in %.1f s; %lld requests (%.0f per %gs window, "
-      "budget %ld); retries %lld, quota errors %lld, dead pages %lld; latency p50/p95/p99 "
-      "%.0f/%.0f/%.0f ms; ledger %lld/%lld pages done\n",
+      "batchfetch: %s: %lld pages, %lld rows in %.1f s; %lld requests (%.0f/min; peak %lld in "
+      "one %gs window, budget %ld); retries %lld, quota errors %lld, dead pages %lld; latency "
+      "p50/p95/p99 %.0f/%.0f/%.0f ms; mailbox peak %lld; ledger %lld/%lld pages done\n",
       OutcomeWord(s.outcome), static_cast<long long>(s.pages), static_cast<long long>(s.rows),
-      secs, static_cast<long long>(s.requests), per_window, flags.qpm_window_s, flags.Budget(),
+      secs, static_cast<long long>(s.requests), per_minute,
+      static_cast<long long>(s.peak_window_grants), flags.qpm_window_s, flags.Budget(),
       static_cast<long long>(s.retries), static_cast<long long>(s.quota_errors),
       static_cast<long long>(s.progress.dead), Percentile(s.latency_ms, 0.5),
       Percentile(s.latency_ms, 0.95), Percentile(s.latency_ms, 0.99),
-      static_cast<long long>(s.progress.done), static_cast<long long>(s.progress.total()));
+      static_cast<long long>(s.max_mailbox_depth), static_cast<long long>(s.progress.done),
+      static_cast<long long>(s.progress.total()));
   std::fflush(stdout);
   if (s.outcome == RunSummary::Outcome::kHalted) {
     std::fprintf(stderr, "batchfetch: halted: %s\n", s.halt_reason.c_str());
