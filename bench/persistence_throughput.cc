@@ -116,9 +116,9 @@ std::shared_ptr<const Job> MakeJob(int pages) {
 std::vector<std::vector<Row>> MakeRows(const Job& job, int pages) {
   const std::vector<std::string> days =
       batchfetch::DaysBetween(job.spec.start_date, job.spec.end_date);
-  static const char* kWords[] = {"buy",    "cheap",  "best",   "running", "shoes", "near",
-                                 "me",     "review", "how",    "to",      "fix",   "garden",
-                                 "hose",   "price",  "online", "free",    "size",  "guide"};
+  static const char* kWords[] = {"buy",  "cheap",  "best",   "running", "shoes", "near",
+                                 "me",   "review", "how",    "to",      "fix",   "garden",
+                                 "hose", "price",  "online", "free",    "size",  "guide"};
   std::mt19937 rng(kSeed);
   std::uniform_int_distribution<int> word(0, std::size(kWords) - 1);
   std::vector<std::vector<Row>> out(static_cast<std::size_t>(pages));
@@ -157,7 +157,7 @@ class RunDir {
 };
 
 Rate RunWriter(const Options& opt, const std::shared_ptr<const Job>& job,
-                 const std::vector<std::vector<Row>>& rows) {
+               const std::vector<std::vector<Row>>& rows) {
   RunDir dir(opt.dir);
   std::unique_ptr<Ledger> ledger;
   Check(batchfetch::OpenLedger(dir.Db(), &ledger), "open");
@@ -194,7 +194,7 @@ Rate RunWriter(const Options& opt, const std::shared_ptr<const Job>& job,
 }
 
 Rate RunBare(const Options& opt, const std::shared_ptr<const Job>& job,
-               const std::vector<std::vector<Row>>& rows) {
+             const std::vector<std::vector<Row>>& rows) {
   RunDir dir(opt.dir);
   {
     std::unique_ptr<Ledger> ledger;  // the same schema, created the same way
@@ -290,8 +290,9 @@ int main(int argc, char** argv) {
       bare.push_back(RunBare(opt, job, rows));
       writer.push_back(RunWriter(opt, job, rows));
     }
-    std::printf("  run %d: writer %.0f rows/s (%.0f per cpu-s), bare %.0f rows/s (%.0f per cpu-s)\n",
-                run + 1, writer.back().wall, writer.back().cpu, bare.back().wall, bare.back().cpu);
+    std::printf(
+        "  run %d: writer %.0f rows/s (%.0f per cpu-s), bare %.0f rows/s (%.0f per cpu-s)\n",
+        run + 1, writer.back().wall, writer.back().cpu, bare.back().wall, bare.back().cpu);
   }
   auto summarise = [](const std::vector<Rate>& rates, double Rate::*field) {
     std::vector<double> v;
@@ -306,9 +307,10 @@ int main(int argc, char** argv) {
   std::printf("bare   rows/s:     min %7.0f  median %7.0f  max %7.0f\n", b.min, b.median, b.max);
   std::printf("writer rows/cpu-s: min %7.0f  median %7.0f  max %7.0f\n", wc.min, wc.median, wc.max);
   std::printf("bare   rows/cpu-s: min %7.0f  median %7.0f  max %7.0f\n", bc.min, bc.median, bc.max);
-  std::printf("bare/writer (medians): %.2fx wall, %.2fx cpu  [aim: writer >= 300000 rows/s,"
-              " ratio <= 1.5] %s\n",
-              ratio, cpu_ratio, w.median >= 300000 && ratio <= 1.5 ? "met" : "NOT met");
+  std::printf(
+      "bare/writer (medians): %.2fx wall, %.2fx cpu  [aim: writer >= 300000 rows/s,"
+      " ratio <= 1.5] %s\n",
+      ratio, cpu_ratio, w.median >= 300000 && ratio <= 1.5 ? "met" : "NOT met");
 
   if (!opt.json.empty()) {
     std::ofstream out(opt.json);
@@ -318,9 +320,8 @@ int main(int argc, char** argv) {
     };
     out << "{\"benchmark\": \"persistence_throughput\", \"runs\": " << opt.runs
         << ", \"pages\": " << opt.pages << ", \"rows_per_page\": " << kRowsPerPage
-        << ", \"sqlite\": \"" << sqlite3_libversion() << "\", \"writer_rows_per_s\": "
-        << series(w) << ", \"bare_rows_per_s\": " << series(b)
-        << ", \"writer_rows_per_cpu_s\": " << series(wc)
+        << ", \"sqlite\": \"" << sqlite3_libversion() << "\", \"writer_rows_per_s\": " << series(w)
+        << ", \"bare_rows_per_s\": " << series(b) << ", \"writer_rows_per_cpu_s\": " << series(wc)
         << ", \"bare_rows_per_cpu_s\": " << series(bc) << ", \"bare_over_writer\": " << ratio
         << ", \"bare_over_writer_cpu\": " << cpu_ratio << "}\n";
     if (!out) Die("cannot write " + opt.json);

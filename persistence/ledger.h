@@ -17,14 +17,14 @@ struct DeadPage {
   PageKey key;
   int attempts = 0;
   std::string last_error;
-  std::string errors;                      // the attempt history
+  std::string errors;  // the attempt history
 };
 
 struct LiveLease {
   std::string owner;
-  int64_t pages = 0;                       // pages it holds now
-  WallTime last_heartbeat;                 // newest claim or renewal among them
-  WallTime expires_at;                     // latest lease_expires_at among them
+  int64_t pages = 0;        // pages it holds now
+  WallTime last_heartbeat;  // newest claim or renewal among them
+  WallTime expires_at;      // latest lease_expires_at among them
 };
 
 struct JobReport {
@@ -36,15 +36,16 @@ struct JobReport {
 // Problems `verify` looks for. Clean when every count is 0 and every list empty
 // (truncated_days are reported, not problems: the API's daily cap).
 struct VerifyReport {
-  int64_t duplicate_rows = 0;              // rows whose natural key appears more than once
-                                           // (grouped by the key columns, so a table without
-                                           // the primary key is checked too)
-  std::vector<std::string> unfinished;     // "DATE:START_ROW state": pages not done
-  std::vector<std::string> missing_pages;  // "DATE:START_ROW": a full done page whose next page
-                                           // is absent from the ledger
-  std::vector<std::string> missing_days;   // days of the range with no page at all
-  std::vector<std::string> row_mismatch;   // "DATE: stored N, ledger says M" (deleted rows)
-  std::vector<std::string> truncated_days; // days at the API's daily cap
+  int64_t duplicate_rows = 0;               // rows whose natural key appears more than once
+                                            // (grouped by the key columns, so a table without
+                                            // the primary key is checked too)
+  std::vector<std::string> unfinished;      // "DATE:START_ROW state": pages not done
+  std::vector<std::string> missing_pages;   // "DATE:START_ROW" of a next page absent from the
+                                            // ledger although the page before it was full
+  std::vector<std::string> missing_days;    // days of the range with no page at all
+  std::vector<std::string> row_mismatch;    // "DATE: stored N, ledger says M": fewer rows stored
+                                            // than the day's done pages counted (deleted rows)
+  std::vector<std::string> truncated_days;  // days at the API's daily cap
 
   bool clean() const {
     return duplicate_rows == 0 && unfinished.empty() && missing_pages.empty() &&
@@ -69,8 +70,7 @@ class Ledger {
   // leased with an expired lease, oldest date first. Each gets a fresh token and
   // lease_expires_at = now + lease. Appends them to *out.
   virtual Status Claim(const std::string& job_id, const std::string& owner, int max,
-                       std::chrono::milliseconds lease, WallTime now,
-                       std::vector<Lease>* out) = 0;
+                       std::chrono::milliseconds lease, WallTime now, std::vector<Lease>* out) = 0;
 
   // One transaction for all pages: UPSERT each page's rows on the natural key; mark the
   // page done (row_count, truncated) only if its lease token still holds; when the page
@@ -84,8 +84,7 @@ class Ledger {
   // page becomes dead when final or when attempts reach max_attempts, else pending with
   // next_attempt_at = retry_at. *lease_held tells whether the token held.
   virtual Status FailPage(const Lease& lease, const std::string& error, bool final,
-                          int max_attempts, WallTime retry_at, WallTime now,
-                          bool* lease_held) = 0;
+                          int max_attempts, WallTime retry_at, WallTime now, bool* lease_held) = 0;
 
   // Gives leased pages back (pending, lease cleared) without counting an attempt.
   // Pages whose token no longer holds are left alone.

@@ -63,11 +63,11 @@ class LedgerWriter {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void(Ledger&)>> tasks_;  // guarded by mu_
-  std::deque<PendingPage> pages_;                    // guarded by mu_
-  bool stopping_ = false;                            // guarded by mu_
-  std::size_t committing_ = 0;                       // guarded by mu_: pages in CommitPages
-  std::size_t commits_ = 0;                          // guarded by mu_
-  std::mutex join_mu_;                               // serialises joining thread_
+  std::deque<PendingPage> pages_;                   // guarded by mu_
+  bool stopping_ = false;                           // guarded by mu_
+  std::size_t committing_ = 0;                      // guarded by mu_: pages in CommitPages
+  std::size_t commits_ = 0;                         // guarded by mu_
+  std::mutex join_mu_;                              // serialises joining thread_
   std::thread thread_;
 };
 

@@ -22,13 +22,13 @@ inline constexpr int64_t kDailyRowCap = 50000;
 
 // What a user asked to back-fill. Two specs with the same fields are the same job.
 struct JobSpec {
-  std::string site;                        // "sc-domain:example.com" or "https://www.example.com/"
-  std::string search_type = "web";         // web, image, video, news, discover, googleNews
+  std::string site;                 // "sc-domain:example.com" or "https://www.example.com/"
+  std::string search_type = "web";  // web, image, video, news, discover, googleNews
   std::vector<std::string> dimensions = {"date", "query", "page"};
-  std::string data_state = "final";        // final or all
-  std::string start_date;                  // YYYY-MM-DD, inclusive
-  std::string end_date;                    // YYYY-MM-DD, inclusive
-  int row_limit = 25000;                   // rows per page, 1..25000
+  std::string data_state = "final";  // final or all
+  std::string start_date;            // YYYY-MM-DD, inclusive
+  std::string end_date;              // YYYY-MM-DD, inclusive
+  int row_limit = 25000;             // rows per page, 1..25000
 
   // "date,query,page": the form stored in the ledger and the search_analytics table.
   std::string DimensionsCsv() const;
@@ -44,7 +44,7 @@ struct Job {
 // One page: the rows [start_row, start_row + row_limit) of one day of one job.
 struct PageKey {
   std::string job_id;
-  std::string date;                        // YYYY-MM-DD
+  std::string date;  // YYYY-MM-DD
   int64_t start_row = 0;
 
   friend bool operator==(const PageKey&, const PageKey&) = default;
@@ -53,8 +53,8 @@ struct PageKey {
 // A page this process holds. Every state change to the page is conditional on token.
 struct Lease {
   PageKey key;
-  std::string token;                       // fencing token, new on every claim
-  int attempts = 0;                        // failed attempts recorded before this claim
+  std::string token;  // fencing token, new on every claim
+  int attempts = 0;   // failed attempts recorded before this claim
 };
 
 // One row of searchAnalytics.query. Dimensions the job did not ask for hold "".
@@ -85,7 +85,7 @@ struct JobProgress {
   int64_t leased = 0;
   int64_t done = 0;
   int64_t dead = 0;
-  int64_t rows = 0;                        // sum of row_count over done pages
+  int64_t rows = 0;  // sum of row_count over done pages
   int64_t truncated_days = 0;
 
   int64_t total() const { return pending + leased + done + dead; }

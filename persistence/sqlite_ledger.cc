@@ -7,12 +7,16 @@
 #include <cstdio>
 #include <tuple>
 
+#include "persistence/sqlite_ledger_statements.h"
 #include "persistence/sqlite_schema.h"
 #include "persistence/sqlite_statement.h"
 
 namespace batchfetch {
 namespace {
 
+using sqlite_ledger_internal::BindKey;
+using sqlite_ledger_internal::SplitCsv;
+using sqlite_ledger_internal::ToMillis;
 using Code = Status::Code;
 
 // The API caps rowLimit at this many rows per request.
@@ -20,32 +24,25 @@ constexpr int kMaxRowLimit = 25000;
 // The attempt history keeps this much of each error message.
 constexpr std::size_t kMaxErrorChars = 500;
 
-int64_t ToMillis(WallTime t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-std::vector<std::string> SplitCsv(const std::string& csv) {
-  std::vector<std::string> out;
-  if (csv.empty()) return out;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t comma = csv.find(',', start);
-    out.push_back(csv.substr(start, comma - start));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
-
 void AppendJsonString(std::string_view s, std::string* out) {
   out->push_back('"');
   for (unsigned char c : s) {
     switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      case '\t': *out += "\\t"; break;
+      case '"':
+        *out += "\\\"";
+        break;
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -61,98 +58,15 @@ void AppendJsonString(std::string_view s, std::string* out) {
 
 // One line of the attempt history kept in batches.errors (JSON lines).
 std::string HistoryLine(int attempt, int64_t at_ms, std::string_view error, bool dead) {
-  std::string line = "{\"attempt\":" + std::to_string(attempt) + ",\"at\":" +
-                     std::to_string(at_ms) + ",\"dead\":" + (dead ? "true" : "false") +
+  std::string line = "{\"attempt\":" + std::to_string(attempt) +
+                     ",\"at\":" + std::to_string(at_ms) + ",\"dead\":" + (dead ? "true" : "false") +
                      ",\"error\":";
   AppendJsonString(error.substr(0, kMaxErrorChars), &line);
   line += '}';
   return line;
 }
 
-void BindKey(SqliteStatement& stmt, int first, const PageKey& key) {
-  stmt.BindText(first, key.job_id);
-  stmt.BindText(first + 1, key.date);
-  stmt.BindInt64(first + 2, key.start_row);
-}
-
 }  // namespace
-
-struct SqliteLedger::Statements {
-  SqliteStatement begin_read, begin_write, commit, rollback;
-  SqliteStatement insert_job, insert_page, claim, upsert_row, complete_page, fail_page;
-  SqliteStatement release, renew, job_exists, count_states, truncated_days, retry_dead;
-  SqliteStatement list_jobs;
-
-  Status Prepare(sqlite3* db) {
-    const std::pair<SqliteStatement*, const char*> all[] = {
-        {&begin_read, "BEGIN"},
-        {&begin_write, "BEGIN IMMEDIATE"},
-        {&commit, "COMMIT"},
-        {&rollback, "ROLLBACK"},
-        {&insert_job,
-         "INSERT INTO jobs(id, site, search_type, dimensions, data_state, start_date, end_date,"
-         " row_limit, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-         " ON CONFLICT(id) DO NOTHING"},
-        {&insert_page,
-         "INSERT INTO batches(job_id, date, start_row, state, attempts, next_attempt_at,"
-         " truncated, updated_at) VALUES (?1, ?2, ?3, 'pending', 0, 0, 0, ?4)"
-         " ON CONFLICT(job_id, date, start_row) DO NOTHING"},
-        // The subquery fences the LIMIT; randomblob() is evaluated per row, so every page
-        // gets its own token. An expired lease is taken over without counting an attempt.
-        {&claim,
-         "UPDATE batches SET state = 'leased', lease_owner = ?1,"
-         " lease_token = lower(hex(randomblob(16))), lease_expires_at = ?2, updated_at = ?3"
-         " WHERE rowid IN (SELECT rowid FROM batches WHERE job_id = ?4 AND"
-         " ((state = 'pending' AND next_attempt_at <= ?3) OR"
-         " (state = 'leased' AND lease_expires_at <= ?3))"
-         " ORDER BY date, start_row LIMIT ?5)"
-         " RETURNING date, start_row, lease_token, attempts"},
-        {&upsert_row,
-         "INSERT INTO search_analytics(site, search_type, dimensions, date, hour, query, page,"
-         " country, device, search_appearance, clicks, impressions, ctr, position, fetched_at)"
-         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
-         " ON CONFLICT(site, search_type, dimensions, date, hour, query, page, country, device,"
-         " search_appearance) DO UPDATE SET clicks = excluded.clicks,"
-         " impressions = excluded.impressions, ctr = excluded.ctr,"
-         " position = excluded.position, fetched_at = excluded.fetched_at"},
-        {&complete_page,
-         "UPDATE batches SET state = 'done', row_count = ?1, truncated = ?2, lease_owner = NULL,"
-         " lease_token = NULL, lease_expires_at = NULL, updated_at = ?3"
-         " WHERE job_id = ?4 AND date = ?5 AND start_row = ?6 AND lease_token = ?7"},
-        {&fail_page,
-         "UPDATE batches SET attempts = attempts + 1, last_error = ?1,"
-         " errors = coalesce(errors || char(10), '') || ?2,"
-         " state = CASE WHEN ?3 OR attempts + 1 >= ?4 THEN 'dead' ELSE 'pending' END,"
-         " next_attempt_at = ?5, lease_owner = NULL, lease_token = NULL,"
-         " lease_expires_at = NULL, updated_at = ?6"
-         " WHERE job_id = ?7 AND date = ?8 AND start_row = ?9 AND lease_token = ?10"},
-        {&release,
-         "UPDATE batches SET state = 'pending', lease_owner = NULL, lease_token = NULL,"
-         " lease_expires_at = NULL, updated_at = ?1"
-         " WHERE job_id = ?2 AND date = ?3 AND start_row = ?4 AND lease_token = ?5"},
-        {&renew,
-         "UPDATE batches SET lease_expires_at = ?1"
-         " WHERE job_id = ?2 AND date = ?3 AND start_row = ?4 AND lease_token = ?5"},
-        {&job_exists, "SELECT count(*) FROM jobs WHERE id = ?1"},
-        {&count_states,
-         "SELECT state, count(*), coalesce(sum(row_count), 0) FROM batches WHERE job_id = ?1"
-         " GROUP BY state"},
-        {&truncated_days,
-         "SELECT count(DISTINCT date) FROM batches WHERE job_id = ?1 AND truncated = 1"},
-        {&retry_dead,
-         "UPDATE batches SET state = 'pending', attempts = 0, next_attempt_at = 0,"
-         " updated_at = ?1 WHERE state = 'dead' AND (?2 = '' OR job_id = ?2)"},
-        {&list_jobs,
-         "SELECT id, site, search_type, dimensions, data_state, start_date, end_date, row_limit"
-         " FROM jobs ORDER BY created_at, id"},
-    };
-    for (const auto& [stmt, sql] : all) {
-      Status status = stmt->Prepare(db, sql);
-      if (!status.ok()) return status;
-    }
-    return Status::Ok();
-  }
-};
 
 Status SqliteLedger::Open(const std::string& path, std::unique_ptr<Ledger>* out) {
   return Open(path, SqliteBusyPolicy(), out);
@@ -234,8 +148,7 @@ Status SqliteLedger::RegisterJob(const Job& job) {
 }
 
 Status SqliteLedger::Claim(const std::string& job_id, const std::string& owner, int max,
-                           std::chrono::milliseconds lease, WallTime now,
-                           std::vector<Lease>* out) {
+                           std::chrono::milliseconds lease, WallTime now, std::vector<Lease>* out) {
   if (max <= 0) return Status::Ok();
   const std::size_t base = out->size();
   const int64_t now_ms = ToMillis(now);
@@ -342,15 +255,13 @@ Status SqliteLedger::CommitPages(std::span<const FetchedPage> pages, WallTime no
 }
 
 Status SqliteLedger::FailPage(const Lease& lease, const std::string& error, bool final,
-                              int max_attempts, WallTime retry_at, WallTime now,
-                              bool* lease_held) {
+                              int max_attempts, WallTime retry_at, WallTime now, bool* lease_held) {
   *lease_held = false;
   const int64_t now_ms = ToMillis(now);
   // The token held means nobody touched the page since the claim, so this is attempt
   // lease.attempts + 1.
   const int attempt = lease.attempts + 1;
-  const std::string history =
-      HistoryLine(attempt, now_ms, error, final || attempt >= max_attempts);
+  const std::string history = HistoryLine(attempt, now_ms, error, final || attempt >= max_attempts);
   return Transaction(true, [&]() -> Status {
     SqliteStatement& fail = stmts_->fail_page;
     fail.BindText(1, error);
@@ -367,14 +278,15 @@ Status SqliteLedger::FailPage(const Lease& lease, const std::string& error, bool
   });
 }
 
-Status SqliteLedger::UpdateLeases(SqliteStatement& stmt, int64_t time_ms,
+Status SqliteLedger::UpdateLeases(SqliteStatement& stmt, std::initializer_list<int64_t> times,
                                   std::span<const Lease> leases) {
   if (leases.empty()) return Status::Ok();
   return Transaction(true, [&]() -> Status {
-    stmt.BindInt64(1, time_ms);
+    int index = 1;
+    for (int64_t t : times) stmt.BindInt64(index++, t);
     for (const Lease& lease : leases) {
-      BindKey(stmt, 2, lease.key);
-      stmt.BindText(5, lease.token);
+      BindKey(stmt, index, lease.key);
+      stmt.BindText(index + 3, lease.token);
       Status status = stmt.Run();
       if (!status.ok()) return status;
     }
@@ -383,48 +295,48 @@ Status SqliteLedger::UpdateLeases(SqliteStatement& stmt, int64_t time_ms,
 }
 
 Status SqliteLedger::Release(std::span<const Lease> leases, WallTime now) {
-  return UpdateLeases(stmts_->release, ToMillis(now), leases);
+  return UpdateLeases(stmts_->release, {ToMillis(now)}, leases);
 }
 
 Status SqliteLedger::Renew(std::span<const Lease> leases, WallTime expires_at) {
-  return UpdateLeases(stmts_->renew, ToMillis(expires_at), leases);
+  // updated_at records the renewal (the owner's heartbeat, shown by Report).
+  return UpdateLeases(stmts_->renew, {ToMillis(expires_at), ToMillis(WallClock::now())}, leases);
+}
+
+Status SqliteLedger::ReadProgress(const std::string& job_id, JobProgress* out) {
+  *out = JobProgress();
+  SqliteStatement& exists = stmts_->job_exists;
+  exists.BindText(1, job_id);
+  bool row = false;
+  Status status = exists.Step(&row);
+  if (!status.ok()) return status;
+  const bool found = row && exists.ColumnInt64(0) > 0;
+  exists.Reset();
+  if (!found) return Status::Error(Code::kNotFound, "no job " + job_id + " in the ledger");
+
+  SqliteStatement& states = stmts_->count_states;
+  states.BindText(1, job_id);
+  status = states.ForEachRow([&](const SqliteStatement& r) {
+    const std::string state = r.ColumnText(0);
+    const int64_t n = r.ColumnInt64(1);
+    if (state == "pending") out->pending = n;
+    if (state == "leased") out->leased = n;
+    if (state == "dead") out->dead = n;
+    if (state == "done") {
+      out->done = n;
+      out->rows = r.ColumnInt64(2);
+    }
+  });
+  if (!status.ok()) return status;
+
+  SqliteStatement& truncated = stmts_->truncated_days;
+  truncated.BindText(1, job_id);
+  return truncated.ForEachRow(
+      [&](const SqliteStatement& r) { out->truncated_days = r.ColumnInt64(0); });
 }
 
 Status SqliteLedger::Progress(const std::string& job_id, JobProgress* out) {
-  return Transaction(false, [&]() -> Status {
-    *out = JobProgress();
-    SqliteStatement& exists = stmts_->job_exists;
-    exists.BindText(1, job_id);
-    bool row = false;
-    Status status = exists.Step(&row);
-    if (!status.ok()) return status;
-    const bool found = row && exists.ColumnInt64(0) > 0;
-    exists.Reset();
-    if (!found) return Status::Error(Code::kNotFound, "no job " + job_id + " in the ledger");
-
-    SqliteStatement& states = stmts_->count_states;
-    states.BindText(1, job_id);
-    status = states.ForEachRow([&](const SqliteStatement& r) {
-      const std::string state = r.ColumnText(0);
-      const int64_t n = r.ColumnInt64(1);
-      if (state == "pending") out->pending = n;
-      if (state == "leased") out->leased = n;
-      if (state == "dead") out->dead = n;
-      if (state == "done") {
-        out->done = n;
-        out->rows = r.ColumnInt64(2);
-      }
-    });
-    if (!status.ok()) return status;
-
-    SqliteStatement& truncated = stmts_->truncated_days;
-    truncated.BindText(1, job_id);
-    status = truncated.Step(&row);
-    if (!status.ok()) return status;
-    out->truncated_days = row ? truncated.ColumnInt64(0) : 0;
-    truncated.Reset();
-    return Status::Ok();
-  });
+  return Transaction(false, [&] { return ReadProgress(job_id, out); });
 }
 
 Status SqliteLedger::RetryDead(const std::string& job_id, int64_t* count) {

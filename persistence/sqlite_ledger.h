@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
 
@@ -42,6 +43,8 @@ class SqliteLedger final : public Ledger {
   Status Progress(const std::string& job_id, JobProgress* out) override;
   Status RetryDead(const std::string& job_id, int64_t* count) override;
   Status ListJobs(std::vector<Job>* out) override;
+  Status Report(const std::string& job_id, WallTime now, JobReport* out) override;
+  Status Verify(const std::string& job_id, VerifyReport* out) override;
 
  private:
   struct Statements;
@@ -52,14 +55,17 @@ class SqliteLedger final : public Ledger {
   // While the database is busy the whole transaction is retried (busy_); body must
   // therefore start from scratch each time it is called.
   Status Transaction(bool write, const std::function<Status()>& body);
-  // Runs stmt (?1 = time_ms, ?2..?4 = page key, ?5 = token) for every lease, in one
-  // transaction.
-  Status UpdateLeases(SqliteStatement& stmt, int64_t time_ms, std::span<const Lease> leases);
+  // Runs stmt for every lease, in one transaction: times bind to ?1.., then the page key
+  // and the token to the next four parameters.
+  Status UpdateLeases(SqliteStatement& stmt, std::initializer_list<int64_t> times,
+                      std::span<const Lease> leases);
+  // Pages of job_id by state, inside the caller's transaction; kNotFound for no such job.
+  Status ReadProgress(const std::string& job_id, JobProgress* out);
   // Upserts one page's rows and completes it if its lease holds.
   Status CommitOne(const FetchedPage& page, int64_t now_ms, bool* lease_held);
 
   const SqliteBusyPolicy busy_;
-  sqlite3* db_;                         // owned; closed after stmts_ is finalized
+  sqlite3* db_;                        // owned; closed after stmts_ is finalized
   std::unique_ptr<Statements> stmts_;  // prepared once, reused
 };
 

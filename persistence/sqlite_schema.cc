@@ -124,14 +124,14 @@ Status CreateOrMigrate(sqlite3* db, const std::string& path) {
   if (status.ok()) status = CheckHeader(header, path, &empty);
   // Version 1 is the first: an older version of our own file cannot exist yet. The
   // next schema adds its step here, keyed on header.user_version.
-  const bool create = empty || (header.application_id == kSqliteApplicationId &&
-                                header.user_version == 0);
+  const bool create =
+      empty || (header.application_id == kSqliteApplicationId && header.user_version == 0);
   if (status.ok() && create) {
     status = SqliteExec(db, kSchemaV1);
     if (status.ok()) {
-      status = SqliteExec(db, "PRAGMA application_id = " + std::to_string(kSqliteApplicationId) +
-                                  "; PRAGMA user_version = " +
-                                  std::to_string(kSqliteSchemaVersion));
+      status =
+          SqliteExec(db, "PRAGMA application_id = " + std::to_string(kSqliteApplicationId) +
+                             "; PRAGMA user_version = " + std::to_string(kSqliteSchemaVersion));
     }
   }
   if (status.ok()) return SqliteExec(db, "COMMIT");
@@ -193,8 +193,8 @@ Status OpenSqliteLedgerDatabase(const std::string& path, const SqliteBusyPolicy&
   ::close(fd);
 
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
   Status status = SqliteStatus(rc, db, "cannot open ledger " + path);
   if (status.ok()) status = Configure(db, path, busy);
   if (!status.ok()) {

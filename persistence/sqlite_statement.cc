@@ -102,8 +102,8 @@ Status SqliteStatement::Prepare(sqlite3* db, std::string_view sql) {
 }
 
 void SqliteStatement::BindText(int index, std::string_view value) {
-  const int rc = sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()),
-                                   SQLITE_STATIC);
+  const int rc =
+      sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
   if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
 }
 

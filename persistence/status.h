@@ -13,13 +13,13 @@ class Status {
  public:
   enum class Code {
     kOk = 0,
-    kBusy,         // the database stayed locked past the bounded retry
-    kCorrupt,      // the file is not a database, or it is damaged
-    kForeign,      // a database of another program, or a newer schema
-    kDiskFull,     // SQLITE_FULL / ENOSPC: nothing more can be written
-    kIoError,      // cannot open, read or write the file or reach the server
-    kInvalid,      // a caller's argument is wrong (unknown job, bad value)
-    kNotFound,     // the thing asked for does not exist
+    kBusy,      // the database stayed locked past the bounded retry
+    kCorrupt,   // the file is not a database, or it is damaged
+    kForeign,   // a database of another program, or a newer schema
+    kDiskFull,  // SQLITE_FULL / ENOSPC: nothing more can be written
+    kIoError,   // cannot open, read or write the file or reach the server
+    kInvalid,   // a caller's argument is wrong (unknown job, bad value)
+    kNotFound,  // the thing asked for does not exist
   };
 
   Status() = default;
@@ -32,7 +32,9 @@ class Status {
   // "ok" or "<code name>: <message>".
   std::string ToString() const;
   // True for errors no retry can cure (disk full, corrupt, foreign): the run must halt.
-  bool IsFatal() const { return code_ == Code::kCorrupt || code_ == Code::kForeign || code_ == Code::kDiskFull; }
+  bool IsFatal() const {
+    return code_ == Code::kCorrupt || code_ == Code::kForeign || code_ == Code::kDiskFull;
+  }
 
  private:
   Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}

@@ -20,7 +20,7 @@ class FakeLedger : public Ledger {
   struct Shared {
     std::mutex mu;
     std::condition_variable cv;
-    bool hold_commits = false;        // CommitPages waits while this is true
+    bool hold_commits = false;  // CommitPages waits while this is true
     int commits_entered = 0;
     std::vector<std::size_t> groups;  // pages per CommitPages call
     std::vector<std::string> events;  // "task:<name>" and "commit:<n>", in order
@@ -29,7 +29,8 @@ class FakeLedger : public Ledger {
 
   explicit FakeLedger(std::shared_ptr<Shared> shared) : s_(std::move(shared)) {}
 
-  Status CommitPages(std::span<const FetchedPage> pages, WallTime, std::vector<bool>* held) override {
+  Status CommitPages(std::span<const FetchedPage> pages, WallTime,
+                     std::vector<bool>* held) override {
     std::unique_lock<std::mutex> lock(s_->mu);
     ++s_->commits_entered;
     s_->cv.notify_all();
@@ -46,8 +47,7 @@ class FakeLedger : public Ledger {
                std::vector<Lease>*) override {
     return Status::Ok();
   }
-  Status FailPage(const Lease&, const std::string&, bool, int, WallTime, WallTime,
-                  bool*) override {
+  Status FailPage(const Lease&, const std::string&, bool, int, WallTime, WallTime, bool*) override {
     return Status::Ok();
   }
   Status Release(std::span<const Lease>, WallTime) override { return Status::Ok(); }
@@ -210,7 +210,8 @@ TEST(LedgerWriterSqliteTest, CommitsFetchedPagesIntoARealLedger) {
   writer.Post([&](Ledger& l) {
     std::vector<Lease> leases;
     EXPECT_TRUE(l.RegisterJob(*job).ok());
-    EXPECT_TRUE(l.Claim(job->id, "w", 10, std::chrono::seconds(60), WallClock::now(), &leases).ok());
+    EXPECT_TRUE(
+        l.Claim(job->id, "w", 10, std::chrono::seconds(60), WallClock::now(), &leases).ok());
     claimed.set_value(leases);
   });
   const std::vector<Lease> leases = claimed.get_future().get();

@@ -13,152 +13,13 @@
 #include <thread>
 
 #include "persistence/ledger.h"
+#include "tests/persistence/sqlite_ledger_fixture.h"
 #include "tests/persistence/temp_dir.h"
 
 namespace batchfetch {
 namespace {
 
-#define ASSERT_OK(expr)                                 \
-  do {                                                  \
-    const Status status_ = (expr);                      \
-    ASSERT_TRUE(status_.ok()) << status_.ToString();    \
-  } while (false)
-
 using std::chrono::milliseconds;
-
-constexpr milliseconds kLease{60000};
-const WallTime kT0{milliseconds(1'700'000'000'000)};
-
-WallTime At(int64_t ms_after_t0) { return kT0 + milliseconds(ms_after_t0); }
-
-std::shared_ptr<const Job> MakeJob(const std::string& from, const std::string& to,
-                                   int row_limit = 25000) {
-  auto job = std::make_shared<Job>();
-  job->spec.site = "sc-domain:example.com";
-  job->spec.start_date = from;
-  job->spec.end_date = to;
-  job->spec.row_limit = row_limit;
-  job->id = job->spec.Id();
-  return job;
-}
-
-std::vector<Row> MakeRows(int n, const std::string& date, int salt = 0) {
-  std::vector<Row> rows(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) {
-    Row& r = rows[static_cast<std::size_t>(i)];
-    r.date = date;
-    r.query = "query " + std::to_string(salt) + "-" + std::to_string(i);
-    r.page = "https://example.com/p/" + std::to_string(i % 97);
-    r.clicks = 12;
-    r.impressions = 340 + i;
-    r.ctr = 12.0 / (340 + i);
-    r.position = 3.25;
-  }
-  return rows;
-}
-
-FetchedPage MakePage(std::shared_ptr<const Job> job, const Lease& lease, std::vector<Row> rows) {
-  return FetchedPage{std::move(job), lease, std::move(rows)};
-}
-
-// Reads one value through a connection of its own, as a user with sqlite3 would.
-class Peek {
- public:
-  explicit Peek(const std::string& path) {
-    sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr);
-  }
-  ~Peek() { sqlite3_close(db_); }
-  int64_t Int(const std::string& sql) {
-    sqlite3_stmt* stmt = nullptr;
-    int64_t value = -1;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW) {
-      value = sqlite3_column_int64(stmt, 0);
-    }
-    sqlite3_finalize(stmt);
-    return value;
-  }
-  std::string Text(const std::string& sql) {
-    sqlite3_stmt* stmt = nullptr;
-    std::string value = "<none>";
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW) {
-      const auto* text = sqlite3_column_text(stmt, 0);
-      value = text == nullptr ? "<null>" : reinterpret_cast<const char*>(text);
-    }
-    sqlite3_finalize(stmt);
-    return value;
-  }
-
- private:
-  sqlite3* db_ = nullptr;
-};
-
-// Runs sql on path through a plain connection, as another program would.
-void RunSql(const std::string& path, const char* sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-  sqlite3_close(db);
-}
-
-class SqliteLedgerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_FALSE(dir_.path().empty());
-    path_ = dir_.File("ledger.db");
-    ASSERT_OK(OpenLedger(path_, &ledger_));
-  }
-
-  std::vector<Lease> Claim(const std::string& job_id, int max, WallTime now,
-                           const std::string& owner = "worker-a") {
-    std::vector<Lease> out;
-    const Status status = ledger_->Claim(job_id, owner, max, kLease, now, &out);
-    EXPECT_TRUE(status.ok()) << status.ToString();
-    return out;
-  }
-
-  std::vector<bool> Commit(std::vector<FetchedPage> pages, WallTime now) {
-    std::vector<bool> held;
-    const Status status = ledger_->CommitPages(pages, now, &held);
-    EXPECT_TRUE(status.ok()) << status.ToString();
-    return held;
-  }
-
-  // Commits one page on its own; true when its lease held.
-  bool CommitPage(std::shared_ptr<const Job> job, const Lease& lease, std::vector<Row> rows,
-                  WallTime now) {
-    std::vector<FetchedPage> pages;
-    pages.push_back(MakePage(std::move(job), lease, std::move(rows)));
-    const std::vector<bool> held = Commit(std::move(pages), now);
-    return held.size() == 1 && held[0];
-  }
-
-  // Registers job and claims its first page at At(0).
-  Lease RegisterAndClaimFirst(const Job& job) {
-    EXPECT_TRUE(ledger_->RegisterJob(job).ok());
-    std::vector<Lease> leases = Claim(job.id, 1, At(0));
-    EXPECT_EQ(leases.size(), 1u);
-    return leases.empty() ? Lease() : leases[0];
-  }
-
-  JobProgress ProgressOf(const std::string& job_id) {
-    JobProgress progress;
-    const Status status = ledger_->Progress(job_id, &progress);
-    EXPECT_TRUE(status.ok()) << status.ToString();
-    return progress;
-  }
-
-  std::string BatchField(const std::string& field, const PageKey& key) {
-    return Peek(path_).Text("SELECT " + field + " FROM batches WHERE job_id = '" + key.job_id +
-                            "' AND date = '" + key.date +
-                            "' AND start_row = " + std::to_string(key.start_row));
-  }
-
-  TempDir dir_;
-  std::string path_;
-  std::unique_ptr<Ledger> ledger_;
-};
 
 TEST_F(SqliteLedgerTest, RegisterJobCreatesOnePendingFirstPagePerDay) {
   auto job = MakeJob("2024-02-27", "2024-03-02");
@@ -236,8 +97,8 @@ TEST_F(SqliteLedgerTest, ClaimHandsOutOldestDatesFirstInBlocksWithFreshTokens) {
       EXPECT_EQ(l.token.find_first_not_of("0123456789abcdef"), std::string::npos);
     }
   }
-  EXPECT_EQ(dates, (std::vector<std::string>{"2024-01-01", "2024-01-02", "2024-01-03",
-                                              "2024-01-04", "2024-01-05"}));
+  EXPECT_EQ(dates, (std::vector<std::string>{"2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04",
+                                             "2024-01-05"}));
   EXPECT_EQ(tokens.size(), 5u);
   EXPECT_EQ(BatchField("lease_owner", first[0].key), "worker-a");
   EXPECT_EQ(BatchField("lease_expires_at", first[0].key),
@@ -456,8 +317,7 @@ TEST_F(SqliteLedgerTest, RetryDeadPutsDeadPagesBackToPendingWithAttemptsReset) {
   for (const Lease& l : Claim(job->id, 2, At(0))) {
     ASSERT_OK(ledger_->FailPage(l, "boom", true, 5, At(0), At(1), &held));
   }
-  ASSERT_OK(ledger_->FailPage(Claim(other->id, 1, At(0))[0], "boom", true, 5, At(0), At(1),
-                              &held));
+  ASSERT_OK(ledger_->FailPage(Claim(other->id, 1, At(0))[0], "boom", true, 5, At(0), At(1), &held));
   int64_t count = -1;
   ASSERT_OK(ledger_->RetryDead(job->id, &count));
   EXPECT_EQ(count, 2);
@@ -643,8 +503,8 @@ TEST(SqliteLedgerConcurrencyTest, TwoConnectionsClaimingAtOnceNeverShareAPage) {
     if (results[i].ok()) results[i] = ledger->RegisterJob(*job);
     while (results[i].ok()) {
       const std::size_t before = claimed[i].size();
-      results[i] = ledger->Claim(job->id, "worker-" + std::to_string(i), 3, kLease, At(0),
-                                 &claimed[i]);
+      results[i] =
+          ledger->Claim(job->id, "worker-" + std::to_string(i), 3, kLease, At(0), &claimed[i]);
       if (claimed[i].size() == before) break;
     }
   };

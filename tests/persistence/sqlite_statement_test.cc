@@ -33,7 +33,8 @@ TEST_F(SqliteStatementTest, BindNumberStoresIntegralValuesAsIntegers) {
     insert.BindNumber(2, value);
     ASSERT_TRUE(insert.Run().ok());
   }
-  const std::pair<const char*, const char*> want[] = {{"a", "integer"}, {"b", "real"}, {"c", "real"}};
+  const std::pair<const char*, const char*> want[] = {
+      {"a", "integer"}, {"b", "real"}, {"c", "real"}};
   for (const auto& [key, type] : want) {
     read.BindText(1, key);
     bool row = false;

@@ -13,7 +13,8 @@ namespace batchfetch {
 class TempDir {
  public:
   TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "bf_persistence_XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "bf_persistence_XXXXXX").string();
     if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
   }
   ~TempDir() {

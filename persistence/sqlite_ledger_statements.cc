@@ -1,0 +1,111 @@
+#include "persistence/sqlite_ledger_statements.h"
+
+#include <utility>
+
+namespace batchfetch {
+
+Status SqliteLedger::Statements::Prepare(sqlite3* db) {
+  const std::pair<SqliteStatement*, const char*> all[] = {
+      {&begin_read, "BEGIN"},
+      {&begin_write, "BEGIN IMMEDIATE"},
+      {&commit, "COMMIT"},
+      {&rollback, "ROLLBACK"},
+      {&insert_job,
+       "INSERT INTO jobs(id, site, search_type, dimensions, data_state, start_date, end_date,"
+       " row_limit, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+       " ON CONFLICT(id) DO NOTHING"},
+      {&insert_page,
+       "INSERT INTO batches(job_id, date, start_row, state, attempts, next_attempt_at,"
+       " truncated, updated_at) VALUES (?1, ?2, ?3, 'pending', 0, 0, 0, ?4)"
+       " ON CONFLICT(job_id, date, start_row) DO NOTHING"},
+      // The subquery fences the LIMIT; randomblob() is evaluated per row, so every page
+      // gets its own token. An expired lease is taken over without counting an attempt.
+      {&claim,
+       "UPDATE batches SET state = 'leased', lease_owner = ?1,"
+       " lease_token = lower(hex(randomblob(16))), lease_expires_at = ?2, updated_at = ?3"
+       " WHERE rowid IN (SELECT rowid FROM batches WHERE job_id = ?4 AND"
+       " ((state = 'pending' AND next_attempt_at <= ?3) OR"
+       " (state = 'leased' AND lease_expires_at <= ?3))"
+       " ORDER BY date, start_row LIMIT ?5)"
+       " RETURNING date, start_row, lease_token, attempts"},
+      {&upsert_row,
+       "INSERT INTO search_analytics(site, search_type, dimensions, date, hour, query, page,"
+       " country, device, search_appearance, clicks, impressions, ctr, position, fetched_at)"
+       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+       " ON CONFLICT(site, search_type, dimensions, date, hour, query, page, country, device,"
+       " search_appearance) DO UPDATE SET clicks = excluded.clicks,"
+       " impressions = excluded.impressions, ctr = excluded.ctr,"
+       " position = excluded.position, fetched_at = excluded.fetched_at"},
+      {&complete_page,
+       "UPDATE batches SET state = 'done', row_count = ?1, truncated = ?2, lease_owner = NULL,"
+       " lease_token = NULL, lease_expires_at = NULL, updated_at = ?3"
+       " WHERE job_id = ?4 AND date = ?5 AND start_row = ?6 AND lease_token = ?7"},
+      {&fail_page,
+       "UPDATE batches SET attempts = attempts + 1, last_error = ?1,"
+       " errors = coalesce(errors || char(10), '') || ?2,"
+       " state = CASE WHEN ?3 OR attempts + 1 >= ?4 THEN 'dead' ELSE 'pending' END,"
+       " next_attempt_at = ?5, lease_owner = NULL, lease_token = NULL,"
+       " lease_expires_at = NULL, updated_at = ?6"
+       " WHERE job_id = ?7 AND date = ?8 AND start_row = ?9 AND lease_token = ?10"},
+      {&release,
+       "UPDATE batches SET state = 'pending', lease_owner = NULL, lease_token = NULL,"
+       " lease_expires_at = NULL, updated_at = ?1"
+       " WHERE job_id = ?2 AND date = ?3 AND start_row = ?4 AND lease_token = ?5"},
+      {&renew,
+       "UPDATE batches SET lease_expires_at = ?1, updated_at = ?2"
+       " WHERE job_id = ?3 AND date = ?4 AND start_row = ?5 AND lease_token = ?6"},
+      {&job_exists, "SELECT count(*) FROM jobs WHERE id = ?1"},
+      {&count_states,
+       "SELECT state, count(*), coalesce(sum(row_count), 0) FROM batches WHERE job_id = ?1"
+       " GROUP BY state"},
+      {&truncated_days,
+       "SELECT count(DISTINCT date) FROM batches WHERE job_id = ?1 AND truncated = 1"},
+      {&retry_dead,
+       "UPDATE batches SET state = 'pending', attempts = 0, next_attempt_at = 0,"
+       " updated_at = ?1 WHERE state = 'dead' AND (?2 = '' OR job_id = ?2)"},
+      {&list_jobs,
+       "SELECT id, site, search_type, dimensions, data_state, start_date, end_date, row_limit"
+       " FROM jobs ORDER BY created_at, id"},
+      // Report and Verify.
+      {&job_spec,
+       "SELECT site, search_type, dimensions, start_date, end_date, row_limit FROM jobs"
+       " WHERE id = ?1"},
+      {&dead_pages,
+       "SELECT date, start_row, attempts, coalesce(last_error, ''), coalesce(errors, '')"
+       " FROM batches WHERE job_id = ?1 AND state = 'dead' ORDER BY date, start_row"},
+      {&live_leases,
+       "SELECT lease_owner, count(*), max(updated_at), max(lease_expires_at) FROM batches"
+       " WHERE job_id = ?1 AND state = 'leased' AND lease_expires_at > ?2"
+       " GROUP BY lease_owner ORDER BY lease_owner"},
+      // Grouped by the key columns, not trusting the primary key: a table that lost it
+      // (a hand-made copy, another database) is checked too.
+      {&duplicate_rows,
+       "SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM search_analytics"
+       " WHERE site = ?1 AND search_type = ?2 AND dimensions = ?3 AND date BETWEEN ?4 AND ?5"
+       " GROUP BY date, hour, query, page, country, device, search_appearance"
+       " HAVING count(*) > 1) AS dups"},
+      {&unfinished_pages,
+       "SELECT date, start_row, state FROM batches WHERE job_id = ?1 AND state <> 'done'"
+       " ORDER BY date, start_row"},
+      {&missing_next_pages,
+       "SELECT b.date, b.start_row + ?2 FROM batches AS b WHERE b.job_id = ?1"
+       " AND b.state = 'done' AND b.row_count >= ?2 AND b.truncated = 0 AND NOT EXISTS"
+       " (SELECT 1 FROM batches AS n WHERE n.job_id = b.job_id AND n.date = b.date"
+       " AND n.start_row = b.start_row + ?2) ORDER BY b.date, b.start_row"},
+      {&page_dates, "SELECT DISTINCT date FROM batches WHERE job_id = ?1 ORDER BY date"},
+      {&row_counts,
+       "SELECT b.date, sum(b.row_count), (SELECT count(*) FROM search_analytics AS s"
+       " WHERE s.site = ?2 AND s.search_type = ?3 AND s.dimensions = ?4 AND s.date = b.date)"
+       " FROM batches AS b WHERE b.job_id = ?1 AND b.state = 'done' GROUP BY b.date"
+       " ORDER BY b.date"},
+      {&truncated_dates,
+       "SELECT DISTINCT date FROM batches WHERE job_id = ?1 AND truncated = 1 ORDER BY date"},
+  };
+  for (const auto& [stmt, sql] : all) {
+    Status status = stmt->Prepare(db, sql);
+    if (!status.ok()) return status;
+  }
+  return Status::Ok();
+}
+
+}  // namespace batchfetch

@@ -1,0 +1,61 @@
+#ifndef BATCHFETCH_PERSISTENCE_SQLITE_LEDGER_STATEMENTS_H_
+#define BATCHFETCH_PERSISTENCE_SQLITE_LEDGER_STATEMENTS_H_
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "persistence/sqlite_ledger.h"
+#include "persistence/sqlite_statement.h"
+
+namespace batchfetch {
+
+// Every statement SqliteLedger runs, prepared once per connection. All of the ledger's
+// SQL lives in the .cc, in one list, so the PostgreSQL port has one place to read.
+struct SqliteLedger::Statements {
+  Status Prepare(sqlite3* db);
+
+  SqliteStatement begin_read, begin_write, commit, rollback;
+  SqliteStatement insert_job, insert_page, claim, upsert_row, complete_page, fail_page;
+  SqliteStatement release, renew, job_exists, count_states, truncated_days, retry_dead;
+  SqliteStatement list_jobs;
+  SqliteStatement job_spec, dead_pages, live_leases;                     // Report
+  SqliteStatement duplicate_rows, unfinished_pages, missing_next_pages;  // Verify
+  SqliteStatement page_dates, row_counts, truncated_dates;               // Verify
+};
+
+// Small helpers shared by the files of SqliteLedger.
+namespace sqlite_ledger_internal {
+
+inline int64_t ToMillis(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+inline WallTime FromMillis(int64_t ms) { return WallTime(std::chrono::milliseconds(ms)); }
+
+// Binds key's job_id, date and start_row to parameters first, first + 1, first + 2.
+inline void BindKey(SqliteStatement& stmt, int first, const PageKey& key) {
+  stmt.BindText(first, key.job_id);
+  stmt.BindText(first + 1, key.date);
+  stmt.BindInt64(first + 2, key.start_row);
+}
+
+// "a,b,c" -> {"a", "b", "c"}; "" -> {}.
+inline std::vector<std::string> SplitCsv(const std::string& csv) {
+  std::vector<std::string> out;
+  if (csv.empty()) return out;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t comma = csv.find(',', start);
+    out.push_back(csv.substr(start, comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace sqlite_ledger_internal
+}  // namespace batchfetch
+
+#endif  // BATCHFETCH_PERSISTENCE_SQLITE_LEDGER_STATEMENTS_H_
