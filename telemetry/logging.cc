@@ -2,9 +2,12 @@
 
 #include <cstdio>
 #include <memory>
+#include <mutex>
+#include <string>
 
+#include <spdlog/details/null_mutex.h>
 #include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
 namespace batchfetch {
@@ -24,7 +27,44 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
   }
 };
 
+// The status line and the lock every write to stderr takes.
+struct StatusLine {
+  std::mutex mu;
+  std::string line;  // "" = none shown
+};
+
+StatusLine& TheStatusLine() {
+  static StatusLine* s = new StatusLine;  // never destroyed: logging may outlive statics
+  return *s;
+}
+
+// Writes log lines to stderr above the status line (see SetStatusLine).
+class StderrSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    StatusLine& s = TheStatusLine();
+    std::lock_guard lock(s.mu);
+    if (!s.line.empty()) std::fputs("\r\033[K", stderr);
+    std::fwrite(formatted.data(), 1, formatted.size(), stderr);
+    if (!s.line.empty()) std::fwrite(s.line.data(), 1, s.line.size(), stderr);
+    std::fflush(stderr);
+  }
+  void flush_() override { std::fflush(stderr); }
+};
+
 }  // namespace
+
+void SetStatusLine(std::string_view line) {
+  StatusLine& s = TheStatusLine();
+  std::lock_guard lock(s.mu);
+  if (line.empty() && s.line.empty()) return;
+  std::fputs("\r\033[K", stderr);
+  s.line.assign(line);
+  std::fwrite(s.line.data(), 1, s.line.size(), stderr);
+  std::fflush(stderr);
+}
 
 std::string JsonEscape(std::string_view s) {
   std::string out;
@@ -75,8 +115,8 @@ bool SetupLogging(std::string_view format, std::string_view level, const std::st
     *error = "--log-format must be console or json (got '" + std::string(format) + "')";
     return false;
   }
-  auto logger = std::make_shared<spdlog::logger>("batchfetch",
-                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  // StderrSink locks for itself, so the logger's sink is safe from any thread.
+  auto logger = std::make_shared<spdlog::logger>("batchfetch", std::make_shared<StderrSink>());
   logger->set_formatter(std::move(formatter));
   logger->set_level(lvl);
   spdlog::set_default_logger(std::move(logger));

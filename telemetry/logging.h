@@ -12,6 +12,11 @@ namespace batchfetch {
 bool SetupLogging(std::string_view format, std::string_view level, const std::string& worker_id,
                   std::string* error);
 
+// Shows line as a status line at the bottom of stderr: log lines are written above it and
+// it is redrawn after each, so the two never garble each other. "" removes it. Meant for
+// a terminal (uses "\r" and the erase-line escape). Thread-safe.
+void SetStatusLine(std::string_view line);
+
 // s with the characters JSON needs escaped escaped (no surrounding quotes).
 std::string JsonEscape(std::string_view s);
 
