@@ -196,6 +196,7 @@ asio::awaitable<std::optional<Lease>> Coordinator::NextBatch(int /*worker*/) {
 asio::awaitable<void> Coordinator::Submit(int /*worker*/, FetchedPage page,
                                           const RequestInfo& info) {
   RecordRequest(page.lease, "ok", info);
+  quota_strikes_ = 0;
   // Backpressure: wait while inflight_limit pages wait for the writer. If the wait is
   // cancelled (halt), the page is still handed over: nothing fetched is lost.
   auto [ec] = co_await slots_.async_send(error_code{}, asio::as_tuple(asio::use_awaitable));
@@ -473,6 +474,7 @@ void Coordinator::Halt(std::string reason) {
 
 void Coordinator::StopWorkers() {
   stopping_ = true;
+  cancelled_ = true;
   halt_timer_.cancel();
   for (auto& signal : worker_signals_) signal.emit(asio::cancellation_type::terminal);
 }

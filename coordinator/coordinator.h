@@ -52,6 +52,7 @@ class Coordinator final : public WorkerHost {
   // WorkerHost.
   boost::asio::awaitable<std::optional<Lease>> NextBatch(int worker) override;
   bool Stopping() const override { return stopping_; }
+  bool Halted() const override { return halted_ || cancelled_; }
   boost::asio::awaitable<void> Submit(int worker, FetchedPage page,
                                       const RequestInfo& info) override;
   void Failed(int worker, const Lease& lease, const Classification& failure,
@@ -153,6 +154,7 @@ class Coordinator final : public WorkerHost {
   bool tick_armed_ = false;
   bool stopping_ = false;             // no new requests
   bool halted_ = false;               // an unrecoverable error
+  bool cancelled_ = false;            // workers were cancelled: drop late responses
   bool finished_ = false;             // the ledger says every page is done or dead
   bool final_progress_ = false;       // waiting for the closing Progress query
   int quota_strikes_ = 0;             // consecutive quota errors

@@ -52,7 +52,7 @@ asio::awaitable<void> Worker::FetchOnce(const Lease& lease) {
 
   auto [perform_ec, response] =
       co_await http_.AsyncPerform(std::move(request), asio::as_tuple(asio::use_awaitable));
-  if (perform_ec || host_.Stopping()) {
+  if (perform_ec || host_.Halted()) {
     host_.Returned(id_, lease);
     co_return;
   }

@@ -35,6 +35,11 @@ class WorkerHost {
   // True once the run halts or stops: the worker must not send another request.
   virtual bool Stopping() const = 0;
 
+  // True once the run halts (or a stop runs out of time): a response that arrives now is
+  // dropped, not persisted. During a graceful stop Stopping() is true but Halted() is
+  // not, so requests in flight still finish and commit.
+  virtual bool Halted() const = 0;
+
   // Hands a fetched page to the writer; waits while inflight_limit pages already wait
   // for the database (the in-flight backpressure).
   virtual boost::asio::awaitable<void> Submit(int worker, FetchedPage page,

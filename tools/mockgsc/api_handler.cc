@@ -115,11 +115,18 @@ Reply ApiHandler::HandleQuery(const std::string& site, std::string_view authoriz
   }
 
   if (faults_.IsFatal(n)) {
-    return finish(JsonReply(
+    // A permission error is answered at once, with no service latency, so a halt test
+    // can time the halt from its arrival.
+    Reply fatal = JsonReply(
         403, ApiErrorBody(403, "PERMISSION_DENIED", "global", "forbidden",
                           "User does not have sufficient permission for site '" + site +
                               "'. See also: https://support.google.com/webmasters/answer/"
-                              "2451999.")));
+                              "2451999."));
+    fatal.delay = std::chrono::microseconds(1);
+    return finish(std::move(fatal));
+  }
+  if (options_.stall_after > 0 && n >= options_.stall_after) {
+    return finish(FaultReply(Fault::kStall));
   }
 
   std::string error;

@@ -56,6 +56,8 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--stall-ms", options.stall_ms, "How long a stall fault lasts (ms)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--stall-after", options.stall_after,
+                 "From this query request on, stall every non-fatal query (0 = never)");
   app.add_option("--threads", options.threads, "io_context threads")->check(CLI::Range(1, 64));
   try {
     app.parse(argc, argv);

@@ -23,6 +23,8 @@ struct ServerOptions {
   std::string token;             // Required bearer token; empty = no auth check.
   int64_t rows_per_day = 2000;   // Mean rows of an ordinary day.
   int64_t stall_ms = 10000;      // How long a stall fault holds the connection.
+  int64_t stall_after = 0;       // 0 = never; else from this request on every non-fatal
+                                 // query stalls (for halt tests).
   int threads = 1;               // io_context threads.
 };
 
