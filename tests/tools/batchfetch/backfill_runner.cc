@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -31,7 +32,15 @@ std::vector<std::string> BackfillRunner::Args(const MockGsc& server, const std::
       "--qpm",        "1200",       "--qpm-window", "6",
       "--retry-base", "0.05",       "--lease",      "10",
       "--progress",   "never"};
-  args.insert(args.end(), extra.begin(), extra.end());
+  // A flag already present gets its value replaced; others are appended.
+  for (std::size_t i = 0; i < extra.size(); ++i) {
+    auto it = std::find(args.begin(), args.end(), extra[i]);
+    if (it != args.end() && i + 1 < extra.size() && extra[i].rfind("--", 0) == 0) {
+      *(it + 1) = extra[++i];
+    } else {
+      args.push_back(extra[i]);
+    }
+  }
   return args;
 }
 

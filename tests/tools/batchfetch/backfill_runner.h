@@ -23,7 +23,8 @@ class BackfillRunner {
   // $BATCHFETCH_BIN; throws if unset.
   std::string bin() const;
 
-  // argv for a backfill of from..to with concurrency workers; extra flags appended.
+  // argv for a backfill of from..to with concurrency workers; extra flags override the
+  // defaults above or are appended.
   std::vector<std::string> Args(const MockGsc& server, const std::string& from,
                                 const std::string& to, int concurrency,
                                 const std::vector<std::string>& extra = {}) const;
