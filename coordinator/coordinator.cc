@@ -52,7 +52,7 @@ int ExitCode(const RunSummary& summary) {
 }
 
 Coordinator::Coordinator(asio::any_io_executor ex, LedgerWriter& writer, HttpClient& http,
-                         QpmLimiter& limiter, WorkerConfig worker_config, RunOptions options,
+                         RateLimiter& limiter, WorkerConfig worker_config, RunOptions options,
                          RunObserver* observer)
     : ex_(ex),
       writer_(writer),

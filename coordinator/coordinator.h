@@ -19,7 +19,7 @@
 
 #include "coordinator/run_options.h"
 #include "persistence/ledger_writer.h"
-#include "ratelimit/qpm_limiter.h"
+#include "ratelimit/rate_limiter.h"
 #include "telemetry/run_observer.h"
 #include "workers/http_client.h"
 #include "workers/retry_policy.h"
@@ -38,7 +38,7 @@ class Coordinator final : public WorkerHost {
  public:
   // observer (nullable, not owned) hears about every request, commit and gauge snapshot.
   Coordinator(boost::asio::any_io_executor ex, LedgerWriter& writer, HttpClient& http,
-              QpmLimiter& limiter, WorkerConfig worker_config, RunOptions options,
+              RateLimiter& limiter, WorkerConfig worker_config, RunOptions options,
               RunObserver* observer = nullptr);
   ~Coordinator() override;
 
@@ -116,7 +116,7 @@ class Coordinator final : public WorkerHost {
   boost::asio::any_io_executor ex_;
   LedgerWriter& writer_;
   HttpClient& http_;
-  QpmLimiter& limiter_;
+  RateLimiter& limiter_;
   WorkerConfig worker_config_;
   RunOptions options_;
   RunObserver null_observer_;

@@ -10,6 +10,7 @@
 #include <boost/system/error_code.hpp>
 
 #include "ratelimit/clock.h"
+#include "ratelimit/rate_limiter.h"
 #include "ratelimit/sliding_window_log.h"
 
 namespace batchfetch {
@@ -18,7 +19,7 @@ namespace batchfetch {
 // grants (budget = qpm x utilization), served first come, first served.
 //
 // Thread rule: all calls on the executor's thread (the io thread).
-class QpmLimiter {
+class QpmLimiter final : public RateLimiter {
  public:
   using TimePoint = Clock::TimePoint;
   using Duration = Clock::Duration;
@@ -37,20 +38,20 @@ class QpmLimiter {
   // of `||`) or after Close(). Waiters are served in call order; a cancelled waiter
   // leaves the queue at once and never holds up those behind it. Grants are never
   // refunded. REQUIRES: 1 <= n <= budget.
-  boost::asio::awaitable<boost::system::error_code> Acquire(int64_t n = 1);
+  boost::asio::awaitable<boost::system::error_code> Acquire(int64_t n = 1) override;
 
   // No grant before t (quota back-off, load-quota cool-down). Later calls with an
   // earlier t do not shorten an existing pause.
-  void PauseUntil(TimePoint t);
+  void PauseUntil(TimePoint t) override;
 
   // Refuses every current and future Acquire with operation_aborted (halt).
-  void Close();
+  void Close() override;
 
   // Grants in the window ending now.
-  int64_t GrantsInWindow() const;
-  int64_t budget() const { return log_.budget(); }
-  Duration window() const { return log_.window(); }
-  int64_t total_grants() const { return total_grants_; }
+  int64_t GrantsInWindow() const override;
+  int64_t budget() const override { return log_.budget(); }
+  Duration window() const override { return log_.window(); }
+  int64_t total_grants() const override { return total_grants_; }
   // Acquires waiting now.
   std::size_t waiting() const { return waiters_.size(); }
 

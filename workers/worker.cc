@@ -10,7 +10,7 @@ namespace batchfetch {
 
 namespace asio = boost::asio;
 
-Worker::Worker(int id, WorkerHost& host, HttpClient& http, QpmLimiter& limiter,
+Worker::Worker(int id, WorkerHost& host, HttpClient& http, RateLimiter& limiter,
                WorkerConfig config)
     : id_(id), host_(host), http_(http), limiter_(limiter), config_(std::move(config)) {}
 

@@ -10,7 +10,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "persistence/page.h"
-#include "ratelimit/qpm_limiter.h"
+#include "ratelimit/rate_limiter.h"
 #include "workers/error_classifier.h"
 #include "workers/http_client.h"
 #include "workers/search_console_codec.h"
@@ -70,7 +70,7 @@ struct WorkerConfig {
 // flight; the page goes back to the host through Returned().
 class Worker {
  public:
-  Worker(int id, WorkerHost& host, HttpClient& http, QpmLimiter& limiter, WorkerConfig config);
+  Worker(int id, WorkerHost& host, HttpClient& http, RateLimiter& limiter, WorkerConfig config);
 
   boost::asio::awaitable<void> Run();
 
@@ -83,7 +83,7 @@ class Worker {
   const int id_;
   WorkerHost& host_;
   HttpClient& http_;
-  QpmLimiter& limiter_;
+  RateLimiter& limiter_;
   WorkerConfig config_;
 };
 
