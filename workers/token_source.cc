@@ -1,0 +1,55 @@
+#include "workers/token_source.h"
+
+#include <cstdlib>
+
+#include "workers/command_token_source.h"
+#include "workers/service_account_token_source.h"
+#include "workers/static_token_source.h"
+
+namespace batchfetch {
+
+void TokenSourceOptions::ReadEnvironment() {
+  const char* token_env = std::getenv("BATCHFETCH_TOKEN");
+  const char* credentials_env = std::getenv("GOOGLE_APPLICATION_CREDENTIALS");
+  env_token = token_env ? token_env : "";
+  env_credentials = credentials_env ? credentials_env : "";
+}
+
+std::unique_ptr<TokenSource> MakeTokenSource(const TokenSourceOptions& options,
+                                             boost::asio::any_io_executor /*executor*/,
+                                             HttpClient& http, std::string* error) {
+  error->clear();
+  const Clock& clock = options.clock ? *options.clock : SteadyClock::Instance();
+  const int explicit_count = int(!options.token.empty()) + int(!options.token_cmd.empty()) +
+                             int(!options.credentials.empty());
+  if (explicit_count > 1) {
+    *error = "give only one of --token, --token-cmd and --credentials";
+    return nullptr;
+  }
+  auto service_account = [&](const std::string& path,
+                             const std::string& origin) -> std::unique_ptr<TokenSource> {
+    std::string key_error;
+    auto key = ServiceAccountKey::Load(path, &key_error);
+    if (!key) {
+      *error = origin + ": " + key_error;
+      return nullptr;
+    }
+    return std::make_unique<ServiceAccountTokenSource>(std::move(*key), http, clock,
+                                                       options.token_request_timeout);
+  };
+  if (!options.credentials.empty()) return service_account(options.credentials, "--credentials");
+  if (!options.token_cmd.empty()) {
+    return std::make_unique<CommandTokenSource>(options.token_cmd, options.command_lifetime,
+                                                options.command_timeout, clock);
+  }
+  if (!options.token.empty()) return std::make_unique<StaticTokenSource>(options.token, "--token");
+  if (!options.env_token.empty()) {
+    return std::make_unique<StaticTokenSource>(options.env_token, "BATCHFETCH_TOKEN");
+  }
+  if (!options.env_credentials.empty()) {
+    return service_account(options.env_credentials, "GOOGLE_APPLICATION_CREDENTIALS");
+  }
+  return nullptr;
+}
+
+}  // namespace batchfetch
