@@ -18,16 +18,23 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
 #include "coordinator/coordinator.h"
 #include "persistence/ledger.h"
 #include "persistence/ledger_writer.h"
 #include "ratelimit/qpm_limiter.h"
+#include "telemetry/audit_log.h"
+#include "telemetry/engine_metrics.h"
 #include "telemetry/logging.h"
+#include "telemetry/metrics_server.h"
+#include "telemetry/progress_display.h"
+#include "telemetry/run_observer.h"
 #include "tools/batchfetch/backfill_flags.h"
 #include "tools/batchfetch/commands.h"
 #include "workers/http_client.h"
+#include "workers/token_source.h"
 
 namespace batchfetch {
 
@@ -91,6 +98,20 @@ void PrintSummary(const BackfillFlags& flags, const RunSummary& s) {
   }
 }
 
+// /metrics (Prometheus text), /health and /stats (JSON) from metrics.
+void AddMetricsRoutes(MetricsServer& server, EngineMetrics& metrics) {
+  server.Route("/metrics", [&metrics] {
+    return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", metrics.RenderPrometheus()};
+  });
+  server.Route("/stats", [&metrics] {
+    return HttpReply{200, "application/json", metrics.RenderStatsJson() + "\n"};
+  });
+  server.Route("/health", [&metrics] {
+    auto [state, status] = metrics.Health();
+    return HttpReply{status, "application/json", "{\"status\":\"" + state + "\"}\n"};
+  });
+}
+
 }  // namespace
 
 int BackfillCommand(int argc, char** argv) {
@@ -111,6 +132,37 @@ int BackfillCommand(int argc, char** argv) {
   }
   for (const std::string& w : flags.warnings) spdlog::warn("{}", w);
 
+  // Everything the flags enable that can fail on bad input comes before the ledger is
+  // touched, so a usage error writes nothing.
+  asio::io_context io(1);
+  const std::string job_id = flags.spec.Id();
+  CompositeObserver observers;
+  AuditLog audit(flags.run.worker_id);
+  if (!flags.audit_log.empty()) {
+    if (!audit.Open(flags.audit_log, &error)) {
+      std::fprintf(stderr, "batchfetch backfill: %s\n", error.c_str());
+      return kExitUsage;
+    }
+    observers.Add(&audit);
+  }
+  EngineMetrics metrics(flags.run.worker_id, job_id);
+  MetricsServer metrics_server(io.get_executor());
+  if (flags.metrics) {
+    AddMetricsRoutes(metrics_server, metrics);
+    if (!metrics_server.Listen(*flags.metrics, &error)) {
+      std::fprintf(stderr, "batchfetch backfill: %s\n", error.c_str());
+      return kExitUsage;
+    }
+    observers.Add(&metrics);
+    const bool v6 = flags.metrics->host.find(':') != std::string::npos;
+    spdlog::info("metrics on http://{}{}{}:{}/metrics (also /health, /stats)", v6 ? "[" : "",
+                 flags.metrics->host, v6 ? "]" : "", metrics_server.port());
+  }
+  ProgressDisplay progress(io.get_executor(), SetStatusLine);
+  const bool show_progress =
+      flags.progress == "always" || (flags.progress == "auto" && isatty(STDERR_FILENO));
+  if (show_progress) observers.Add(&progress);
+
   std::unique_ptr<Ledger> ledger;
   if (Status s = OpenLedger(flags.db, &ledger); !s.ok()) {
     std::fprintf(stderr, "batchfetch backfill: cannot use --db %s: %s\n", flags.db.c_str(),
@@ -119,7 +171,7 @@ int BackfillCommand(int argc, char** argv) {
   }
   auto job = std::make_shared<Job>();
   job->spec = flags.spec;
-  job->id = flags.spec.Id();
+  job->id = job_id;
   if (Status s = ledger->RegisterJob(*job); !s.ok()) {
     std::fprintf(stderr, "batchfetch backfill: cannot register the job in %s: %s\n",
                  flags.db.c_str(), s.ToString().c_str());
@@ -130,23 +182,31 @@ int BackfillCommand(int argc, char** argv) {
                flags.spec.end_date, flags.spec.DimensionsCsv(), flags.db,
                flags.run.max_concurrency, flags.Budget(), flags.qpm_window_s);
 
-  asio::io_context io(1);
   LedgerWriter writer(std::move(ledger));
   HttpClientOptions http_options;
   http_options.max_connections = std::max<long>(8, flags.run.max_concurrency);
   HttpClient http(io.get_executor(), http_options);
+  // The server counts arrivals, which jitter against our grant times: the limiter keeps
+  // 2% of the window as margin, so a window of arrivals never holds more than the budget.
   QpmLimiter limiter(io.get_executor(), flags.Budget(),
                      std::chrono::duration_cast<Clock::Duration>(
-                         std::chrono::duration<double>(flags.qpm_window_s)));
+                         std::chrono::duration<double>(flags.qpm_window_s * 1.02)));
+  TokenSourceOptions token_options;
+  token_options.token = flags.token;
+  std::unique_ptr<TokenSource> tokens =
+      MakeTokenSource(token_options, io.get_executor(), http, &error);
+  if (!tokens && !error.empty()) {
+    std::fprintf(stderr, "batchfetch backfill: %s\n", error.c_str());
+    return kExitUsage;
+  }
   WorkerConfig worker_config;
   worker_config.job = job;
   worker_config.api_base = flags.api_base;
-  if (!flags.token.empty()) {
-    worker_config.auth = [token = flags.token] { return "Bearer " + token; };
-  }
+  worker_config.tokens = tokens.get();
   worker_config.request_timeout =
       std::chrono::milliseconds(static_cast<int64_t>(flags.request_timeout_s * 1000));
-  Coordinator coordinator(io.get_executor(), writer, http, limiter, worker_config, flags.run);
+  Coordinator coordinator(io.get_executor(), writer, http, limiter, worker_config, flags.run,
+                          &observers);
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   std::function<void()> wait_signal = [&] {
@@ -159,26 +219,35 @@ int BackfillCommand(int argc, char** argv) {
   wait_signal();
 
   RunSummary summary;
-  bool crashed = false;
+  asio::steady_timer metrics_hold(io);
+  if (show_progress) progress.Start();
   asio::co_spawn(io, coordinator.Run(), [&](std::exception_ptr e, RunSummary s) {
     signals.cancel();
+    progress.Stop();
     if (e) {
-      crashed = true;
+      summary.outcome = RunSummary::Outcome::kHalted;
       try {
         std::rethrow_exception(e);
       } catch (const std::exception& ex) {
         summary.halt_reason = std::string("internal error: ") + ex.what();
       }
+    } else {
+      summary = std::move(s);
+    }
+    // The summary comes first so a caller can read it and then take a last scrape.
+    PrintSummary(flags, summary);
+    if (!flags.metrics || flags.metrics_hold_s <= 0) {
+      metrics_server.Stop();
       return;
     }
-    summary = std::move(s);
+    metrics_hold.expires_after(std::chrono::milliseconds(std::llround(flags.metrics_hold_s * 1000)));
+    metrics_hold.async_wait([&](boost::system::error_code) { metrics_server.Stop(); });
+    signals.async_wait([&](boost::system::error_code ec, int) {
+      if (!ec) metrics_hold.cancel();
+    });
   });
   io.run();
   writer.Stop();
-  if (crashed) {
-    summary.outcome = RunSummary::Outcome::kHalted;
-  }
-  PrintSummary(flags, summary);
   return ExitCode(summary);
 }
 

@@ -93,6 +93,12 @@ std::optional<int> ParseBackfillFlags(int argc, char** argv, const std::string& 
   app.add_option("--log-format", f.log_format, "console|json");
   app.add_option("--log-level", f.log_level, "debug|info|warn|error");
   app.add_option("--progress", f.progress, "auto|always|never");
+  std::string metrics_addr;
+  app.add_option("--metrics-addr", metrics_addr,
+                 "serve /metrics, /health, /stats on [HOST:]PORT (HOST defaults to 127.0.0.1)");
+  app.add_option("--metrics-hold", f.metrics_hold_s,
+                 "seconds to keep serving /metrics after the run, for a last scrape");
+  app.add_option("--audit-log", f.audit_log, "append one JSON line per request to this file");
 
   try {
     app.parse(argc, argv);
@@ -173,6 +179,13 @@ std::optional<int> ParseBackfillFlags(int argc, char** argv, const std::string& 
   if (f.progress != "auto" && f.progress != "always" && f.progress != "never") {
     return fail("--progress must be auto, always or never");
   }
+  if (!metrics_addr.empty()) {
+    std::string why;
+    f.metrics = ParseListenAddress(metrics_addr, &why);
+    if (!f.metrics) return fail(why);
+  }
+  if (!(f.metrics_hold_s >= 0)) return fail("--metrics-hold must be >= 0 seconds");
+  if (f.metrics_hold_s > 0 && !f.metrics) return fail("--metrics-hold needs --metrics-addr");
   if (f.api_base.rfind("https://", 0) != 0 && !IsLoopbackHttp(f.api_base)) {
     return fail("--api-base '" + f.api_base +
                 "' must be https:// (plain http:// only for a loopback test server)");

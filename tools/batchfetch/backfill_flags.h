@@ -7,6 +7,7 @@
 
 #include "coordinator/run_options.h"
 #include "persistence/page.h"
+#include "telemetry/listen_address.h"
 
 namespace batchfetch {
 
@@ -25,6 +26,9 @@ struct BackfillFlags {
   std::string log_format = "console";
   std::string log_level = "info";
   std::string progress = "auto";
+  std::optional<ListenAddress> metrics;  // --metrics-addr; none = no metrics server
+  double metrics_hold_s = 0;       // keep serving /metrics this long after the run
+  std::string audit_log;           // --audit-log path; "" = none
   std::vector<std::string> warnings;  // legal but suspicious input, to log once
 
   // floor(qpm x utilization), at least 1.
