@@ -1,5 +1,7 @@
 #include "tools/mockgsc/api_handler.h"
 
+#include <stdexcept>
+
 #include <boost/json.hpp>
 #include <boost/url.hpp>
 
@@ -45,7 +47,14 @@ ApiHandler::ApiHandler(const ServerOptions& options)
                .fatal_after = options.fatal_after,
                .fail_pages = options.fail_pages}),
       latency_(options.latency_ms, std::max(options.latency_p99_ms, options.latency_ms),
-               options.seed) {}
+               options.seed),
+      tokens_(std::chrono::seconds(options.token_lifetime_s)) {
+  if (!options.service_account_key.empty()) {
+    std::string error;
+    verifier_ = JwtVerifier::FromKeyFile(options.service_account_key, &error);
+    if (!verifier_) throw std::runtime_error(error);
+  }
+}
 
 std::chrono::microseconds ApiHandler::Now() const {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -61,6 +70,9 @@ Reply ApiHandler::Handle(std::string_view method, std::string_view target,
       segments[1] == "v3" && segments[2] == "sites" && segments[4] == "searchAnalytics" &&
       segments[5] == "query") {
     return HandleQuery(segments[3], authorization, body);
+  }
+  if (method == "POST" && segments.size() == 1 && segments[0] == "token") {
+    return HandleToken(body);
   }
   if (method == "GET" && segments.size() == 1) {
     if (segments[0] == "__stats") return HandleStats();
@@ -89,7 +101,7 @@ Reply ApiHandler::HandleQuery(const std::string& site, std::string_view authoriz
     return reply;
   };
 
-  if (!options_.token.empty() && authorization != "Bearer " + options_.token) {
+  if ((!options_.token.empty() || verifier_) && !Authorized(authorization, now)) {
     return finish(JsonReply(
         401, ApiErrorBody(401, "UNAUTHENTICATED", "global", "authError",
                           "Request had invalid authentication credentials. Expected OAuth 2 "
@@ -152,6 +164,49 @@ Reply ApiHandler::HandleQuery(const std::string& site, std::string_view authoriz
   lock.lock();
   stats_.CountPageServed(PageKey(site, *request));
   return reply;
+}
+
+bool ApiHandler::Authorized(std::string_view authorization,
+                            std::chrono::microseconds now) const {
+  if (!authorization.starts_with("Bearer ")) return false;
+  const std::string token(authorization.substr(7));
+  if (!options_.token.empty() && token == options_.token) return true;
+  return tokens_.Check(token, now) == TokenIssuer::Status::kValid;
+}
+
+Reply ApiHandler::HandleToken(std::string_view body) {
+  auto oauth_error = [](std::string_view error, std::string_view description) {
+    return JsonReply(400, json::serialize(json::object{{"error", error},
+                                                       {"error_description", description}}));
+  };
+  if (!verifier_) {
+    return oauth_error("invalid_client", "mockgsc was started without --service-account-key");
+  }
+  if (!boost::urls::parse_query(body)) {
+    return oauth_error("invalid_request", "The request body is not form-encoded.");
+  }
+  boost::urls::encoding_opts form;
+  form.space_as_plus = true;  // '+' decodes to a space, as forms want
+  std::string grant_type, assertion;
+  for (auto param : boost::urls::params_view(body, form)) {
+    if (param.key == "grant_type") grant_type = param.value;
+    else if (param.key == "assertion") assertion = param.value;
+  }
+  if (grant_type != "urn:ietf:params:oauth:grant-type:jwt-bearer") {
+    return oauth_error("unsupported_grant_type", "Invalid grant_type: " + grant_type);
+  }
+  if (assertion.empty()) return oauth_error("invalid_request", "Missing required parameter: assertion");
+  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  if (auto refusal = verifier_->Verify(assertion, now_s)) {
+    return oauth_error(refusal->error, refusal->description);
+  }
+  std::lock_guard lock(mu_);
+  std::string token = tokens_.Issue(Now());
+  return JsonReply(200, json::serialize(json::object{{"access_token", token},
+                                                     {"expires_in", options_.token_lifetime_s},
+                                                     {"token_type", "Bearer"}}));
 }
 
 Reply ApiHandler::FaultReply(Fault fault) {
@@ -220,6 +275,7 @@ Reply ApiHandler::HandleStats() {
   out["max_window_requests_by_key"] = std::move(by_key);
   out["budget"] = options_.qpm;
   out["window_s"] = options_.qpm_window_s;
+  out["tokens_issued"] = tokens_.issued();
   return JsonReply(200, json::serialize(out));
 }
 

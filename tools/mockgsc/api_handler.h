@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -10,10 +11,12 @@
 
 #include "tools/mockgsc/data_generator.h"
 #include "tools/mockgsc/fault_plan.h"
+#include "tools/mockgsc/jwt_verifier.h"
 #include "tools/mockgsc/latency_model.h"
 #include "tools/mockgsc/quota_window.h"
 #include "tools/mockgsc/server_options.h"
 #include "tools/mockgsc/server_stats.h"
+#include "tools/mockgsc/token_issuer.h"
 
 namespace mockgsc {
 
@@ -29,9 +32,11 @@ struct Reply {
 
 // The HTTP-agnostic core of mockgsc: routes a request and decides its answer, in this
 // order for queries: auth (401) -> quota (429/403) -> fatal-after (403) -> body (400) ->
-// fail-page (500) -> random fault -> data. Thread-safe.
+// fail-page (500) -> random fault -> data. With a service-account key it is also the
+// OAuth token endpoint (POST /token, JWT bearer grant). Thread-safe.
 class ApiHandler {
  public:
+  // Throws std::runtime_error if options.service_account_key cannot be used.
   explicit ApiHandler(const ServerOptions& options);
 
   // Decides the reply to one request. `target` is the origin-form request target.
@@ -43,6 +48,10 @@ class ApiHandler {
  private:
   Reply HandleQuery(const std::string& site, std::string_view authorization,
                     std::string_view body);
+  // POST /token: exchanges a signed JWT assertion for an access token.
+  Reply HandleToken(std::string_view body);
+  // The Authorization header carries --token or an unexpired issued token (lock held).
+  bool Authorized(std::string_view authorization, std::chrono::microseconds now) const;
   Reply HandleExpected(std::string_view target);
   Reply HandleStats();
   Reply HandleLog();
@@ -53,12 +62,14 @@ class ApiHandler {
   const ServerOptions options_;
   const std::chrono::steady_clock::time_point start_;
   DataGenerator generator_;  // Thread-safe on its own.
+  std::optional<JwtVerifier> verifier_;  // Set with --service-account-key; immutable.
 
   std::mutex mu_;  // Guards everything below.
   ServerStats stats_;
   QuotaWindow quota_;
   FaultPlan faults_;
   LatencyModel latency_;
+  TokenIssuer tokens_;
   std::vector<int64_t> arrivals_ms_;  // Query arrival times since start, for /__log.
 };
 

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -52,6 +53,13 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--fail-page", fail_pages, "DATE:START_ROW that always gets 500 (repeatable)");
   app.add_option("--token", options.token, "Required bearer token");
+  app.add_option("--service-account-key", options.service_account_key,
+                 "Service-account JSON key: serve POST /token (JWT bearer grant) and accept "
+                 "the tokens it issues")
+      ->check(CLI::ExistingFile);
+  app.add_option("--token-lifetime-s", options.token_lifetime_s,
+                 "Lifetime of tokens issued by /token (s)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--rows-per-day", options.rows_per_day, "Mean rows of an ordinary day")
       ->check(CLI::PositiveNumber);
   app.add_option("--stall-ms", options.stall_ms, "How long a stall fault lasts (ms)")
@@ -73,7 +81,14 @@ int main(int argc, char** argv) {
 
   RaiseFileLimit();
   boost::asio::io_context io(options.threads);
-  mockgsc::Server server(io, options);
+  std::unique_ptr<mockgsc::Server> server_holder;
+  try {
+    server_holder = std::make_unique<mockgsc::Server>(io, options);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mockgsc: %s\n", e.what());
+    return 1;
+  }
+  mockgsc::Server& server = *server_holder;
   uint16_t port;
   try {
     port = server.Listen();

@@ -21,6 +21,9 @@ struct ServerOptions {
   int64_t fatal_after = 0;       // 0 = never.
   std::set<std::pair<std::string, int64_t>> fail_pages;  // (YYYY-MM-DD, startRow) -> 500.
   std::string token;             // Required bearer token; empty = no auth check.
+  std::string service_account_key;  // JSON key file: enables POST /token; issued tokens
+                                    // are then required (besides `token`) on queries.
+  int64_t token_lifetime_s = 3600;  // How long an issued token is accepted.
   int64_t rows_per_day = 2000;   // Mean rows of an ordinary day.
   int64_t stall_ms = 10000;      // How long a stall fault holds the connection.
   int64_t stall_after = 0;       // 0 = never; else from this request on every non-fatal
