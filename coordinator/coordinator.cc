@@ -378,8 +378,7 @@ void Coordinator::Handle(PageFailed& m) {
       break;
     }
     case ErrorKind::kUnauthorized:
-      Halt("authentication failed (HTTP 401): " + f.reason +
-           " — check --token / BATCHFETCH_TOKEN");
+      Halt("authentication failed after a token refresh (HTTP 401): " + f.reason);
       break;
     case ErrorKind::kFatal:
     case ErrorKind::kNone:

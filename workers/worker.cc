@@ -3,6 +3,7 @@
 #include <utility>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -24,46 +25,72 @@ asio::awaitable<void> Worker::Run() {
   }
 }
 
-asio::awaitable<void> Worker::FetchOnce(const Lease& lease) {
-  if (host_.Stopping()) {
-    host_.Returned(id_, lease);
-    co_return;
-  }
+asio::awaitable<bool> Worker::RequestOnce(const Lease& lease, RequestInfo* info,
+                                          HttpResponse* response, std::string* token) {
+  if (host_.Stopping()) co_return false;
   const auto wait_start = std::chrono::steady_clock::now();
   boost::system::error_code ec = co_await limiter_.Acquire(1);
-  RequestInfo info;
-  info.limiter_wait = std::chrono::duration_cast<std::chrono::microseconds>(
+  info->limiter_wait = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - wait_start);
-  if (ec || host_.Stopping()) {
-    host_.Returned(id_, lease);
-    co_return;
-  }
+  if (ec || host_.Stopping()) co_return false;
 
   const JobSpec& spec = config_.job->spec;
   HttpRequest request;
   request.url = QueryUrl(config_.api_base, spec.site);
   request.body = QueryBody(spec, lease.key.date, lease.key.start_row);
   request.headers.push_back("Content-Type: application/json");
-  if (config_.auth) {
-    std::string auth = config_.auth();
-    if (!auth.empty()) request.headers.push_back("Authorization: " + auth);
+  if (config_.tokens) {
+    std::string error;
+    if (auto token_ec = co_await config_.tokens->Token(token, &error)) {
+      if (token_ec == asio::error::operation_aborted || host_.Halted()) co_return false;
+      response->status = 0;
+      response->curl_code = -1;
+      response->error = error;
+      co_return true;
+    }
+    request.headers.push_back("Authorization: Bearer " + *token);
   }
   request.timeout = config_.request_timeout;
 
-  auto [perform_ec, response] =
+  auto [perform_ec, answer] =
       co_await http_.AsyncPerform(std::move(request), asio::as_tuple(asio::use_awaitable));
-  if (perform_ec || host_.Halted()) {
+  if (perform_ec || host_.Halted()) co_return false;
+  *response = std::move(answer);
+  co_return true;
+}
+
+asio::awaitable<void> Worker::FetchOnce(const Lease& lease) {
+  RequestInfo info;
+  HttpResponse response;
+  std::string token;
+  if (!co_await RequestOnce(lease, &info, &response, &token)) {
     host_.Returned(id_, lease);
     co_return;
+  }
+  if (response.curl_code == -1) {
+    // The credential itself failed (command, key file, token endpoint): nothing to retry.
+    host_.Failed(id_, lease, Classification{ErrorKind::kFatal, response.error, std::nullopt},
+                 info);
+    co_return;
+  }
+  if (response.status == 401 && config_.tokens) {
+    config_.tokens->Invalidate(token);
+    if (!co_await RequestOnce(lease, &info, &response, &token)) {
+      host_.Returned(id_, lease);
+      co_return;
+    }
   }
 
   info.http_status = response.status;
   info.latency = response.elapsed;
   Classification verdict = Classify(response, WallClock::now());
+  if (verdict.kind == ErrorKind::kUnauthorized && config_.tokens) {
+    verdict.reason += " (credential: " + config_.tokens->Describe() + ")";
+  }
   if (verdict.kind == ErrorKind::kNone) {
     ParsedPage parsed;
     std::string parse_error;
-    if (ParseQueryResponse(response.body, spec.dimensions, &parsed, &parse_error)) {
+    if (ParseQueryResponse(response.body, config_.job->spec.dimensions, &parsed, &parse_error)) {
       // One request covers one day: rows carry it even when "date" is not a dimension.
       for (Row& row : parsed.rows) {
         if (row.date.empty()) row.date = lease.key.date;

@@ -14,6 +14,7 @@
 #include "workers/error_classifier.h"
 #include "workers/http_client.h"
 #include "workers/search_console_codec.h"
+#include "workers/token_source.h"
 
 namespace batchfetch {
 
@@ -53,13 +54,10 @@ class WorkerHost {
   virtual void Returned(int worker, const Lease& lease) = 0;
 };
 
-// Supplies the Authorization header value ("Bearer …"), or "" for none.
-using AuthHeader = std::function<std::string()>;
-
 struct WorkerConfig {
   std::shared_ptr<const Job> job;
   std::string api_base;
-  AuthHeader auth;
+  TokenSource* tokens = nullptr;           // not owned; nullptr = no Authorization header
   std::chrono::milliseconds request_timeout{60000};
 };
 
@@ -77,8 +75,14 @@ class Worker {
   int id() const { return id_; }
 
  private:
-  // Fetches one page and reports it to the host.
+  // Fetches one page and reports it to the host. A 401 invalidates the token and tries
+  // once more with a fresh one; a second 401 is reported as kUnauthorized.
   boost::asio::awaitable<void> FetchOnce(const Lease& lease);
+
+  // One request for lease: token from the limiter, bearer token, POST. Returns false when
+  // the page went back to the host (stopping, halted or cancelled).
+  boost::asio::awaitable<bool> RequestOnce(const Lease& lease, RequestInfo* info,
+                                           HttpResponse* response, std::string* token);
 
   const int id_;
   WorkerHost& host_;
