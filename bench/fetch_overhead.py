@@ -54,7 +54,7 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--days", type=int, default=3000)
     ap.add_argument("--dimensions", default="date,country,device")
-    ap.add_argument("--concurrency", default="8")
+    ap.add_argument("--concurrency", default="1,8")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--mock-threads", type=int, default=1)
     ap.add_argument("--out", default="bench/results")

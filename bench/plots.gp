@@ -11,15 +11,17 @@ set xlabel 'workers (--max-concurrency)'
 set ylabel 'speedup (median of runs; bars min..max)'
 set logscale x 2
 set xrange [0.8:40]
-set yrange [0:*]
-plot dir.'/speedup.dat' using 1:5 with linespoints lw 2 dt 2 pt 6 title 'ceiling min(N, budget x mean latency / window)', \
-     '' using 1:2:3:4 with yerrorlines lw 2 pt 7 title 'measured speedup', \
+set yrange [0:12]
+set key bottom right
+plot dir.'/speedup.dat' using 1:5 with linespoints lw 3 dt 2 pt 6 ps 1.5 lc rgb '#cc3311' title 'ceiling min(N, budget x mean latency / window)', \
+     '' using 1:2:3:4 with yerrorlines lw 2 pt 7 lc rgb '#0077bb' title 'measured speedup (median; bars min..max)', \
      x with lines lc rgb 'gray' dt 3 title 'linear'
 unset logscale x
 unset xrange
 
 set output dir.'/memory.png'
 set title 'batchfetch peak RSS vs range length (25,000-row pages)'
+set key top left
 set xlabel 'days in the range'
 set ylabel 'peak RSS, MiB (median; bars min..max)'
 set xrange [0:1600]
