@@ -110,6 +110,7 @@ class ChildRun:
         self.rc = rc
         self.wall = wall
         self.cpu = rusage.ru_utime + rusage.ru_stime
+        # Not the child's own peak: the forked Python image counts too. Use /usr/bin/time -v.
         self.maxrss_kb = rusage.ru_maxrss
         self.stdout = stdout
         self.stderr = stderr
@@ -118,8 +119,8 @@ class ChildRun:
 
 
 def run_child(cmd):
-    """Runs cmd to completion; wall time from spawn to reap, CPU and peak RSS of the child
-    alone (getrusage through wait4)."""
+    """Runs cmd to completion; wall time from spawn to reap and CPU of the child alone
+    (getrusage through wait4)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.time()
         t0 = time.monotonic()

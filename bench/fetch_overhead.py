@@ -120,8 +120,7 @@ def main():
                     samples[tool].append({"wall_s": run.wall, "pages_per_s": pages_per_s,
                                           "cpu_s_per_1000_pages": cpu_per_k,
                                           "mockgsc_cpu_s_per_1000_pages":
-                                              mock_cpu / len(dates) * 1000,
-                                          "maxrss_kb": run.maxrss_kb})
+                                              mock_cpu / len(dates) * 1000})
                     print(f"N={n:2d} run {rep} {tool:10s}: {pages_per_s:7.0f} pages/s, "
                           f"{cpu_per_k:5.3f} CPU s per 1,000 pages (mockgsc "
                           f"{mock_cpu / len(dates) * 1000:5.3f})", flush=True)

@@ -94,16 +94,15 @@ def overhead_section(d, aims):
              "child's own user+sys (getrusage). batchfetch also parses every row and "
              "writes it to SQLite; curl writes its bodies to /dev/null.", "",
              "| N | tool | pages/s (min / median / max) | CPU s per 1,000 pages (median) "
-             "| mockgsc CPU s per 1,000 pages | peak RSS MiB |",
-             "|---:|---|---|---:|---:|---:|"]
+             "| mockgsc CPU s per 1,000 pages |",
+             "|---:|---|---|---:|---:|"]
     for r in d["results"]:
         for tool in ("batchfetch", "curl"):
             t = r[tool]
             p = t["pages_per_s"]
             lines.append(f"| {r['concurrency']} | {tool} | {p['min']:.0f} / {p['median']:.0f} / "
                          f"{p['max']:.0f} | {t['cpu_s_per_1000_pages']['median']:.3f} | "
-                         f"{t['mockgsc_cpu_s_per_1000_pages']['median']:.3f} | "
-                         f"{t['maxrss_kb']['median']/1024:.1f} |")
+                         f"{t['mockgsc_cpu_s_per_1000_pages']['median']:.3f} |")
         aims.append((f"batchfetch within 10% of curl's pages/s at N={r['concurrency']} (aim)",
                      f"{r['rate_ratio']*100:.0f}% of curl",
                      verdict(r["rate_ratio"] >= 0.9)))
