@@ -121,6 +121,9 @@ class Ledger {
 // a file of another program or a newer schema gives kForeign.
 Status OpenLedger(const std::string& target, std::unique_ptr<Ledger>* out);
 
+// True for a "postgresql://" or "postgres://" target.
+bool IsPostgresTarget(const std::string& target);
+
 }  // namespace batchfetch
 
 #endif  // BATCHFETCH_PERSISTENCE_LEDGER_H_

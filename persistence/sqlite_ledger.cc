@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <tuple>
 
+#include "persistence/ledger_util.h"
 #include "persistence/sqlite_ledger_statements.h"
 #include "persistence/sqlite_schema.h"
 #include "persistence/sqlite_statement.h"
@@ -17,55 +18,8 @@ namespace {
 using sqlite_ledger_internal::BindKey;
 using sqlite_ledger_internal::SplitCsv;
 using sqlite_ledger_internal::ToMillis;
+using ledger_util::HistoryLine;
 using Code = Status::Code;
-
-// The API caps rowLimit at this many rows per request.
-constexpr int kMaxRowLimit = 25000;
-// The attempt history keeps this much of each error message.
-constexpr std::size_t kMaxErrorChars = 500;
-
-void AppendJsonString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        *out += "\\\"";
-        break;
-      case '\\':
-        *out += "\\\\";
-        break;
-      case '\n':
-        *out += "\\n";
-        break;
-      case '\r':
-        *out += "\\r";
-        break;
-      case '\t':
-        *out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          *out += buf;
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out->push_back('"');
-}
-
-// One line of the attempt history kept in batches.errors (JSON lines).
-std::string HistoryLine(int attempt, int64_t at_ms, std::string_view error, bool dead) {
-  std::string line = "{\"attempt\":" + std::to_string(attempt) +
-                     ",\"at\":" + std::to_string(at_ms) + ",\"dead\":" + (dead ? "true" : "false") +
-                     ",\"error\":";
-  AppendJsonString(error.substr(0, kMaxErrorChars), &line);
-  line += '}';
-  return line;
-}
-
 }  // namespace
 
 Status SqliteLedger::Open(const std::string& path, std::unique_ptr<Ledger>* out) {
@@ -109,18 +63,8 @@ Status SqliteLedger::Transaction(bool write, const std::function<Status()>& body
 
 Status SqliteLedger::RegisterJob(const Job& job) {
   const JobSpec& spec = job.spec;
-  if (job.id.empty() || spec.site.empty()) {
-    return Status::Error(Code::kInvalid, "a job needs an id and a site");
-  }
-  if (spec.row_limit < 1 || spec.row_limit > kMaxRowLimit) {
-    return Status::Error(Code::kInvalid, "row limit " + std::to_string(spec.row_limit) +
-                                             " is outside 1.." + std::to_string(kMaxRowLimit));
-  }
-  const std::vector<std::string> days = DaysBetween(spec.start_date, spec.end_date);
-  if (days.empty()) {
-    return Status::Error(Code::kInvalid, "bad date range " + spec.start_date + " .. " +
-                                             spec.end_date + " (want YYYY-MM-DD, from <= to)");
-  }
+  std::vector<std::string> days;
+  if (Status status = ledger_util::ValidateJob(job, &days); !status.ok()) return status;
   const std::string dimensions = spec.DimensionsCsv();
   const int64_t now_ms = ToMillis(WallClock::now());
   return Transaction(true, [&]() -> Status {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "persistence/ledger_util.h"
 #include "persistence/sqlite_ledger.h"
 #include "persistence/sqlite_statement.h"
 
@@ -28,31 +29,15 @@ struct SqliteLedger::Statements {
 // Small helpers shared by the files of SqliteLedger.
 namespace sqlite_ledger_internal {
 
-inline int64_t ToMillis(WallTime t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-inline WallTime FromMillis(int64_t ms) { return WallTime(std::chrono::milliseconds(ms)); }
+using ledger_util::FromMillis;
+using ledger_util::SplitCsv;
+using ledger_util::ToMillis;
 
 // Binds key's job_id, date and start_row to parameters first, first + 1, first + 2.
 inline void BindKey(SqliteStatement& stmt, int first, const PageKey& key) {
   stmt.BindText(first, key.job_id);
   stmt.BindText(first + 1, key.date);
   stmt.BindInt64(first + 2, key.start_row);
-}
-
-// "a,b,c" -> {"a", "b", "c"}; "" -> {}.
-inline std::vector<std::string> SplitCsv(const std::string& csv) {
-  std::vector<std::string> out;
-  if (csv.empty()) return out;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t comma = csv.find(',', start);
-    out.push_back(csv.substr(start, comma - start));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
 }
 
 }  // namespace sqlite_ledger_internal

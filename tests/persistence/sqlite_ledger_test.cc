@@ -454,13 +454,6 @@ TEST(SqliteLedgerOpenTest, UnwritableDirectoryIsAnIoError) {
   EXPECT_EQ(status.code(), Status::Code::kIoError) << status.ToString();
 }
 
-TEST(SqliteLedgerOpenTest, PostgresTargetIsNotBuiltYet) {
-  std::unique_ptr<Ledger> ledger;
-  const Status status = OpenLedger("postgresql://localhost/batchfetch", &ledger);
-  EXPECT_EQ(status.code(), Status::Code::kInvalid);
-  EXPECT_EQ(status.message(), "PostgreSQL ledger not built yet");
-}
-
 TEST(SqliteLedgerConcurrencyTest, WriteLockHeldElsewhereGivesBusyAfterBoundedRetries) {
   TempDir dir;
   const std::string path = dir.File("locked.db");
