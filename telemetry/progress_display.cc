@@ -114,8 +114,9 @@ std::string ProgressDisplay::Line(Clock::time_point now) {
   const auto per_minute =
       static_cast<int64_t>(std::llround(static_cast<double>(recent_.size()) * 60.0 / span));
   line += " | " + WithThousands(per_minute);
+  // The budget per minute needs the window, which only the gauges know.
   const double window = gauges_.window_seconds > 0 ? gauges_.window_seconds : 60;
-  if (budget_ > 0) {
+  if (have_gauges_ && budget_ > 0) {
     line += "/" + WithThousands(static_cast<int64_t>(
                       std::llround(static_cast<double>(budget_) * 60.0 / window)));
   }
