@@ -48,28 +48,30 @@ struct CancelPipe {
 bool Drain(pid_t pid, int out_fd, int err_fd, int cancel_fd,
            std::chrono::steady_clock::time_point deadline, CommandOutcome* outcome) {
   bool killed = false, cancelled = false;
+  // The whole process group dies, so a grandchild (`sh -c 'sleep 30'`) cannot hold the
+  // pipes open; one that left the group is waited for only this long.
+  auto kill_group = [&] {
+    kill(-pid, SIGKILL);
+    killed = true;
+    deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  };
   std::array<pollfd, 3> fds{{{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}, {cancel_fd, POLLIN, 0}}};
   char buffer[4096];
   while (fds[0].fd >= 0 || fds[1].fd >= 0) {
-    int wait_ms = -1;
-    if (!killed) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      wait_ms = static_cast<int>(std::max<int64_t>(0, left.count()));
-    }
-    int n = poll(fds.data(), fds.size(), wait_ms);
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    int n = poll(fds.data(), fds.size(), static_cast<int>(std::max<int64_t>(0, left.count())));
     if (n < 0 && errno == EINTR) continue;
-    if (n == 0 && !killed) {
+    if (n == 0) {
+      if (killed) break;
       outcome->timed_out = true;
-      kill(pid, SIGKILL);
-      killed = true;
+      kill_group();
       continue;
     }
     if (fds[2].fd >= 0 && (fds[2].revents & (POLLIN | POLLHUP))) {
       cancelled = true;
       fds[2].fd = -1;
-      if (!killed) kill(pid, SIGKILL);
-      killed = true;
+      if (!killed) kill_group();
     }
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
@@ -110,9 +112,14 @@ bool Spawn(const std::string& command, pid_t* pid, int* out_fd, int* err_fd,
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attributes, 0);  // its own group, killed as one
   std::string arg0 = "sh", arg1 = "-c", arg2 = command;
   char* argv[] = {arg0.data(), arg1.data(), arg2.data(), nullptr};
-  int rc = posix_spawn(pid, "/bin/sh", &actions, nullptr, argv, environ);
+  int rc = posix_spawn(pid, "/bin/sh", &actions, &attributes, argv, environ);
+  posix_spawnattr_destroy(&attributes);
   posix_spawn_file_actions_destroy(&actions);
   close(out[1]);
   close(err[1]);

@@ -1,0 +1,554 @@
+#include "workers/token_source.h"
+
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ratelimit/clock.h"
+#include "tests/support/http_client.h"
+#include "tests/support/mockgsc_process.h"
+#include "tests/support/temp_dir.h"
+#include "workers/command_token_source.h"
+#include "workers/http_client.h"
+#include "workers/jwt.h"
+#include "workers/service_account_token_source.h"
+#include "workers/static_token_source.h"
+#include "workers/token_error.h"
+
+namespace batchfetch {
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using testing::MockGsc;
+using testing::TempDir;
+
+struct Got {
+  boost::system::error_code ec;
+  std::string token;
+  std::string error;
+};
+
+asio::awaitable<Got> GetToken(TokenSource& source) {
+  Got got;
+  got.ec = co_await source.Token(&got.token, &got.error);
+  co_return got;
+}
+
+// Runs `work` on io until it completes and returns its result.
+template <typename T>
+T RunOn(asio::io_context& io, asio::awaitable<T> work) {
+  std::optional<T> result;
+  std::exception_ptr failure;
+  asio::co_spawn(io, std::move(work), [&](std::exception_ptr e, T value) {
+    failure = e;
+    result = std::move(value);
+  });
+  io.restart();
+  io.run();
+  if (failure) std::rethrow_exception(failure);
+  return std::move(*result);
+}
+
+Got TokenOf(asio::io_context& io, TokenSource& source) { return RunOn(io, GetToken(source)); }
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+// A message may name a credential but must never quote a secret.
+void ExpectNoSecret(const std::string& message, const std::vector<std::string>& secrets) {
+  for (const std::string& secret : secrets) {
+    if (secret.empty()) continue;
+    EXPECT_EQ(message.find(secret), std::string::npos) << "secret leaked into: " << message;
+  }
+  EXPECT_EQ(message.find("PRIVATE KEY"), std::string::npos) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << "one line: " << message;
+}
+
+// --- StaticTokenSource ---------------------------------------------------------------
+
+TEST(StaticTokenSourceTest, GivesItsTokenUntilRejected) {
+  asio::io_context io;
+  StaticTokenSource source("tok-static-123", "BATCHFETCH_TOKEN");
+  Got got = TokenOf(io, source);
+  ASSERT_FALSE(got.ec) << got.error;
+  EXPECT_EQ(got.token, "tok-static-123");
+  EXPECT_EQ(source.Describe(), "BATCHFETCH_TOKEN");
+
+  source.Invalidate("some-other-token");  // not ours: ignored
+  EXPECT_FALSE(TokenOf(io, source).ec);
+
+  source.Invalidate("tok-static-123");
+  got = TokenOf(io, source);
+  EXPECT_EQ(got.ec, TokenError::kRejected);
+  EXPECT_FALSE(IsTransientTokenError(got.ec));
+  EXPECT_NE(got.error.find("BATCHFETCH_TOKEN was rejected (401); give a fresh one"),
+            std::string::npos)
+      << got.error;
+  ExpectNoSecret(got.error, {"tok-static-123"});
+}
+
+// --- CommandTokenSource --------------------------------------------------------------
+
+class CommandTokenSourceTest : public ::testing::Test {
+ protected:
+  // A script that prints tok-1, tok-2, ... on successive runs.
+  std::string CountingCommand() {
+    const std::string counter = dir_.File("count");
+    const std::string script = dir_.File("count.sh");
+    WriteFile(script, "n=$(cat '" + counter + "' 2>/dev/null || echo 0)\nn=$((n+1))\necho $n > '" +
+                          counter + "'\nprintf '  tok-%s \\n\\n' \"$n\"\n");
+    return "sh " + script;
+  }
+
+  CommandTokenSource Source(const std::string& command, std::chrono::seconds timeout = 10s) {
+    return CommandTokenSource(command, 3000s, timeout, clock_);
+  }
+
+  asio::io_context io_;
+  FakeClock clock_;
+  TempDir dir_;
+};
+
+TEST_F(CommandTokenSourceTest, TrimsTheCommandOutput) {
+  auto source = Source(CountingCommand());
+  Got got = TokenOf(io_, source);
+  ASSERT_FALSE(got.ec) << got.error;
+  EXPECT_EQ(got.token, "tok-1");
+  EXPECT_EQ(source.Describe(), "--token-cmd '" + CountingCommand() + "'");
+}
+
+TEST_F(CommandTokenSourceTest, ReusesTheTokenForItsLifetimeThenRunsAgain) {
+  auto source = Source(CountingCommand());
+  EXPECT_EQ(TokenOf(io_, source).token, "tok-1");
+  clock_.Advance(2999s);
+  EXPECT_EQ(TokenOf(io_, source).token, "tok-1");
+  EXPECT_EQ(source.runs(), 1);
+  clock_.Advance(1s);
+  EXPECT_EQ(TokenOf(io_, source).token, "tok-2");
+  EXPECT_EQ(source.runs(), 2);
+}
+
+TEST_F(CommandTokenSourceTest, RunsAgainAfterInvalidateOfTheCurrentTokenOnly) {
+  auto source = Source(CountingCommand());
+  EXPECT_EQ(TokenOf(io_, source).token, "tok-1");
+  source.Invalidate("tok-1");
+  EXPECT_EQ(TokenOf(io_, source).token, "tok-2");
+  source.Invalidate("tok-1");  // a stale 401 from a request sent with the old token
+  EXPECT_EQ(TokenOf(io_, source).token, "tok-2");
+  EXPECT_EQ(source.runs(), 2);
+}
+
+TEST_F(CommandTokenSourceTest, ConcurrentCallersShareOneRun) {
+  auto source = Source(CountingCommand());
+  std::vector<Got> results(8);
+  for (Got& result : results) {
+    asio::co_spawn(io_, GetToken(source), [&result](std::exception_ptr e, Got got) {
+      if (e) std::rethrow_exception(e);
+      result = std::move(got);
+    });
+  }
+  io_.run();
+  for (const Got& got : results) EXPECT_EQ(got.token, "tok-1") << got.error;
+  EXPECT_EQ(source.runs(), 1);
+}
+
+TEST_F(CommandTokenSourceTest, FailingCommandGivesExitStatusAndStderrButNoStdout) {
+  const std::string script = dir_.File("fail.sh");
+  WriteFile(script,
+            "echo ya29.secret-token-on-stdout\n"
+            "echo '' >&2\n"
+            "echo 'ERROR: (gcloud.auth.print-access-token) You do not currently have an "
+            "active account selected.' >&2\n"
+            "echo 'second line' >&2\nexit 3\n");
+  auto source = Source("sh " + script);
+  Got got = TokenOf(io_, source);
+  EXPECT_EQ(got.ec, TokenError::kCommandFailed);
+  EXPECT_EQ(got.error, "--token-cmd 'sh " + script +
+                           "' failed (exit status 3): ERROR: (gcloud.auth.print-access-token) "
+                           "You do not currently have an active account selected.");
+  ExpectNoSecret(got.error, {"ya29.secret-token-on-stdout"});
+}
+
+TEST_F(CommandTokenSourceTest, EmptyOutputIsAnError) {
+  auto source = Source("true");
+  Got got = TokenOf(io_, source);
+  EXPECT_EQ(got.ec, TokenError::kCommandFailed);
+  EXPECT_EQ(got.error, "--token-cmd 'true' printed no token");
+}
+
+TEST_F(CommandTokenSourceTest, OutputOfSeveralWordsIsAnError) {
+  const std::string script = dir_.File("prompt.sh");
+  WriteFile(script, "echo 'Enter your password:'\n");
+  auto source = Source("sh " + script);
+  Got got = TokenOf(io_, source);
+  EXPECT_EQ(got.ec, TokenError::kCommandFailed);
+  EXPECT_NE(got.error.find("printed more than one word"), std::string::npos) << got.error;
+  ExpectNoSecret(got.error, {"Enter your password"});
+}
+
+TEST_F(CommandTokenSourceTest, MissingProgramReportsTheShellsComplaint) {
+  auto source = Source("no-such-program-batchfetch-test");
+  Got got = TokenOf(io_, source);
+  EXPECT_EQ(got.ec, TokenError::kCommandFailed);
+  EXPECT_NE(got.error.find("failed (exit status 127)"), std::string::npos) << got.error;
+  EXPECT_NE(got.error.find("not found"), std::string::npos) << got.error;
+}
+
+TEST_F(CommandTokenSourceTest, SlowCommandIsKilledAtTheTimeout) {
+  auto source = Source("sleep 30", 1s);
+  const auto start = std::chrono::steady_clock::now();
+  Got got = TokenOf(io_, source);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+  EXPECT_EQ(got.ec, TokenError::kCommandFailed);
+  EXPECT_EQ(got.error, "--token-cmd 'sleep 30' timed out after 1 s");
+}
+
+TEST_F(CommandTokenSourceTest, CancellingTheCallerKillsTheCommandAtOnce) {
+  auto source = Source("sleep 30");
+  asio::cancellation_signal cancel;
+  std::optional<Got> result;
+  asio::co_spawn(io_, GetToken(source),
+                 asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e, Got got) {
+                   if (e) std::rethrow_exception(e);
+                   result = std::move(got);
+                 }));
+  asio::steady_timer timer(io_, 100ms);
+  timer.async_wait([&](auto) { cancel.emit(asio::cancellation_type::terminal); });
+  const auto start = std::chrono::steady_clock::now();
+  io_.run();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->ec, asio::error::operation_aborted);
+}
+
+// --- ServiceAccountTokenSource against mockgsc ----------------------------------------
+
+// A fresh 2048-bit RSA key as PKCS#8 PEM, the form Google's key files hold.
+std::string NewRsaKeyPem() {
+  EVP_PKEY* key = EVP_RSA_gen(2048);
+  if (key == nullptr) throw std::runtime_error("EVP_RSA_gen failed");
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+  char* data = nullptr;
+  long size = BIO_get_mem_data(bio, &data);
+  std::string pem(data, static_cast<size_t>(size));
+  BIO_free(bio);
+  EVP_PKEY_free(key);
+  return pem;
+}
+
+constexpr char kEmail[] = "backfill@test-project.iam.gserviceaccount.com";
+constexpr char kSite[] = "sc-domain:example.com";
+constexpr char kQueryBody[] =
+    R"({"startDate":"2024-03-01","endDate":"2024-03-01","dimensions":["date","query"],"rowLimit":5})";
+
+class ServiceAccountTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_pem_ = new std::string(NewRsaKeyPem());
+    other_pem_ = new std::string(NewRsaKeyPem());
+  }
+  static void TearDownTestSuite() {
+    delete server_pem_;
+    delete other_pem_;
+  }
+
+  // Writes a key file; token_uri defaults to the running mockgsc's /token.
+  std::string WriteKey(const std::string& name, const std::string& pem,
+                       std::optional<std::string> token_uri = std::nullopt) {
+    json::object key{{"type", "service_account"},
+                     {"project_id", "test-project"},
+                     {"private_key_id", "0123abcd"},
+                     {"private_key", pem},
+                     {"client_email", kEmail},
+                     {"token_uri", token_uri ? *token_uri : mock_->base_url() + "/token"}};
+    const std::string path = dir_.File(name);
+    WriteFile(path, json::serialize(key));
+    return path;
+  }
+
+  // Starts mockgsc with the server key; tokens it issues live lifetime_s seconds.
+  void StartMock(int lifetime_s = 3600) {
+    WriteKey("server-key.json", *server_pem_, "https://oauth2.googleapis.com/token");
+    mock_ = std::make_unique<MockGsc>(std::vector<std::string>{
+        "--service-account-key", dir_.File("server-key.json"), "--token-lifetime-s",
+        std::to_string(lifetime_s)});
+  }
+
+  std::unique_ptr<TokenSource> Make(const std::string& key_path, std::string* error) {
+    TokenSourceOptions options;
+    options.credentials = key_path;
+    options.clock = &clock_;
+    return MakeTokenSource(options, io_.get_executor(), http_, error);
+  }
+
+  int QueryStatus(const std::string& token) {
+    return testing::HttpPost(mock_->QueryUrl(kSite), kQueryBody,
+                             {{"Authorization", "Bearer " + token}})
+        .status;
+  }
+
+  int64_t TokensIssued() { return mock_->Stats().at("tokens_issued").as_int64(); }
+
+  static std::string* server_pem_;
+  static std::string* other_pem_;
+  asio::io_context io_;
+  HttpClient http_{io_.get_executor()};
+  FakeClock clock_;
+  TempDir dir_;
+  std::unique_ptr<MockGsc> mock_;
+};
+
+std::string* ServiceAccountTest::server_pem_ = nullptr;
+std::string* ServiceAccountTest::other_pem_ = nullptr;
+
+TEST_F(ServiceAccountTest, GetsATokenThatTheApiAccepts) {
+  StartMock();
+  std::string error;
+  auto source = Make(WriteKey("key.json", *server_pem_), &error);
+  ASSERT_TRUE(source) << error;
+  EXPECT_EQ(source->Describe(),
+            std::string("service account ") + kEmail + " (" + dir_.File("key.json") + ")");
+
+  Got got = TokenOf(io_, *source);
+  ASSERT_FALSE(got.ec) << got.error;
+  EXPECT_EQ(QueryStatus(got.token), 200);
+  EXPECT_EQ(QueryStatus("ya29.forged"), 401);
+  EXPECT_EQ(TokensIssued(), 1);
+
+  EXPECT_EQ(TokenOf(io_, *source).token, got.token);  // cached
+  EXPECT_EQ(TokensIssued(), 1);
+}
+
+TEST_F(ServiceAccountTest, RefreshesAheadOfExpiryAndAfterA401WhenTheTokenExpiresMidRun) {
+  StartMock(/*lifetime_s=*/2);
+  std::string error;
+  auto source = Make(WriteKey("key.json", *server_pem_), &error);
+  ASSERT_TRUE(source) << error;
+
+  Got first = TokenOf(io_, *source);
+  ASSERT_FALSE(first.ec) << first.error;
+  EXPECT_EQ(QueryStatus(first.token), 200);
+
+  // The server's clock is real: let the 2 s token expire there.
+  std::this_thread::sleep_for(2200ms);
+  EXPECT_EQ(QueryStatus(first.token), 401);
+  // Our clock has not moved, so the source still believes in the token until told.
+  EXPECT_EQ(TokenOf(io_, *source).token, first.token);
+  source->Invalidate(first.token);
+  Got second = TokenOf(io_, *source);
+  ASSERT_FALSE(second.ec) << second.error;
+  EXPECT_NE(second.token, first.token);
+  EXPECT_EQ(QueryStatus(second.token), 200);
+  EXPECT_EQ(TokensIssued(), 2);
+
+  // A 2 s token is refreshed after half its life, before the server would refuse it.
+  clock_.Advance(999ms);
+  EXPECT_EQ(TokenOf(io_, *source).token, second.token);
+  clock_.Advance(1ms);
+  Got third = TokenOf(io_, *source);
+  ASSERT_FALSE(third.ec) << third.error;
+  EXPECT_NE(third.token, second.token);
+  EXPECT_EQ(QueryStatus(third.token), 200);
+  EXPECT_EQ(TokensIssued(), 3);
+}
+
+TEST_F(ServiceAccountTest, AnHourTokenIsRefreshedFiveMinutesBeforeItExpires) {
+  StartMock(3600);
+  std::string error;
+  auto source = Make(WriteKey("key.json", *server_pem_), &error);
+  ASSERT_TRUE(source) << error;
+  const std::string first = TokenOf(io_, *source).token;
+  clock_.Advance(54min + 59s);
+  EXPECT_EQ(TokenOf(io_, *source).token, first);
+  clock_.Advance(1s);
+  EXPECT_NE(TokenOf(io_, *source).token, first);
+  EXPECT_EQ(TokensIssued(), 2);
+}
+
+TEST_F(ServiceAccountTest, AWrongKeyIsRefusedWithAMessageNamingTheFileAndAccount) {
+  StartMock();
+  std::string error;
+  const std::string path = WriteKey("wrong-key.json", *other_pem_);
+  auto source = Make(path, &error);
+  ASSERT_TRUE(source) << error;
+  Got got = TokenOf(io_, *source);
+  EXPECT_EQ(got.ec, TokenError::kEndpointRejected);
+  EXPECT_FALSE(IsTransientTokenError(got.ec));
+  EXPECT_EQ(got.error, std::string("service account ") + kEmail + " (" + path +
+                           "): token endpoint " + mock_->base_url() +
+                           "/token answered 400 (invalid_grant: Invalid JWT Signature.)");
+  ExpectNoSecret(got.error, {other_pem_->substr(200, 40), server_pem_->substr(200, 40)});
+  EXPECT_EQ(TokensIssued(), 0);
+}
+
+TEST_F(ServiceAccountTest, AnUnreachableEndpointIsTransient) {
+  StartMock();
+  const uint16_t port = mock_->port();
+  mock_->Stop();
+  std::string error;
+  auto source = Make(WriteKey("key.json", *server_pem_,
+                              "http://127.0.0.1:" + std::to_string(port) + "/token"),
+                     &error);
+  ASSERT_TRUE(source) << error;
+  Got got = TokenOf(io_, *source);
+  EXPECT_EQ(got.ec, TokenError::kEndpointUnavailable);
+  EXPECT_TRUE(IsTransientTokenError(got.ec));
+  EXPECT_NE(got.error.find("cannot reach token endpoint http://127.0.0.1:"), std::string::npos)
+      << got.error;
+}
+
+TEST_F(ServiceAccountTest, BadKeyFilesAreReportedAtStartupWithoutTheirContents) {
+  StartMock();
+  const std::string garbage_pem =
+      "-----BEGIN PRIVATE KEY-----\nTUlJRXZRSUJBREFOQmdrcWhraUc5dzBCQVFFRkFBU0NCS2N3Z2dTakFnRUFBb0lC\n"
+      "-----END PRIVATE KEY-----\n";
+  struct Case {
+    std::string name;
+    std::string content;
+    std::string error_part;
+  };
+  const std::vector<Case> cases = {
+      {"missing.json", "", "cannot be read"},
+      {"not-json.json", "private_key = " + garbage_pem, "not a JSON object"},
+      {"user.json", R"({"type":"authorized_user","client_secret":"s3cr3t-client"})",
+       "expected \"service_account\""},
+      {"no-email.json", json::serialize(json::object{{"type", "service_account"},
+                                                     {"private_key", garbage_pem}}),
+       "\"client_email\" is missing"},
+      {"garbage-pem.json",
+       json::serialize(json::object{{"type", "service_account"},
+                                    {"client_email", kEmail},
+                                    {"private_key", garbage_pem}}),
+       "private_key is not a PEM private key"},
+      {"plain-http.json",
+       json::serialize(json::object{{"type", "service_account"},
+                                    {"client_email", kEmail},
+                                    {"private_key", *server_pem_},
+                                    {"token_uri", "http://oauth2.example.com/token"}}),
+       "must be an https:// URL"},
+  };
+  for (const Case& c : cases) {
+    const std::string path = dir_.File(c.name);
+    if (!c.content.empty()) WriteFile(path, c.content);
+    std::string error;
+    EXPECT_EQ(Make(path, &error), nullptr) << c.name;
+    EXPECT_EQ(error.rfind("--credentials: service-account key " + path + ": ", 0), 0u)
+        << c.name << ": " << error;
+    EXPECT_NE(error.find(c.error_part), std::string::npos) << c.name << ": " << error;
+    ExpectNoSecret(error, {"TUlJRXZRSUJB", "s3cr3t-client", server_pem_->substr(200, 40)});
+  }
+}
+
+TEST_F(ServiceAccountTest, MockgscRefusesForgedOrStaleAssertions) {
+  StartMock();
+  const std::string token_url = mock_->base_url() + "/token";
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  auto post = [&](const std::string& pem, json::object claims, const std::string& alg = "RS256") {
+    std::string error;
+    auto jwt = SignJwtRs256(json::serialize(json::object{{"alg", alg}, {"typ", "JWT"}}),
+                            json::serialize(claims), pem, &error);
+    EXPECT_TRUE(jwt) << error;
+    auto response = testing::HttpPost(
+        token_url, "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=" +
+                       jwt.value_or(""),
+        {{"Content-Type", "application/x-www-form-urlencoded"}});
+    return std::make_pair(response.status, response.body);
+  };
+  const json::object good{{"iss", kEmail},
+                          {"scope", ServiceAccountTokenSource::kScope},
+                          {"aud", token_url},
+                          {"iat", now},
+                          {"exp", now + 3600}};
+  EXPECT_EQ(post(*server_pem_, good).first, 200);
+
+  auto with = [&](const char* field, json::value value) {
+    json::object claims = good;
+    claims[field] = std::move(value);
+    return claims;
+  };
+  struct Case {
+    const char* what;
+    std::pair<int, std::string> got;
+    const char* body_part;
+  };
+  const std::vector<Case> cases = {
+      {"other key", post(*other_pem_, good), "Invalid JWT Signature."},
+      {"alg HS256", post(*server_pem_, good, "HS256"), "alg must be RS256"},
+      {"other issuer", post(*server_pem_, with("iss", "mallory@example.com")),
+       "Invalid email or User ID"},
+      {"expired", post(*server_pem_, with("exp", now - 10)), "short-lived token"},
+      {"two hours", post(*server_pem_, with("exp", now + 7200)), "short-lived token"},
+      {"other scope",
+       post(*server_pem_, with("scope", "https://www.googleapis.com/auth/cloud-platform")),
+       "invalid_scope"},
+      {"other audience", post(*server_pem_, with("aud", "https://example.com/")),
+       "aud must be the token endpoint"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(c.got.first, 400) << c.what;
+    EXPECT_NE(c.got.second.find(c.body_part), std::string::npos) << c.what << ": " << c.got.second;
+  }
+  EXPECT_EQ(testing::HttpPost(token_url, "grant_type=password&assertion=x",
+                              {{"Content-Type", "application/x-www-form-urlencoded"}})
+                .status,
+            400);
+  EXPECT_EQ(TokensIssued(), 1);
+}
+
+// --- MakeTokenSource -----------------------------------------------------------------
+
+TEST(MakeTokenSourceTest, ChoosesByWhatIsGivenAndRefusesTwoAtOnce) {
+  asio::io_context io;
+  HttpClient http(io.get_executor());
+  std::string error;
+
+  EXPECT_EQ(MakeTokenSource({}, io.get_executor(), http, &error), nullptr);
+  EXPECT_EQ(error, "");
+
+  TokenSourceOptions options;
+  options.env_token = "tok-env";
+  EXPECT_EQ(MakeTokenSource(options, io.get_executor(), http, &error)->Describe(),
+            "BATCHFETCH_TOKEN");
+  options.token = "tok-flag";
+  auto flag = MakeTokenSource(options, io.get_executor(), http, &error);
+  EXPECT_EQ(flag->Describe(), "--token");
+  EXPECT_EQ(TokenOf(io, *flag).token, "tok-flag");
+  options.token.clear();
+  options.token_cmd = "echo tok";
+  EXPECT_EQ(MakeTokenSource(options, io.get_executor(), http, &error)->Describe(),
+            "--token-cmd 'echo tok'");
+
+  options.token = "tok-flag";
+  EXPECT_EQ(MakeTokenSource(options, io.get_executor(), http, &error), nullptr);
+  EXPECT_EQ(error, "give only one of --token, --token-cmd and --credentials");
+
+  TokenSourceOptions from_env;
+  from_env.env_credentials = "/nonexistent/key.json";
+  EXPECT_EQ(MakeTokenSource(from_env, io.get_executor(), http, &error), nullptr);
+  EXPECT_EQ(error,
+            "GOOGLE_APPLICATION_CREDENTIALS: service-account key /nonexistent/key.json: cannot "
+            "be read");
+}
+
+}  // namespace
+}  // namespace batchfetch
