@@ -17,7 +17,7 @@ EngineMetrics::EngineMetrics(std::string worker_id, std::string job_id)
       started_(std::chrono::steady_clock::now()) {
   MetricsRegistry& r = registry_;
   *r.Gauge("batchfetch_info", "Constant 1, labelled with this process's worker id and job id",
-           {{"worker", worker_id_}, {"job", job_id_}}) = 1;
+           {{"worker", worker_id_}, {"job_id", job_id_}}) = 1;
   static const char* kStates[] = {"pending", "leased", "done", "dead"};
   for (int i = 0; i < 4; ++i) {
     pages_by_state_[i] = r.Gauge("batchfetch_pages", "Pages of the job by ledger state",

@@ -21,7 +21,7 @@ namespace batchfetch {
 // Thread rule: the io thread only (observer calls and the metrics server both run there).
 class EngineMetrics final : public RunObserver {
  public:
-  // worker_id labels batchfetch_info; job_id too.
+  // worker_id and job_id label batchfetch_info ("job_id": Prometheus owns "job").
   EngineMetrics(std::string worker_id, std::string job_id);
 
   void OnRequest(const PageKey& page, long http_status, std::string_view outcome,
