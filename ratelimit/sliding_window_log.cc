@@ -2,11 +2,16 @@
 
 #include <algorithm>
 #include <cassert>
+#include <utility>
 
 namespace batchfetch {
 
 SlidingWindowLog::SlidingWindowLog(int64_t budget, Duration window)
-    : budget_(budget), window_(window), ring_(static_cast<std::size_t>(budget)) {
+    : budget_(budget),
+      window_(window),
+      // Grown on demand up to budget: a huge budget (no real quota) costs no memory until
+      // that many grants happen.
+      ring_(static_cast<std::size_t>(std::min<int64_t>(budget, 1024))) {
   assert(budget >= 1);
   assert(window > Duration::zero());
 }
@@ -26,8 +31,9 @@ SlidingWindowLog::TimePoint SlidingWindowLog::EarliestGrant(int64_t n, TimePoint
 void SlidingWindowLog::Record(int64_t n, TimePoint t) {
   assert(n >= 1 && n <= budget_);
   assert(size_ == 0 || t >= At(size_ - 1));
-  const std::size_t cap = ring_.size();
   for (int64_t i = 0; i < n; ++i) {
+    if (size_ == ring_.size() && ring_.size() < static_cast<std::size_t>(budget_)) Grow();
+    const std::size_t cap = ring_.size();
     if (size_ < cap) {
       ring_[(head_ + size_) % cap] = t;
       ++size_;
@@ -36,6 +42,15 @@ void SlidingWindowLog::Record(int64_t n, TimePoint t) {
       head_ = (head_ + 1) % cap;
     }
   }
+}
+
+void SlidingWindowLog::Grow() {
+  const std::size_t bigger =
+      static_cast<std::size_t>(std::min<int64_t>(budget_, static_cast<int64_t>(ring_.size()) * 2));
+  std::vector<TimePoint> grown(bigger);
+  for (std::size_t i = 0; i < size_; ++i) grown[i] = At(i);
+  ring_ = std::move(grown);
+  head_ = 0;
 }
 
 int64_t SlidingWindowLog::GrantsInWindow(TimePoint t) const {

@@ -33,11 +33,15 @@ class SlidingWindowLog {
 
   int64_t budget() const { return budget_; }
   Duration window() const { return window_; }
+  // Slots allocated now (grows with use, at most budget).
+  std::size_t capacity() const { return ring_.size(); }
   // Grants remembered (at most budget).
   int64_t size() const { return static_cast<int64_t>(size_); }
 
  private:
   // The i-th remembered grant, 0 = oldest. REQUIRES: i < size_.
+  // Doubles the ring (at most to budget_), keeping the grants in order.
+  void Grow();
   TimePoint At(std::size_t i) const { return ring_[(head_ + i) % ring_.size()]; }
 
   const int64_t budget_;

@@ -179,3 +179,31 @@ TEST(SlidingWindowLogTest, SustainsTheFullBudgetUnderConstantDemand) {
 
 }  // namespace
 }  // namespace batchfetch
+
+namespace batchfetch {
+namespace {
+
+TEST(SlidingWindowLogGrowthTest, HugeBudgetCostsNoMemoryUntilUsedAndStaysExactAcrossGrowth) {
+  using std::chrono::milliseconds;
+  SlidingWindowLog huge(100'000'000, std::chrono::seconds(60));
+  EXPECT_LE(huge.capacity(), 1024u) << "a budget no one reaches must not be allocated up front";
+
+  // A budget crossing several growth steps: every window still holds at most the budget.
+  const int64_t budget = 5000;
+  SlidingWindowLog log(budget, milliseconds(1000));
+  Clock::TimePoint now{};
+  std::vector<Clock::TimePoint> grants;
+  for (int i = 0; i < 3 * budget; ++i) {
+    now = log.EarliestGrant(1, now);
+    log.Record(1, now);
+    grants.push_back(now);
+    now += std::chrono::microseconds(50);
+  }
+  EXPECT_EQ(log.capacity(), static_cast<std::size_t>(budget));
+  for (std::size_t i = 0; i + budget < grants.size(); ++i) {
+    ASSERT_GE(grants[i + budget] - grants[i], milliseconds(1000)) << "at grant " << i;
+  }
+}
+
+}  // namespace
+}  // namespace batchfetch
