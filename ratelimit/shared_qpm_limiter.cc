@@ -35,7 +35,7 @@ struct SharedQpmLimiter::Ticket {
 };
 
 SharedQpmLimiter::Duration SharedQpmLimiter::DefaultMargin(Duration window) {
-  return std::max<Duration>(milliseconds(100), window / 100);
+  return std::max<Duration>(milliseconds(100), window / 50);
 }
 
 SharedQpmLimiter::SharedQpmLimiter(asio::any_io_executor ex, std::unique_ptr<QuotaLedger> quota,

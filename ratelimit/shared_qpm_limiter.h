@@ -36,7 +36,7 @@ namespace batchfetch {
 // Thread rule: Acquire, PauseUntil, Close and the getters on the executor's thread.
 class SharedQpmLimiter final : public RateLimiter {
  public:
-  // Default margin: max(100 ms, window / 100).
+  // Default margin: max(100 ms, 2% of the window).
   static Duration DefaultMargin(Duration window);
 
   // quota is used only by the limiter's thread. key names the quota ("site:..."). clock
