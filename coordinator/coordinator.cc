@@ -178,6 +178,12 @@ void Coordinator::RequestStop(int signal) {
   asio::post(ex_, [this, signal] { Send(StopRequested{signal}); });
 }
 
+void Coordinator::RequestHalt(std::string reason) {
+  asio::post(ex_, [this, reason = std::move(reason)] { Send(HaltRequested{reason}); });
+}
+
+void Coordinator::Handle(HaltRequested& m) { Halt(m.reason); }
+
 // ---- WorkerHost -------------------------------------------------------------------------
 
 asio::awaitable<std::optional<Lease>> Coordinator::NextBatch(int /*worker*/) {
@@ -467,6 +473,7 @@ void Coordinator::Halt(std::string reason) {
   summary_.halt_reason = std::move(reason);
   spdlog::error("halting: {}", summary_.halt_reason);
   observer_->OnHalt(summary_.halt_reason);
+  if (on_halt_) on_halt_(summary_.halt_reason);
   limiter_.Close();
   StopWorkers();
 }

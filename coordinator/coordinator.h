@@ -2,6 +2,7 @@
 #define BATCHFETCH_COORDINATOR_COORDINATOR_H_
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -49,6 +50,12 @@ class Coordinator final : public WorkerHost {
   // a second one halts at once. signal is reported in the summary (SIGINT, SIGTERM).
   void RequestStop(int signal);
 
+  // Halts this run for a reason found elsewhere (another job of the same process halted).
+  void RequestHalt(std::string reason);
+
+  // Called once, on the io thread, when this run decides to halt (with the reason).
+  void OnHalt(std::function<void(const std::string&)> callback) { on_halt_ = std::move(callback); }
+
   // WorkerHost.
   boost::asio::awaitable<std::optional<Lease>> NextBatch(int worker) override;
   bool Stopping() const override { return stopping_; }
@@ -75,9 +82,11 @@ class Coordinator final : public WorkerHost {
   struct PageReturned { Lease lease; };
   struct WorkerExited { int worker; };
   struct StopRequested { int signal; };
+  struct HaltRequested { std::string reason; };
   struct Tick {};
   using Message = std::variant<Claimed, Committed, WriteDone, Progressed, Snapshot,
-                               PageFailed, PageReturned, WorkerExited, StopRequested, Tick>;
+                               PageFailed, PageReturned, WorkerExited, StopRequested, HaltRequested,
+                               Tick>;
   using Mailbox = boost::asio::experimental::channel<void(boost::system::error_code, Message)>;
   using ReadyQueue = boost::asio::experimental::channel<void(boost::system::error_code, Lease)>;
   using Slots = boost::asio::experimental::channel<void(boost::system::error_code)>;
@@ -96,6 +105,7 @@ class Coordinator final : public WorkerHost {
   void Handle(PageReturned& m);
   void Handle(WorkerExited& m);
   void Handle(StopRequested& m);
+  void Handle(HaltRequested& m);
   void Handle(Tick& m);
 
   void MaybeClaim();
@@ -160,6 +170,7 @@ class Coordinator final : public WorkerHost {
   int quota_strikes_ = 0;             // consecutive quota errors
   std::chrono::steady_clock::time_point started_;
   RunSummary summary_;
+  std::function<void(const std::string&)> on_halt_;
 };
 
 }  // namespace batchfetch

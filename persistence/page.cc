@@ -75,6 +75,9 @@ std::string JobSpec::Id() const {
   h.AddField(start_date);
   h.AddField(end_date);
   h.AddField(std::to_string(row_limit));
+  // Added later: only when set, so the ids of plain jobs stay what they were.
+  if (aggregation_type != "auto") h.AddField("aggregation=" + aggregation_type);
+  for (const std::string& f : filters) h.AddField("filter=" + f);
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h.value()));
   return buf;

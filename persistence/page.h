@@ -29,6 +29,8 @@ struct JobSpec {
   std::string start_date;            // YYYY-MM-DD, inclusive
   std::string end_date;              // YYYY-MM-DD, inclusive
   int row_limit = 25000;             // rows per page, 1..25000
+  std::string aggregation_type = "auto";  // auto, byPage, byProperty, byNewsShowcasePanel
+  std::vector<std::string> filters;       // "dimension:operator:expression", ANDed
 
   // "date,query,page": the form stored in the ledger and the search_analytics table.
   std::string DimensionsCsv() const;

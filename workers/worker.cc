@@ -1,5 +1,7 @@
 #include "workers/worker.h"
 
+#include "workers/token_error.h"
+
 #include <utility>
 
 #include <boost/asio/as_tuple.hpp>
@@ -11,9 +13,29 @@ namespace batchfetch {
 
 namespace asio = boost::asio;
 
+namespace {
+// Pseudo transport codes for a request that never left because its token failed.
+constexpr int kTokenFatal = -1;
+constexpr int kTokenTransient = -2;
+}  // namespace
+
 Worker::Worker(int id, WorkerHost& host, HttpClient& http, RateLimiter& limiter,
                WorkerConfig config)
-    : id_(id), host_(host), http_(http), limiter_(limiter), config_(std::move(config)) {}
+    : id_(id), host_(host), http_(http), limiter_(limiter), config_(std::move(config)) {
+  const JobSpec& spec = config_.job->spec;
+  if (spec.aggregation_type != "auto" || !spec.filters.empty()) {
+    QueryShape shape;
+    shape.type = spec.search_type;
+    shape.dimensions = spec.dimensions;
+    shape.aggregation_type = spec.aggregation_type;
+    shape.data_state = spec.data_state;
+    for (const std::string& text : spec.filters) {
+      std::string error;  // validated by the CLI already
+      if (auto filter = ParseFilter(text, &error)) shape.filters.push_back(*filter);
+    }
+    extras_ = std::move(shape);
+  }
+}
 
 asio::awaitable<void> Worker::Run() {
   while (true) {
@@ -38,13 +60,14 @@ asio::awaitable<bool> Worker::RequestOnce(const Lease& lease, RequestInfo* info,
   HttpRequest request;
   request.url = QueryUrl(config_.api_base, spec.site);
   request.body = QueryBody(spec, lease.key.date, lease.key.start_row);
+  if (extras_) request.body = WithQueryExtras(request.body, *extras_);
   request.headers.push_back("Content-Type: application/json");
   if (config_.tokens) {
     std::string error;
     if (auto token_ec = co_await config_.tokens->Token(token, &error)) {
       if (token_ec == asio::error::operation_aborted || host_.Halted()) co_return false;
       response->status = 0;
-      response->curl_code = -1;
+      response->curl_code = IsTransientTokenError(token_ec) ? kTokenTransient : kTokenFatal;
       response->error = error;
       co_return true;
     }
@@ -67,10 +90,11 @@ asio::awaitable<void> Worker::FetchOnce(const Lease& lease) {
     host_.Returned(id_, lease);
     co_return;
   }
-  if (response.curl_code == -1) {
-    // The credential itself failed (command, key file, token endpoint): nothing to retry.
-    host_.Failed(id_, lease, Classification{ErrorKind::kFatal, response.error, std::nullopt},
-                 info);
+  if (response.curl_code == kTokenFatal || response.curl_code == kTokenTransient) {
+    // The credential itself failed (command, key file, token endpoint).
+    const ErrorKind kind =
+        response.curl_code == kTokenTransient ? ErrorKind::kTransient : ErrorKind::kFatal;
+    host_.Failed(id_, lease, Classification{kind, response.error, std::nullopt}, info);
     co_return;
   }
   if (response.status == 401 && config_.tokens) {

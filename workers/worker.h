@@ -13,6 +13,7 @@
 #include "ratelimit/rate_limiter.h"
 #include "workers/error_classifier.h"
 #include "workers/http_client.h"
+#include "workers/query_rules.h"
 #include "workers/search_console_codec.h"
 #include "workers/token_source.h"
 
@@ -89,6 +90,7 @@ class Worker {
   HttpClient& http_;
   RateLimiter& limiter_;
   WorkerConfig config_;
+  std::optional<QueryShape> extras_;  // aggregation type and filters, when the job has any
 };
 
 }  // namespace batchfetch

@@ -10,6 +10,9 @@
 #include <cstdlib>
 #include <ctime>
 #include <memory>
+#include <vector>
+#include <set>
+#include <map>
 #include <random>
 #include <string>
 
@@ -24,7 +27,8 @@
 #include "coordinator/coordinator.h"
 #include "persistence/ledger.h"
 #include "persistence/ledger_writer.h"
-#include "ratelimit/qpm_limiter.h"
+#include "persistence/quota_ledger.h"
+#include "ratelimit/shared_qpm_limiter.h"
 #include "telemetry/audit_log.h"
 #include "telemetry/engine_metrics.h"
 #include "telemetry/logging.h"
@@ -35,6 +39,7 @@
 #include "tools/batchfetch/commands.h"
 #include "workers/http_client.h"
 #include "workers/token_source.h"
+#include "ratelimit/composite_limiter.h"
 
 namespace batchfetch {
 
@@ -112,6 +117,52 @@ void AddMetricsRoutes(MetricsServer& server, EngineMetrics& metrics) {
   });
 }
 
+// A stable, non-secret name for a credential's quota key.
+std::string HashForKey(const std::string& text) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ULL;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+// One summary for several jobs run side by side: counts add up, the worst outcome wins.
+RunSummary MergeSummaries(const std::vector<RunSummary>& all) {
+  if (all.size() == 1) return all.front();
+  RunSummary m;
+  for (const RunSummary& s : all) {
+    m.pages += s.pages;
+    m.rows += s.rows;
+    m.requests += s.requests;
+    m.retries += s.retries;
+    m.quota_errors += s.quota_errors;
+    m.dead += s.dead;
+    m.lost_leases += s.lost_leases;
+    m.max_mailbox_depth = std::max(m.max_mailbox_depth, s.max_mailbox_depth);
+    m.peak_window_grants = std::max(m.peak_window_grants, s.peak_window_grants);
+    m.progress.pending += s.progress.pending;
+    m.progress.leased += s.progress.leased;
+    m.progress.done += s.progress.done;
+    m.progress.dead += s.progress.dead;
+    m.progress.rows += s.progress.rows;
+    m.progress.truncated_days += s.progress.truncated_days;
+    m.elapsed = std::max(m.elapsed, s.elapsed);
+    m.latency_ms.insert(m.latency_ms.end(), s.latency_ms.begin(), s.latency_ms.end());
+    if (s.signal) m.signal = s.signal;
+    if (s.outcome == RunSummary::Outcome::kHalted && m.halt_reason.empty()) {
+      m.halt_reason = s.halt_reason;
+    }
+  }
+  if (!m.halt_reason.empty()) {
+    m.outcome = RunSummary::Outcome::kHalted;
+  } else if (m.signal) {
+    m.outcome = RunSummary::Outcome::kInterrupted;
+  } else if (m.progress.dead > 0) {
+    m.outcome = RunSummary::Outcome::kDeadPages;
+  }
+  return m;
+}
+
 }  // namespace
 
 int BackfillCommand(int argc, char** argv) {
@@ -169,72 +220,134 @@ int BackfillCommand(int argc, char** argv) {
                  s.ToString().c_str());
     return kExitUsage;
   }
-  auto job = std::make_shared<Job>();
-  job->spec = flags.spec;
-  job->id = job_id;
-  if (Status s = ledger->RegisterJob(*job); !s.ok()) {
-    std::fprintf(stderr, "batchfetch backfill: cannot register the job in %s: %s\n",
-                 flags.db.c_str(), s.ToString().c_str());
-    return s.IsFatal() ? kExitHalted : kExitUsage;
+  std::vector<std::shared_ptr<Job>> jobs;
+  for (const JobSpec& spec : flags.jobs) {
+    auto job = std::make_shared<Job>();
+    job->spec = spec;
+    job->id = spec.Id();
+    if (Status s = ledger->RegisterJob(*job); !s.ok()) {
+      std::fprintf(stderr, "batchfetch backfill: cannot register the job in %s: %s\n",
+                   flags.db.c_str(), s.ToString().c_str());
+      return s.IsFatal() ? kExitHalted : kExitUsage;
+    }
+    spdlog::info("job {}: {} {} {}..{} dimensions {} into {}", job->id, spec.site,
+                 spec.search_type, spec.start_date, spec.end_date, spec.DimensionsCsv(),
+                 flags.db);
+    jobs.push_back(std::move(job));
   }
-  spdlog::info("job {}: {} {} {}..{} dimensions {} into {}; {} workers, budget {} per {} s",
-               job->id, flags.spec.site, flags.spec.search_type, flags.spec.start_date,
-               flags.spec.end_date, flags.spec.DimensionsCsv(), flags.db,
-               flags.run.max_concurrency, flags.Budget(), flags.qpm_window_s);
 
   LedgerWriter writer(std::move(ledger));
   HttpClientOptions http_options;
   http_options.max_connections = std::max<long>(8, flags.run.max_concurrency);
   HttpClient http(io.get_executor(), http_options);
-  // The server counts arrivals, which jitter against our grant times: the limiter keeps
-  // 2% of the window as margin, so a window of arrivals never holds more than the budget.
-  QpmLimiter limiter(io.get_executor(), flags.Budget(),
-                     std::chrono::duration_cast<Clock::Duration>(
-                         std::chrono::duration<double>(flags.qpm_window_s * 1.02)));
+
   TokenSourceOptions token_options;
   token_options.token = flags.token;
+  token_options.token_cmd = flags.token_cmd;
+  token_options.credentials = flags.credentials;
+  token_options.ReadEnvironment();
+  if (!flags.token.empty() || !flags.token_cmd.empty() || !flags.credentials.empty()) {
+    token_options.env_credentials.clear();  // an explicit credential wins
+  }
   std::unique_ptr<TokenSource> tokens =
       MakeTokenSource(token_options, io.get_executor(), http, &error);
   if (!tokens && !error.empty()) {
     std::fprintf(stderr, "batchfetch backfill: %s\n", error.c_str());
     return kExitUsage;
   }
-  WorkerConfig worker_config;
-  worker_config.job = job;
-  worker_config.api_base = flags.api_base;
-  worker_config.tokens = tokens.get();
-  worker_config.request_timeout =
-      std::chrono::milliseconds(static_cast<int64_t>(flags.request_timeout_s * 1000));
-  Coordinator coordinator(io.get_executor(), writer, http, limiter, worker_config, flags.run,
-                          &observers);
+
+  // The API counts quota per site and per credential (and per project across sites).
+  // Every key has one budget for every process on this ledger: the grant log lives beside
+  // the ledger. The server counts arrivals, which jitter against grant times, so the
+  // limiter keeps a margin of the window.
+  const auto quota_window = std::chrono::duration_cast<Clock::Duration>(
+      std::chrono::duration<double>(flags.qpm_window_s));
+  std::map<std::string, std::unique_ptr<SharedQpmLimiter>> quota_keys;
+  auto limiter_for = [&](const std::string& key, long budget) -> RateLimiter* {
+    auto& slot = quota_keys[key];
+    if (!slot) {
+      std::unique_ptr<QuotaLedger> quota;
+      if (Status s = OpenQuotaLedger(flags.db, &quota); !s.ok()) {
+        error = "cannot open the shared quota for " + flags.db + ": " + s.ToString();
+        return nullptr;
+      }
+      slot = std::make_unique<SharedQpmLimiter>(io.get_executor(), std::move(quota), key, budget,
+                                                quota_window,
+                                                SharedQpmLimiter::DefaultMargin(quota_window));
+    }
+    return slot.get();
+  };
+  const std::string credential_key =
+      "user:" + (tokens ? HashForKey(tokens->Describe()) : std::string("anonymous"));
+  std::set<std::string> sites;
+  for (const auto& job : jobs) sites.insert(job->spec.site);
+  const long project_budget = std::max(1L, static_cast<long>(40000 * flags.qpm_utilization));
+  const bool project_binds = static_cast<long>(sites.size()) * flags.Budget() > project_budget;
+
+  std::vector<std::unique_ptr<CompositeLimiter>> job_limiters;
+  std::vector<std::unique_ptr<Coordinator>> coordinators;
+  const int n_jobs = static_cast<int>(jobs.size());
+  for (int i = 0; i < n_jobs; ++i) {
+    std::vector<RateLimiter*> keys = {limiter_for("site:" + jobs[i]->spec.site, flags.Budget()),
+                                      limiter_for(credential_key, flags.Budget())};
+    if (project_binds) keys.push_back(limiter_for("project", project_budget));
+    for (RateLimiter* key : keys) {
+      if (!key) {
+        std::fprintf(stderr, "batchfetch backfill: %s\n", error.c_str());
+        return kExitHalted;
+      }
+    }
+    job_limiters.push_back(std::make_unique<CompositeLimiter>(std::move(keys)));
+    WorkerConfig worker_config;
+    worker_config.job = jobs[i];
+    worker_config.api_base = flags.api_base;
+    worker_config.tokens = tokens.get();
+    worker_config.request_timeout =
+        std::chrono::milliseconds(static_cast<int64_t>(flags.request_timeout_s * 1000));
+    // --max-concurrency is the total: shared out among the jobs, at least one each.
+    RunOptions run = flags.run;
+    run.max_concurrency =
+        std::max(1, flags.run.max_concurrency / n_jobs + (i < flags.run.max_concurrency % n_jobs));
+    coordinators.push_back(std::make_unique<Coordinator>(io.get_executor(), writer, http,
+                                                         *job_limiters.back(), worker_config,
+                                                         run, &observers));
+  }
+  // One job's unrecoverable error halts them all.
+  for (auto& c : coordinators) {
+    c->OnHalt([&, self = c.get()](const std::string& reason) {
+      for (auto& other : coordinators) {
+        if (other.get() != self) other->RequestHalt(reason);
+      }
+    });
+  }
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   std::function<void()> wait_signal = [&] {
     signals.async_wait([&](boost::system::error_code ec, int signo) {
       if (ec) return;
-      coordinator.RequestStop(signo);
+      for (auto& c : coordinators) c->RequestStop(signo);
       wait_signal();
     });
   };
   wait_signal();
 
+  std::vector<RunSummary> summaries(coordinators.size());
   RunSummary summary;
+  std::size_t running = coordinators.size();
   asio::steady_timer metrics_hold(io);
   if (show_progress) progress.Start();
-  asio::co_spawn(io, coordinator.Run(), [&](std::exception_ptr e, RunSummary s) {
+  auto finished = [&] {
     signals.cancel();
     progress.Stop();
-    if (e) {
-      summary.outcome = RunSummary::Outcome::kHalted;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        summary.halt_reason = std::string("internal error: ") + ex.what();
-      }
-    } else {
-      summary = std::move(s);
-    }
+    summary = MergeSummaries(summaries);
     // The summary comes first so a caller can read it and then take a last scrape.
+    if (summaries.size() > 1) {
+      for (std::size_t i = 0; i < summaries.size(); ++i) {
+        std::printf("batchfetch: job %s (%s %s): ", jobs[i]->id.c_str(),
+                    jobs[i]->spec.site.c_str(), jobs[i]->spec.search_type.c_str());
+        PrintSummary(flags, summaries[i]);
+      }
+    }
     PrintSummary(flags, summary);
     if (!flags.metrics || flags.metrics_hold_s <= 0) {
       metrics_server.Stop();
@@ -245,7 +358,22 @@ int BackfillCommand(int argc, char** argv) {
     signals.async_wait([&](boost::system::error_code ec, int) {
       if (!ec) metrics_hold.cancel();
     });
-  });
+  };
+  for (std::size_t i = 0; i < coordinators.size(); ++i) {
+    asio::co_spawn(io, coordinators[i]->Run(), [&, i](std::exception_ptr e, RunSummary s) {
+      if (e) {
+        s.outcome = RunSummary::Outcome::kHalted;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          s.halt_reason = std::string("internal error: ") + ex.what();
+        }
+        for (auto& other : coordinators) other->RequestHalt(s.halt_reason);
+      }
+      summaries[i] = std::move(s);
+      if (--running == 0) finished();
+    });
+  }
   io.run();
   writer.Stop();
   return ExitCode(summary);

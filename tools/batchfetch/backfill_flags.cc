@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "workers/query_rules.h"
 #include "workers/search_console_codec.h"
 
 namespace batchfetch {
@@ -61,21 +62,31 @@ std::optional<int> ParseBackfillFlags(int argc, char** argv, const std::string& 
                                       std::string* error) {
   BackfillFlags f;
   std::string dimensions = "date,query,page";
+  std::vector<std::string> sites, types, filters;
   double lease_s = 60, halt_timeout_s = 5, retry_base_s = 1, retry_cap_s = 60;
   double quota_cooldown_s = 900;
   CLI::App app{"batchfetch backfill: fetch a date range from searchAnalytics.query into the ledger",
                "batchfetch backfill"};
-  app.add_option("--site", f.spec.site, "property: sc-domain:example.com or https://www.example.com/")
+  app.add_option("--site", sites,
+                 "property: sc-domain:example.com or https://www.example.com/ (repeatable)")
       ->required();
   app.add_option("--from", f.spec.start_date, "first day, YYYY-MM-DD")->required();
   app.add_option("--to", f.spec.end_date, "last day, YYYY-MM-DD (inclusive)")->required();
-  app.add_option("--type", f.spec.search_type, "web|image|video|news|discover|googleNews");
+  app.add_option("--type", types, "web|image|video|news|discover|googleNews (repeatable)");
+  app.add_option("--filter", filters,
+                 "dimension:operator:expression, e.g. country:equals:usa (repeatable, ANDed)");
+  app.add_option("--aggregation-type", f.spec.aggregation_type,
+                 "auto|byPage|byProperty|byNewsShowcasePanel");
   app.add_option("--dimensions", dimensions, "comma list of date,query,page,country,device,searchAppearance,hour");
   app.add_option("--data-state", f.spec.data_state, "final|all");
   app.add_option("--row-limit", f.spec.row_limit, "rows per page, 1..25000");
   app.add_option("--db", f.db, "SQLite file (created 0600) or postgresql:// URI");
   app.add_option("--api-base", f.api_base, "API root URL");
   app.add_option("--token", f.token, "bearer token (prefer BATCHFETCH_TOKEN: flags show in ps)");
+  app.add_option("--token-cmd", f.token_cmd,
+                 "command printing a bearer token, re-run on 401 or after 50 min");
+  app.add_option("--credentials", f.credentials,
+                 "service-account JSON key file (or GOOGLE_APPLICATION_CREDENTIALS)");
   app.add_option("--max-concurrency", f.run.max_concurrency, "worker coroutines; 1 = sequential");
   app.add_option("--qpm", f.qpm, "the API's queries-per-minute quota per site");
   app.add_option("--qpm-utilization", f.qpm_utilization, "fraction of --qpm to use, (0, 1]");
@@ -116,7 +127,10 @@ std::optional<int> ParseBackfillFlags(int argc, char** argv, const std::string& 
     *error = std::move(message);
     return 1;
   };
-  if (f.spec.site.empty()) return fail("--site is empty");
+  for (const std::string& site : sites) {
+    if (site.empty()) return fail("--site is empty");
+  }
+  if (types.empty()) types.push_back("web");
   if (!IsValidDate(f.spec.start_date)) {
     return fail("--from '" + f.spec.start_date + "' is not a real date in YYYY-MM-DD form");
   }
@@ -129,9 +143,10 @@ std::optional<int> ParseBackfillFlags(int argc, char** argv, const std::string& 
   }
   static const std::set<std::string> kTypes = {"web", "image", "video", "news", "discover",
                                                "googleNews"};
-  if (!kTypes.count(f.spec.search_type)) {
-    return fail("--type '" + f.spec.search_type +
-                "' is not one of web, image, video, news, discover, googleNews");
+  for (const std::string& type : types) {
+    if (!kTypes.count(type)) {
+      return fail("--type '" + type + "' is not one of web, image, video, news, discover, googleNews");
+    }
   }
   f.spec.dimensions.clear();
   std::set<std::string> seen;
@@ -144,8 +159,24 @@ std::optional<int> ParseBackfillFlags(int argc, char** argv, const std::string& 
     f.spec.dimensions.push_back(d);
   }
   if (f.spec.dimensions.empty()) return fail("--dimensions is empty");
-  if (f.spec.data_state != "final" && f.spec.data_state != "all") {
-    return fail("--data-state must be final or all (got '" + f.spec.data_state + "')");
+  if (f.spec.data_state != "final" && f.spec.data_state != "all" &&
+      f.spec.data_state != "hourly_all") {
+    return fail("--data-state must be final, all or hourly_all (got '" + f.spec.data_state + "')");
+  }
+  QueryShape shape;
+  shape.dimensions = f.spec.dimensions;
+  shape.aggregation_type = f.spec.aggregation_type;
+  shape.data_state = f.spec.data_state;
+  for (const std::string& text : filters) {
+    std::string filter_error;
+    std::optional<Filter> filter = ParseFilter(text, &filter_error);
+    if (!filter) return fail("--filter '" + text + "': " + filter_error);
+    shape.filters.push_back(*filter);
+    f.spec.filters.push_back(text);
+  }
+  for (const std::string& type : types) {
+    shape.type = type;
+    if (auto rule = ValidateQuery(shape)) return fail(*rule);
   }
   if (f.spec.row_limit < 1 || f.spec.row_limit > 25000) {
     return fail("--row-limit must be between 1 and 25000 (got " +
@@ -192,8 +223,12 @@ std::optional<int> ParseBackfillFlags(int argc, char** argv, const std::string& 
   }
   if (f.db.empty()) return fail("--db is empty");
 
+  if (static_cast<int>(!f.token.empty()) + static_cast<int>(!f.token_cmd.empty()) +
+          static_cast<int>(!f.credentials.empty()) > 1) {
+    return fail("give only one of --token, --token-cmd, --credentials");
+  }
   f.token_from_flag = !f.token.empty();
-  if (f.token.empty()) f.token = env_token;
+  if (f.token.empty() && f.token_cmd.empty() && f.credentials.empty()) f.token = env_token;
   if (f.token_from_flag) {
     f.warnings.push_back(
         "--token is visible to other users in ps; prefer the BATCHFETCH_TOKEN environment "
@@ -213,6 +248,15 @@ std::optional<int> ParseBackfillFlags(int argc, char** argv, const std::string& 
   f.run.retry_base = ms(retry_base_s);
   f.run.retry_cap = ms(retry_cap_s);
   f.run.quota_cooldown = ms(quota_cooldown_s);
+  for (const std::string& site : sites) {
+    for (const std::string& type : types) {
+      JobSpec job = f.spec;
+      job.site = site;
+      job.search_type = type;
+      f.jobs.push_back(std::move(job));
+    }
+  }
+  f.spec = f.jobs.front();
   *out = std::move(f);
   return std::nullopt;
 }

@@ -13,11 +13,14 @@ namespace batchfetch {
 
 // Everything `batchfetch backfill` was told, validated.
 struct BackfillFlags {
-  JobSpec spec;
+  JobSpec spec;                    // the first job; every job differs only in site and type
+  std::vector<JobSpec> jobs;       // one per --site x --type, in the order given
   RunOptions run;
   std::string db = "batchfetch.db";
   std::string api_base = "https://www.googleapis.com";
   std::string token;               // never logged
+  std::string token_cmd;           // --token-cmd: prints a token (e.g. gcloud auth print-access-token)
+  std::string credentials;         // --credentials: a service-account JSON key file
   bool token_from_flag = false;    // given with --token (visible in ps)
   double qpm = 1200;
   double qpm_utilization = 0.8;
