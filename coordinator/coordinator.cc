@@ -213,15 +213,23 @@ asio::awaitable<void> Coordinator::Submit(int /*worker*/, FetchedPage page,
   --fetching_;
   ++committing_;
   const auto submitted = std::chrono::steady_clock::now();
-  writer_.SubmitPage(std::move(page), [this, lease, rows, took_slot, submitted](
-                                          const Status& status, bool lease_held) {
-    const auto persist_time = std::chrono::duration_cast<std::chrono::microseconds>(
-        std::chrono::steady_clock::now() - submitted);
-    asio::post(ex_, [this, lease, rows, took_slot, status, lease_held, persist_time] {
-      if (took_slot) slots_.try_receive([](error_code) {});
-      Send(Committed{lease, status, lease_held, rows, persist_time});
-    });
-  });
+  // The slot frees when the writer takes the page into a commit group, not when the
+  // commit ends: inflight_limit bounds the pages *waiting* for the writer, and the next
+  // group can fill while this one commits.
+  std::function<void()> on_taken;
+  if (took_slot) {
+    on_taken = [this] { asio::post(ex_, [this] { slots_.try_receive([](error_code) {}); }); };
+  }
+  writer_.SubmitPage(
+      std::move(page),
+      [this, lease, rows, submitted](const Status& status, bool lease_held) {
+        const auto persist_time = std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::steady_clock::now() - submitted);
+        asio::post(ex_, [this, lease, rows, status, lease_held, persist_time] {
+          Send(Committed{lease, status, lease_held, rows, persist_time});
+        });
+      },
+      std::move(on_taken));
 }
 
 void Coordinator::Failed(int /*worker*/, const Lease& lease, const Classification& failure,

@@ -21,16 +21,18 @@ void LedgerWriter::Post(std::function<void(Ledger&)> task) {
   cv_.notify_one();
 }
 
-void LedgerWriter::SubmitPage(FetchedPage page, PageCallback on_done) {
+void LedgerWriter::SubmitPage(FetchedPage page, PageCallback on_done,
+                              std::function<void()> on_taken) {
   {
     std::unique_lock<std::mutex> lock(mu_);
     if (!stopping_) {
-      pages_.push_back(PendingPage{std::move(page), std::move(on_done)});
+      pages_.push_back(PendingPage{std::move(page), std::move(on_done), std::move(on_taken)});
       lock.unlock();
       cv_.notify_one();
       return;
     }
   }
+  if (on_taken) on_taken();
   on_done(Status::Error(Status::Code::kInvalid, "the ledger writer has stopped"), false);
 }
 
@@ -78,6 +80,9 @@ void LedgerWriter::Run() {
       committing_ = group.size();
     }
 
+    for (PendingPage& p : group) {
+      if (p.on_taken) p.on_taken();
+    }
     for (auto& task : tasks) task(*ledger_);
     if (group.empty()) continue;
 

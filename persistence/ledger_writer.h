@@ -38,7 +38,11 @@ class LedgerWriter {
 
   // Queues page for the next group commit; on_done gets the commit's status and whether
   // the page's lease still held.
-  void SubmitPage(FetchedPage page, PageCallback on_done);
+  // on_taken (optional) runs on the writer thread when the page leaves the queue for a
+  // commit group: from then on it no longer waits for the writer, so the caller's
+  // backpressure can admit another page while this group commits.
+  void SubmitPage(FetchedPage page, PageCallback on_done,
+                  std::function<void()> on_taken = nullptr);
 
   // Pages queued or being committed, not yet reported.
   std::size_t backlog() const;
@@ -54,6 +58,7 @@ class LedgerWriter {
   struct PendingPage {
     FetchedPage page;
     PageCallback on_done;
+    std::function<void()> on_taken;
   };
 
   void Run();
