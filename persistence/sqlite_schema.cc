@@ -151,7 +151,16 @@ Status Configure(sqlite3* db, const std::string& path, const SqliteBusyPolicy& b
   // Reject a foreign or damaged file before changing anything in it (even its journal).
   Header header;
   bool empty = false;
-  status = RetryWhileBusy(busy, [&] { return ReadHeader(db, path, &header); });
+  // One read transaction for the three reads: in autocommit each would see its own
+  // snapshot, and a process creating the schema in between would make a new file look
+  // foreign (tables present, application_id not yet).
+  status = RetryWhileBusy(busy, [&] {
+    Status s = SqliteExec(db, "BEGIN");
+    if (!s.ok()) return s;
+    s = ReadHeader(db, path, &header);
+    const Status end = SqliteExec(db, s.ok() ? "COMMIT" : "ROLLBACK");
+    return s.ok() ? end : s;
+  });
   if (status.ok()) status = CheckHeader(header, path, &empty);
   if (!status.ok()) return status;
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <optional>
 #include <random>
 #include <thread>
 #include <utility>
@@ -47,15 +48,17 @@ Status SqliteStatus(int rc, sqlite3* db, std::string_view what) {
 
 Status RetryWhileBusy(const SqliteBusyPolicy& policy, const std::function<Status()>& step) {
   const auto deadline = std::chrono::steady_clock::now() + policy.budget;
-  std::minstd_rand jitter(std::random_device{}());
+  std::optional<std::minstd_rand> jitter;  // seeded on the first busy retry only: the
+                                            // common, uncontended path pays nothing
   for (int attempt = 1;; ++attempt) {
     Status status = step();
     if (status.code() != Status::Code::kBusy) return status;
+    if (!jitter) jitter.emplace(std::random_device{}());
     if (attempt >= policy.max_tries || std::chrono::steady_clock::now() >= deadline) {
       return Status::Error(Status::Code::kBusy, status.message() + " (gave up after " +
                                                     std::to_string(attempt) + " tries)");
     }
-    const auto pause = std::chrono::milliseconds(std::min(attempt, 20) + jitter() % 5);
+    const auto pause = std::chrono::milliseconds(std::min(attempt, 20) + (*jitter)() % 5);
     std::this_thread::sleep_for(pause);
   }
 }
