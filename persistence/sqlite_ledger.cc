@@ -130,6 +130,7 @@ Status SqliteLedger::CommitOne(const FetchedPage& page, int64_t now_ms, bool* le
   const PageKey& key = page.lease.key;
   const std::string dimensions = job.spec.DimensionsCsv();
 
+  if (Status s = stmts_->PrepareUpsert(db_); !s.ok()) return s;
   SqliteStatement& upsert = stmts_->upsert_row;
   upsert.BindText(1, job.spec.site);
   upsert.BindText(2, job.spec.search_type);

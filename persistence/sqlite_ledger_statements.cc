@@ -28,14 +28,6 @@ Status SqliteLedger::Statements::Prepare(sqlite3* db) {
        " (state = 'leased' AND lease_expires_at <= ?3))"
        " ORDER BY date, start_row LIMIT ?5)"
        " RETURNING date, start_row, lease_token, attempts"},
-      {&upsert_row,
-       "INSERT INTO search_analytics(site, search_type, dimensions, date, hour, query, page,"
-       " country, device, search_appearance, clicks, impressions, ctr, position, fetched_at)"
-       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
-       " ON CONFLICT(site, search_type, dimensions, date, hour, query, page, country, device,"
-       " search_appearance) DO UPDATE SET clicks = excluded.clicks,"
-       " impressions = excluded.impressions, ctr = excluded.ctr,"
-       " position = excluded.position, fetched_at = excluded.fetched_at"},
       {&complete_page,
        "UPDATE batches SET state = 'done', row_count = ?1, truncated = ?2, lease_owner = NULL,"
        " lease_token = NULL, lease_expires_at = NULL, updated_at = ?3"
@@ -106,6 +98,20 @@ Status SqliteLedger::Statements::Prepare(sqlite3* db) {
     if (!status.ok()) return status;
   }
   return Status::Ok();
+}
+
+Status SqliteLedger::Statements::PrepareUpsert(sqlite3* db) {
+  if (upsert_prepared) return Status::Ok();
+  Status status = upsert_row.Prepare(
+      db, "INSERT INTO search_analytics(site, search_type, dimensions, date, hour, query, page,"
+       " country, device, search_appearance, clicks, impressions, ctr, position, fetched_at)"
+       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+       " ON CONFLICT(site, search_type, dimensions, date, hour, query, page, country, device,"
+       " search_appearance) DO UPDATE SET clicks = excluded.clicks,"
+       " impressions = excluded.impressions, ctr = excluded.ctr,"
+       " position = excluded.position, fetched_at = excluded.fetched_at");
+  upsert_prepared = status.ok();
+  return status;
 }
 
 }  // namespace batchfetch

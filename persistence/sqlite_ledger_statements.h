@@ -16,6 +16,10 @@ namespace batchfetch {
 // SQL lives in the .cc, in one list, so the PostgreSQL port has one place to read.
 struct SqliteLedger::Statements {
   Status Prepare(sqlite3* db);
+  // The row UPSERT is prepared on first use: it needs the table's primary key, and
+  // `verify` must be able to open a damaged copy whose key was dropped.
+  Status PrepareUpsert(sqlite3* db);
+  bool upsert_prepared = false;
 
   SqliteStatement begin_read, begin_write, commit, rollback;
   SqliteStatement insert_job, insert_page, claim, upsert_row, complete_page, fail_page;
