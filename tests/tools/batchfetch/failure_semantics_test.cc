@@ -163,6 +163,23 @@ TEST_F(FailureSemanticsTest, SigtermFinishesInFlightPagesReleasesLeasesAndExits1
   EXPECT_GT(reader.Scalar("SELECT COUNT(*) FROM batches WHERE state = 'pending'"), 0);
 }
 
+TEST_F(FailureSemanticsTest, QuotaErrorsSlowTheJobCoolDownAtLowTrafficAndBurnNoAttempts) {
+  // The server allows 1 request per second: the engine's own budget (960 per 6 s) never
+  // binds, so every 429 it meets at its low traffic looks like the API's load quota.
+  MockGsc server({"--qpm", "1", "--qpm-window", "1", "--rows-per-day", "100", "--seed", "6"});
+  const auto dates = runner_.Dates("2025-03-01", 4);
+  CommandResult run = RunCommand(
+      runner_.Args(server, dates.front(), dates.back(), 4,
+                   {"--max-attempts", "1", "--quota-cooldown", "1", "--retry-cap", "0.5"}),
+      seconds(120));
+  ASSERT_EQ(run.exit_code, 0) << "quota errors must not burn attempts\n" << run.out << run.err;
+  runner_.ExpectAllDaysMatch(server, dates);
+  EXPECT_GT(Int(server.Stats(), "quota_rejections"), 0);
+  EXPECT_NE(run.err.find("load quota"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("resuming at"), std::string::npos) << run.err;
+  EXPECT_EQ(run.out.find("quota errors 0,"), std::string::npos) << run.out;
+}
+
 TEST_F(FailureSemanticsTest, HostileDatabasesAreRefusedWithOneLineAndExitOne) {
   MockGsc server({"--rows-per-day", "10"});
   const auto dates = runner_.Dates("2025-01-01", 2);
