@@ -94,8 +94,9 @@ TEST_F(MultiprocessPgTest, AKilledProcessesPagesComeBackAfterItsLease) {
 
 TEST_F(MultiprocessPgTest, LiveLeasesNameEveryWorkingProcess) {
   server_ = std::make_unique<MockGsc>(std::vector<std::string>{
-      "--latency-ms", "150", "--rows-per-day", "200", "--seed", "3", "--qpm", "100000"});
-  const auto dates = BackfillRunner::Dates("2025-05-01", 16);
+      "--latency-ms", "100", "--rows-per-day", "100", "--seed", "3", "--qpm", "100000"});
+  // More days than two processes claim at once (16 each at concurrency 2).
+  const auto dates = BackfillRunner::Dates("2025-05-01", 45);
   Fleet fleet(runner_.Args(*server_, dates.front(), dates.back(), 2), 2, dir_.path().string());
   for (int i = 0; i < 400 && Int(server_->Stats(), "requests") < 4; ++i) {
     std::this_thread::sleep_for(milliseconds(25));
