@@ -103,7 +103,7 @@ TEST(RealApiTest, ThreeSitesTimesTwoTypesEachMatchExpectedUnderEverySitesQuota) 
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   LedgerReader reader(runner.db());
   for (const std::string& site : sites) {
-    for (const std::string& type : {"web", "image"}) {
+    for (const std::string type : {"web", "image"}) {
       auto stored = reader.Days(site, type, BackfillRunner::kDims);
       for (const std::string& date : dates) {
         MockGsc::ExpectedDay want = server.Expected(site, type, date, BackfillRunner::kDims);
