@@ -53,6 +53,14 @@ struct VerifyReport {
   }
 };
 
+// Which finished days RegisterJob hands back for re-fetch: fresh data changes for a few
+// days after it first appears (the API marks them with metadata.firstIncompleteDate).
+struct RefreshPolicy {
+  std::string today;     // YYYY-MM-DD (UTC); "" = refresh nothing
+  int refresh_days = 0;  // days on/after today - refresh_days are refreshed, as are days
+                         // whose stored rows are provisional
+};
+
 // The durable record of jobs, pages and fetched rows. Implementations: SQLite (one
 // file, many processes) and PostgreSQL (many machines).
 //
@@ -63,8 +71,14 @@ class Ledger {
   virtual ~Ledger() = default;
 
   // Records job and one pending first page (start_row 0) per day of its range, in one
-  // transaction. Idempotent: an existing job and its pages are left as they are.
-  virtual Status RegisterJob(const Job& job) = 0;
+  // transaction. Idempotent: an existing job and its pages are left as they are, except
+  // that (same transaction) every day refresh names — provisional, or on/after
+  // refresh.today - refresh.refresh_days — whose pages are all done is reset for
+  // re-fetch: its pages past start_row 0 deleted, page 0 pending with attempts 0. A day
+  // with any page not done (leased, pending, dead) is left alone.
+  virtual Status RegisterJob(const Job& job, const RefreshPolicy& refresh) = 0;
+  // RegisterJob with no refresh.
+  Status RegisterJob(const Job& job) { return RegisterJob(job, RefreshPolicy()); }
 
   // Leases up to max pages of job_id that are pending with next_attempt_at <= now, or
   // leased with an expired lease, oldest date first. Each gets a fresh token and
@@ -73,7 +87,10 @@ class Ledger {
                        std::chrono::milliseconds lease, WallTime now, std::vector<Lease>* out) = 0;
 
   // One transaction for all pages: UPSERT each page's rows on the natural key; mark the
-  // page done (row_count, truncated) only if its lease token still holds; when the page
+  // page done (row_count, truncated, provisional) only if its lease token still holds.
+  // A page 0 whose token holds first DELETEs the rows stored for its day (job's site,
+  // search_type, dimensions), so a re-fetched day holds exactly the new rows; a page
+  // whose token was lost never deletes, it only UPSERTs. When the page
   // was full (rows == row_limit) insert the next page as pending, or mark the day
   // truncated when the next page would start at or past kDailyRowCap.
   // (*lease_held)[i] tells whether pages[i]'s token still held.

@@ -79,6 +79,8 @@ struct FetchedPage {
   std::shared_ptr<const Job> job;
   Lease lease;
   std::vector<Row> rows;
+  bool provisional = false;  // the day is on/after the response's firstIncompleteDate:
+                             // its rows may still change, so a later run re-fetches it
 };
 
 // Pages of a job by state, as the ledger sees them.
@@ -89,6 +91,7 @@ struct JobProgress {
   int64_t dead = 0;
   int64_t rows = 0;  // sum of row_count over done pages
   int64_t truncated_days = 0;
+  int64_t provisional_days = 0;  // days whose stored rows are provisional (fresh data)
 
   int64_t total() const { return pending + leased + done + dead; }
   bool finished() const { return pending == 0 && leased == 0; }
@@ -100,6 +103,9 @@ bool IsValidDate(std::string_view date);
 // Every day from `from` to `to`, both inclusive, in order, as YYYY-MM-DD. Empty when
 // either date is invalid or from > to.
 std::vector<std::string> DaysBetween(std::string_view from, std::string_view to);
+
+// date moved by days (negative = earlier), as YYYY-MM-DD; "" when date is invalid.
+std::string AddDays(std::string_view date, int days);
 
 }  // namespace batchfetch
 

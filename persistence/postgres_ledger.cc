@@ -97,7 +97,7 @@ PostgresLedger::PostgresLedger(std::unique_ptr<PgConnection> conn) : conn_(std::
 
 PostgresLedger::~PostgresLedger() = default;
 
-Status PostgresLedger::RegisterJob(const Job& job) {
+Status PostgresLedger::RegisterJob(const Job& job, const RefreshPolicy& refresh) {
   std::vector<std::string> days;
   if (Status status = ledger_util::ValidateJob(job, &days); !status.ok()) return status;
   const JobSpec& spec = job.spec;
@@ -111,7 +111,24 @@ Status PostgresLedger::RegisterJob(const Job& job) {
     if (!status.ok()) return status;
     PgParams pages;
     pages.Add(job.id).Add(TextArray(days)).Add(now_ms);
-    return conn_->Run("insert_first_pages", pages);
+    status = conn_->Run("insert_first_pages", pages);
+    if (!status.ok() || refresh.today.empty()) return status;
+
+    PgParams select;
+    select.Add(job.id).Add(AddDays(refresh.today, -refresh.refresh_days));
+    PgResult found;
+    status = conn_->Run("refresh_dates", select, &found);
+    if (!status.ok() || found.rows() == 0) return status;
+    std::vector<std::string> dates;
+    for (int i = 0; i < found.rows(); ++i) dates.push_back(found.Text(i, 0));
+    PgParams drop;
+    drop.Add(job.id).Add(TextArray(dates));
+    status = conn_->Run("drop_later_pages", drop);
+    if (!status.ok()) return status;
+    PgParams reset;
+    reset.Add(job.id).Add(TextArray(dates)).Add(now_ms);
+    status = conn_->Run("reset_first_pages", reset);
+    return status;
   });
 }
 
@@ -187,11 +204,9 @@ Status PostgresLedger::CommitPages(std::span<const FetchedPage> pages, WallTime 
 
   return conn_->Transaction([&]() -> Status {
     lease_held->assign(pages.size(), false);
-    if (rows > 0) {
-      Status status = conn_->CopyIn("COPY search_analytics_stage FROM STDIN", copy);
-      if (status.ok()) status = conn_->Run("upsert_stage", PgParams());
-      if (!status.ok()) return status;
-    }
+    // Completed first: only a page 0 whose lease holds may replace its day's rows.
+    std::vector<std::string> sites, types, dims, dates;
+    std::vector<PageKey> next_pages;  // after full pages whose lease held, below the cap
     for (std::size_t i = 0; i < pages.size(); ++i) {
       const FetchedPage& page = pages[i];
       const JobSpec& spec = page.job->spec;
@@ -202,15 +217,36 @@ Status PostgresLedger::CommitPages(std::span<const FetchedPage> pages, WallTime 
       PgParams complete;
       complete.Add(row_count).Add(int64_t{truncated ? 1 : 0}).Add(now_ms);
       complete.Add(key.job_id).Add(key.date).Add(key.start_row).Add(page.lease.token);
+      complete.Add(int64_t{page.provisional ? 1 : 0});
       PgResult res;
       Status status = conn_->Run("complete_page", complete, &res);
       if (!status.ok()) return status;
-      const bool held = res.affected() == 1;
-      (*lease_held)[i] = held;
-      if (!held || !full || truncated) continue;
+      (*lease_held)[i] = res.affected() == 1;
+      if ((*lease_held)[i] && key.start_row == 0) {
+        sites.push_back(spec.site);
+        types.push_back(spec.search_type);
+        dims.push_back(spec.DimensionsCsv());
+        dates.push_back(key.date);
+      }
+      if ((*lease_held)[i] && full && !truncated) {
+        next_pages.push_back({key.job_id, key.date, key.start_row + spec.row_limit});
+      }
+    }
+    if (!dates.empty()) {
+      PgParams del;
+      del.Add(TextArray(sites)).Add(TextArray(types)).Add(TextArray(dims)).Add(TextArray(dates));
+      Status status = conn_->Run("delete_day_rows", del);
+      if (!status.ok()) return status;
+    }
+    if (rows > 0) {
+      Status status = conn_->CopyIn("COPY search_analytics_stage FROM STDIN", copy);
+      if (status.ok()) status = conn_->Run("upsert_stage", PgParams());
+      if (!status.ok()) return status;
+    }
+    for (const PageKey& key : next_pages) {
       PgParams next;
-      next.Add(key.job_id).Add(key.date).Add(key.start_row + spec.row_limit).Add(now_ms);
-      status = conn_->Run("insert_page", next);
+      next.Add(key.job_id).Add(key.date).Add(key.start_row).Add(now_ms);
+      Status status = conn_->Run("insert_page", next);
       if (!status.ok()) return status;
     }
     return Status::Ok();
@@ -292,7 +328,10 @@ Status PostgresLedger::ReadProgress(const std::string& job_id, JobProgress* out)
   }
   PgResult truncated;
   status = conn_->Run("truncated_days", id, &truncated);
-  if (status.ok()) out->truncated_days = truncated.Int64(0, 0);
+  if (status.ok()) {
+    out->truncated_days = truncated.Int64(0, 0);
+    out->provisional_days = truncated.Int64(0, 1);
+  }
   return status;
 }
 

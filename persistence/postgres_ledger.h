@@ -30,7 +30,8 @@ class PostgresLedger final : public Ledger {
   PostgresLedger(const PostgresLedger&) = delete;
   PostgresLedger& operator=(const PostgresLedger&) = delete;
 
-  Status RegisterJob(const Job& job) override;
+  using Ledger::RegisterJob;
+  Status RegisterJob(const Job& job, const RefreshPolicy& refresh) override;
   Status Claim(const std::string& job_id, const std::string& owner, int max,
                std::chrono::milliseconds lease, WallTime now, std::vector<Lease>* out) override;
   Status CommitPages(std::span<const FetchedPage> pages, WallTime now,

@@ -47,8 +47,28 @@ Status PostgresLedger::PrepareAll() {
        " position = excluded.position, fetched_at = excluded.fetched_at"},
       {"complete_page",
        "UPDATE batches SET state = 'done', row_count = $1, truncated = $2, lease_owner = NULL,"
-       " lease_token = NULL, lease_expires_at = NULL, updated_at = $3"
+       " lease_token = NULL, lease_expires_at = NULL, updated_at = $3, provisional = $8"
        " WHERE job_id = $4 AND date = $5 AND start_row = $6 AND lease_token = $7"},
+      // Fresh data: days whose pages are all done, provisional or on/after $2, reset for
+      // re-fetch (later pages deleted, page 0 pending) in one statement each.
+      {"refresh_dates",
+       "SELECT date FROM batches WHERE job_id = $1 GROUP BY date"
+       " HAVING sum(CASE WHEN state <> 'done' THEN 1 ELSE 0 END) = 0"
+       " AND (date >= $2 OR max(provisional) = 1) ORDER BY date"},
+      {"drop_later_pages",
+       "DELETE FROM batches WHERE job_id = $1 AND date = ANY($2::text[]) AND start_row > 0"
+       " AND state = 'done'"},
+      {"reset_first_pages",
+       "UPDATE batches SET state = 'pending', attempts = 0, next_attempt_at = 0,"
+       " lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, row_count = NULL,"
+       " truncated = 0, updated_at = $3"
+       " WHERE job_id = $1 AND date = ANY($2::text[]) AND start_row = 0 AND state = 'done'"},
+      // The days a group's held page 0s replace, as four parallel arrays.
+      {"delete_day_rows",
+       "DELETE FROM search_analytics AS s"
+       " USING unnest($1::text[], $2::text[], $3::text[], $4::text[])"
+       " AS u(site, search_type, dimensions, date) WHERE s.site = u.site"
+       " AND s.search_type = u.search_type AND s.dimensions = u.dimensions AND s.date = u.date"},
       {"fail_page",
        "UPDATE batches SET attempts = attempts + 1, last_error = $1,"
        " errors = coalesce(errors || chr(10), '') || $2,"
@@ -73,7 +93,9 @@ Status PostgresLedger::PrepareAll() {
        "SELECT state, count(*), coalesce(sum(row_count), 0)::bigint FROM batches"
        " WHERE job_id = $1 GROUP BY state"},
       {"truncated_days",
-       "SELECT count(DISTINCT date) FROM batches WHERE job_id = $1 AND truncated = 1"},
+       "SELECT count(DISTINCT CASE WHEN truncated = 1 THEN date END),"
+       " count(DISTINCT CASE WHEN provisional = 1 AND state = 'done' THEN date END)"
+       " FROM batches WHERE job_id = $1"},
       {"retry_dead",
        "UPDATE batches SET state = 'pending', attempts = 0, next_attempt_at = 0,"
        " updated_at = $1 WHERE state = 'dead' AND ($2 = '' OR job_id = $2)"},

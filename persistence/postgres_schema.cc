@@ -7,7 +7,8 @@ namespace batchfetch {
 namespace {
 
 // Bumped with every change; a database at a higher version is refused.
-constexpr int kPostgresSchemaVersion = 1;
+// 2 added batches.provisional.
+constexpr int kPostgresSchemaVersion = 2;
 // pg_advisory_xact_lock key serialising schema creation: 'bfch'.
 constexpr const char* kSchemaLockKey = "1650811752";
 
@@ -106,6 +107,10 @@ END
 $$;
 )sql";
 
+// Version 2: a page's rows are provisional (fresh data, re-fetched by a later run).
+constexpr const char* kSchemaV2 =
+    "ALTER TABLE batches ADD COLUMN IF NOT EXISTS provisional INTEGER NOT NULL DEFAULT 0";
+
 }  // namespace
 
 Status EnsurePostgresSchema(PgConnection& conn) {
@@ -127,6 +132,7 @@ Status EnsurePostgresSchema(PgConnection& conn) {
                                  " has jobs/batches/search_analytics tables of another program");
       }
       status = conn.Exec(kSchemaV1);
+      if (status.ok()) status = conn.Exec(kSchemaV2);
       if (!status.ok()) return status;
       return conn.Exec("INSERT INTO batchfetch_schema VALUES ('batchfetch', " +
                        std::to_string(kPostgresSchemaVersion) + ")");
@@ -143,6 +149,14 @@ Status EnsurePostgresSchema(PgConnection& conn) {
                            "database schema " + version.Text(0, 1) +
                                " is newer than this batchfetch (" +
                                std::to_string(kPostgresSchemaVersion) + "); upgrade batchfetch");
+    }
+    if (version.Int64(0, 1) < 2) {
+      status = conn.Exec(kSchemaV2);
+      if (status.ok()) {
+        status = conn.Exec("UPDATE batchfetch_schema SET version = " +
+                           std::to_string(kPostgresSchemaVersion));
+      }
+      if (!status.ok()) return status;
     }
     return Status::Ok();
   });

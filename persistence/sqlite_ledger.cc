@@ -61,7 +61,7 @@ Status SqliteLedger::Transaction(bool write, const std::function<Status()>& body
   });
 }
 
-Status SqliteLedger::RegisterJob(const Job& job) {
+Status SqliteLedger::RegisterJob(const Job& job, const RefreshPolicy& refresh) {
   const JobSpec& spec = job.spec;
   std::vector<std::string> days;
   if (Status status = ledger_util::ValidateJob(job, &days); !status.ok()) return status;
@@ -87,8 +87,31 @@ Status SqliteLedger::RegisterJob(const Job& job) {
       page.BindText(2, days[i]);
       status = page.Run();
     }
-    return status;
+    if (!status.ok() || refresh.today.empty()) return status;
+    return ResetForRefresh(job.id, AddDays(refresh.today, -refresh.refresh_days), now_ms);
   });
+}
+
+Status SqliteLedger::ResetForRefresh(const std::string& job_id, const std::string& since,
+                                     int64_t now_ms) {
+  std::vector<std::string> dates;
+  SqliteStatement& select = stmts_->refresh_dates;
+  select.BindText(1, job_id);
+  select.BindText(2, since);
+  Status status =
+      select.ForEachRow([&](const SqliteStatement& row) { dates.push_back(row.ColumnText(0)); });
+  SqliteStatement& drop = stmts_->drop_later_pages;
+  SqliteStatement& reset = stmts_->reset_first_page;
+  drop.BindText(1, job_id);
+  reset.BindText(1, job_id);
+  reset.BindInt64(3, now_ms);
+  for (std::size_t i = 0; status.ok() && i < dates.size(); ++i) {
+    drop.BindText(2, dates[i]);
+    reset.BindText(2, dates[i]);
+    status = drop.Run();
+    if (status.ok()) status = reset.Run();
+  }
+  return status;
 }
 
 Status SqliteLedger::Claim(const std::string& job_id, const std::string& owner, int max,
@@ -130,6 +153,28 @@ Status SqliteLedger::CommitOne(const FetchedPage& page, int64_t now_ms, bool* le
   const PageKey& key = page.lease.key;
   const std::string dimensions = job.spec.DimensionsCsv();
 
+  const int64_t row_count = static_cast<int64_t>(page.rows.size());
+  const bool full = row_count >= job.spec.row_limit;
+  const bool truncated = full && key.start_row + job.spec.row_limit >= kDailyRowCap;
+  // Completed first: only a page 0 whose lease holds may replace its day's rows.
+  SqliteStatement& complete = stmts_->complete_page;
+  complete.BindInt64(1, row_count);
+  complete.BindInt64(2, truncated ? 1 : 0);
+  complete.BindInt64(3, now_ms);
+  BindKey(complete, 4, key);
+  complete.BindText(7, page.lease.token);
+  complete.BindInt64(8, page.provisional ? 1 : 0);
+  if (Status s = complete.Run(); !s.ok()) return s;
+  *lease_held = sqlite3_changes(db_) == 1;
+  if (*lease_held && key.start_row == 0) {
+    SqliteStatement& del = stmts_->delete_day_rows;
+    del.BindText(1, job.spec.site);
+    del.BindText(2, job.spec.search_type);
+    del.BindText(3, dimensions);
+    del.BindText(4, key.date);
+    if (Status s = del.Run(); !s.ok()) return s;
+  }
+
   if (Status s = stmts_->PrepareUpsert(db_); !s.ok()) return s;
   SqliteStatement& upsert = stmts_->upsert_row;
   upsert.BindText(1, job.spec.site);
@@ -153,18 +198,6 @@ Status SqliteLedger::CommitOne(const FetchedPage& page, int64_t now_ms, bool* le
     if (!status.ok()) return status;
   }
 
-  const int64_t row_count = static_cast<int64_t>(page.rows.size());
-  const bool full = row_count >= job.spec.row_limit;
-  const bool truncated = full && key.start_row + job.spec.row_limit >= kDailyRowCap;
-  SqliteStatement& complete = stmts_->complete_page;
-  complete.BindInt64(1, row_count);
-  complete.BindInt64(2, truncated ? 1 : 0);
-  complete.BindInt64(3, now_ms);
-  BindKey(complete, 4, key);
-  complete.BindText(7, page.lease.token);
-  Status status = complete.Run();
-  if (!status.ok()) return status;
-  *lease_held = sqlite3_changes(db_) == 1;
   if (!*lease_held || !full || truncated) return Status::Ok();
 
   SqliteStatement& next = stmts_->insert_page;
@@ -276,8 +309,10 @@ Status SqliteLedger::ReadProgress(const std::string& job_id, JobProgress* out) {
 
   SqliteStatement& truncated = stmts_->truncated_days;
   truncated.BindText(1, job_id);
-  return truncated.ForEachRow(
-      [&](const SqliteStatement& r) { out->truncated_days = r.ColumnInt64(0); });
+  return truncated.ForEachRow([&](const SqliteStatement& r) {
+    out->truncated_days = r.ColumnInt64(0);
+    out->provisional_days = r.ColumnInt64(1);
+  });
 }
 
 Status SqliteLedger::Progress(const std::string& job_id, JobProgress* out) {

@@ -31,7 +31,8 @@ class SqliteLedger final : public Ledger {
   SqliteLedger(const SqliteLedger&) = delete;
   SqliteLedger& operator=(const SqliteLedger&) = delete;
 
-  Status RegisterJob(const Job& job) override;
+  using Ledger::RegisterJob;
+  Status RegisterJob(const Job& job, const RefreshPolicy& refresh) override;
   Status Claim(const std::string& job_id, const std::string& owner, int max,
                std::chrono::milliseconds lease, WallTime now, std::vector<Lease>* out) override;
   Status CommitPages(std::span<const FetchedPage> pages, WallTime now,
@@ -61,6 +62,9 @@ class SqliteLedger final : public Ledger {
                       std::span<const Lease> leases);
   // Pages of job_id by state, inside the caller's transaction; kNotFound for no such job.
   Status ReadProgress(const std::string& job_id, JobProgress* out);
+  // RegisterJob's refresh, inside its transaction: resets every finished day of job_id
+  // that is provisional or on/after since (see Ledger::RegisterJob).
+  Status ResetForRefresh(const std::string& job_id, const std::string& since, int64_t now_ms);
   // Upserts one page's rows and completes it if its lease holds.
   Status CommitOne(const FetchedPage& page, int64_t now_ms, bool* lease_held);
 

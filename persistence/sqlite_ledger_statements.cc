@@ -30,8 +30,24 @@ Status SqliteLedger::Statements::Prepare(sqlite3* db) {
        " RETURNING date, start_row, lease_token, attempts"},
       {&complete_page,
        "UPDATE batches SET state = 'done', row_count = ?1, truncated = ?2, lease_owner = NULL,"
-       " lease_token = NULL, lease_expires_at = NULL, updated_at = ?3"
+       " lease_token = NULL, lease_expires_at = NULL, updated_at = ?3, provisional = ?8"
        " WHERE job_id = ?4 AND date = ?5 AND start_row = ?6 AND lease_token = ?7"},
+      // Fresh data. The days to re-fetch: every page done, and provisional or recent (?2).
+      {&refresh_dates,
+       "SELECT date FROM batches WHERE job_id = ?1 GROUP BY date"
+       " HAVING sum(CASE WHEN state <> 'done' THEN 1 ELSE 0 END) = 0"
+       " AND (date >= ?2 OR max(provisional) = 1) ORDER BY date"},
+      {&drop_later_pages,
+       "DELETE FROM batches WHERE job_id = ?1 AND date = ?2 AND start_row > 0"
+       " AND state = 'done'"},
+      {&reset_first_page,
+       "UPDATE batches SET state = 'pending', attempts = 0, next_attempt_at = 0,"
+       " lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, row_count = NULL,"
+       " truncated = 0, updated_at = ?3"
+       " WHERE job_id = ?1 AND date = ?2 AND start_row = 0 AND state = 'done'"},
+      {&delete_day_rows,
+       "DELETE FROM search_analytics WHERE site = ?1 AND search_type = ?2 AND dimensions = ?3"
+       " AND date = ?4"},
       {&fail_page,
        "UPDATE batches SET attempts = attempts + 1, last_error = ?1,"
        " errors = coalesce(errors || char(10), '') || ?2,"
@@ -51,7 +67,9 @@ Status SqliteLedger::Statements::Prepare(sqlite3* db) {
        "SELECT state, count(*), coalesce(sum(row_count), 0) FROM batches WHERE job_id = ?1"
        " GROUP BY state"},
       {&truncated_days,
-       "SELECT count(DISTINCT date) FROM batches WHERE job_id = ?1 AND truncated = 1"},
+       "SELECT count(DISTINCT CASE WHEN truncated = 1 THEN date END),"
+       " count(DISTINCT CASE WHEN provisional = 1 AND state = 'done' THEN date END)"
+       " FROM batches WHERE job_id = ?1"},
       {&retry_dead,
        "UPDATE batches SET state = 'pending', attempts = 0, next_attempt_at = 0,"
        " updated_at = ?1 WHERE state = 'dead' AND (?2 = '' OR job_id = ?2)"},

@@ -25,6 +25,7 @@ struct SqliteLedger::Statements {
   SqliteStatement insert_job, insert_page, claim, upsert_row, complete_page, fail_page;
   SqliteStatement release, renew, job_exists, count_states, truncated_days, retry_dead;
   SqliteStatement list_jobs;
+  SqliteStatement refresh_dates, drop_later_pages, reset_first_page, delete_day_rows;  // fresh data
   SqliteStatement job_spec, dead_pages, live_leases;                     // Report
   SqliteStatement duplicate_rows, unfinished_pages, missing_next_pages;  // Verify
   SqliteStatement page_dates, row_counts, truncated_dates;               // Verify

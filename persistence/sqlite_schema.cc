@@ -66,6 +66,10 @@ CREATE TABLE search_analytics(
 ) WITHOUT ROWID;
 )sql";
 
+// Version 2: a page's rows are provisional (fresh data, re-fetched by a later run).
+constexpr const char* kSchemaV2 =
+    "ALTER TABLE batches ADD COLUMN provisional INTEGER NOT NULL DEFAULT 0";
+
 struct Header {
   int64_t application_id = 0;
   int64_t user_version = 0;
@@ -122,17 +126,15 @@ Status CreateOrMigrate(sqlite3* db, const std::string& path) {
   bool empty = false;
   status = ReadHeader(db, path, &header);
   if (status.ok()) status = CheckHeader(header, path, &empty);
-  // Version 1 is the first: an older version of our own file cannot exist yet. The
-  // next schema adds its step here, keyed on header.user_version.
+  // Each schema step runs when the file is older than it, keyed on user_version.
   const bool create =
       empty || (header.application_id == kSqliteApplicationId && header.user_version == 0);
-  if (status.ok() && create) {
-    status = SqliteExec(db, kSchemaV1);
-    if (status.ok()) {
-      status =
-          SqliteExec(db, "PRAGMA application_id = " + std::to_string(kSqliteApplicationId) +
-                             "; PRAGMA user_version = " + std::to_string(kSqliteSchemaVersion));
-    }
+  if (status.ok() && create) status = SqliteExec(db, kSchemaV1);
+  if (status.ok() && (create || header.user_version < 2)) status = SqliteExec(db, kSchemaV2);
+  if (status.ok() && (create || header.user_version < kSqliteSchemaVersion)) {
+    status =
+        SqliteExec(db, "PRAGMA application_id = " + std::to_string(kSqliteApplicationId) +
+                           "; PRAGMA user_version = " + std::to_string(kSqliteSchemaVersion));
   }
   if (status.ok()) return SqliteExec(db, "COMMIT");
   if (!sqlite3_get_autocommit(db)) {

@@ -14,7 +14,8 @@ namespace batchfetch {
 // PRAGMA application_id of every batchfetch ledger: 'bfch'.
 inline constexpr int32_t kSqliteApplicationId = 0x62666368;
 // PRAGMA user_version this build writes and understands.
-inline constexpr int32_t kSqliteSchemaVersion = 1;
+// 2 added batches.provisional.
+inline constexpr int32_t kSqliteSchemaVersion = 2;
 
 // Opens path as a batchfetch ledger connection: creates the file (mode 0600) when it is
 // missing, sets WAL, synchronous=NORMAL, busy.busy_timeout and foreign_keys, and creates

@@ -119,7 +119,10 @@ asio::awaitable<void> Worker::FetchOnce(const Lease& lease) {
       for (Row& row : parsed.rows) {
         if (row.date.empty()) row.date = lease.key.date;
       }
-      FetchedPage page{config_.job, lease, std::move(parsed.rows)};
+      // Dates compare as text (YYYY-MM-DD): on/after firstIncompleteDate is provisional.
+      const bool provisional = !parsed.first_incomplete_date.empty() &&
+                               lease.key.date >= parsed.first_incomplete_date;
+      FetchedPage page{config_.job, lease, std::move(parsed.rows), provisional};
       co_await host_.Submit(id_, std::move(page), info);
       co_return;
     }

@@ -356,6 +356,97 @@ TEST_P(LedgerContractTest, EightClaimersOfOnePageHaveExactlyOneWinner) {
 }
 
 // The shared quota.
+TEST_P(LedgerContractTest, RefreshResetsFinishedProvisionalAndRecentDaysButNoLeasedOne) {
+  auto job = MakeJob("2024-01-01", "2024-01-05", 4);
+  ASSERT_OK(ledger_->RegisterJob(*job));
+  std::vector<Lease> leases = Claim(job->id, 5, At(0));
+  ASSERT_EQ(leases.size(), 5u);
+  auto commit = [&](const Lease& lease, int n, int salt, bool provisional) {
+    std::vector<FetchedPage> pages;
+    pages.push_back(MakePage(job, lease, MakeRows(n, lease.key.date, salt)));
+    pages.back().provisional = provisional;
+    std::vector<bool> held;
+    const Status status = ledger_->CommitPages(pages, At(1), &held);
+    EXPECT_TRUE(status.ok()) << status.ToString();
+    return held.size() == 1 && held[0];
+  };
+  // 01-01: two pages, provisional; 01-02 and 01-03: old and final; 01-04: still leased;
+  // 01-05: recent.
+  ASSERT_TRUE(commit(leases[0], 4, 0, true));
+  const Lease second = Claim(job->id, 1, At(2))[0];
+  ASSERT_EQ(second.key.start_row, 4);
+  ASSERT_TRUE(commit(second, 2, 5, true));
+  ASSERT_TRUE(commit(leases[1], 3, 0, false));
+  ASSERT_TRUE(commit(leases[2], 3, 0, false));
+  ASSERT_TRUE(commit(leases[4], 3, 0, false));
+  EXPECT_EQ(ProgressOf(job->id).provisional_days, 1);
+  EXPECT_EQ(BatchField("provisional", {job->id, "2024-01-01", 4}), "1");
+
+  ASSERT_OK(ledger_->RegisterJob(*job));  // no refresh: nothing changes
+  EXPECT_EQ(ProgressOf(job->id).done, 5);
+
+  RefreshPolicy refresh;
+  refresh.today = "2024-01-06";
+  refresh.refresh_days = 2;  // 01-04 and later
+  ASSERT_OK(ledger_->RegisterJob(*job, refresh));
+  const JobProgress p = ProgressOf(job->id);
+  EXPECT_EQ(p.done, 2);     // 01-02, 01-03
+  EXPECT_EQ(p.pending, 2);  // page 0 of 01-01 and of 01-05
+  EXPECT_EQ(p.leased, 1);   // 01-04, untouched
+  EXPECT_EQ(p.provisional_days, 0);
+  EXPECT_EQ(Int("SELECT count(*) FROM batches WHERE date = '2024-01-01'"), 1);
+  EXPECT_EQ(BatchField("attempts", {job->id, "2024-01-01", 0}), "0");
+  EXPECT_EQ(BatchField("lease_token", leases[3].key), leases[3].token);
+  // The stored rows stay until the day is fetched again.
+  EXPECT_EQ(Int("SELECT count(*) FROM search_analytics WHERE date = '2024-01-01'"), 6);
+
+  // The re-fetch replaces the day's rows: the final data lacks rows the old one had.
+  std::vector<Lease> again = Claim(job->id, 5, At(3));
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(again[0].key.date, "2024-01-01");
+  ASSERT_TRUE(commit(again[0], 2, 1, false));
+  ASSERT_TRUE(commit(again[1], 3, 1, false));
+  ASSERT_TRUE(commit(leases[3], 1, 0, false));
+  EXPECT_EQ(Int("SELECT count(*) FROM search_analytics WHERE date = '2024-01-01'"), 2);
+  EXPECT_EQ(Int("SELECT count(*) FROM search_analytics WHERE date = '2024-01-05'"), 3);
+  EXPECT_EQ(Int("SELECT count(*) FROM search_analytics WHERE query NOT LIKE 'query 1-%'"
+                " AND date IN ('2024-01-01', '2024-01-05')"),
+            0);
+  VerifyReport verify;
+  ASSERT_OK(ledger_->Verify(job->id, &verify));
+  EXPECT_TRUE(verify.clean());
+}
+
+TEST_P(LedgerContractTest, APageZeroWithItsLeaseReplacesItsDayButALateOwnerOnlyUpserts) {
+  auto job = MakeJob("2024-01-01", "2024-01-02");
+  ASSERT_OK(ledger_->RegisterJob(*job));
+  const Lease late = Claim(job->id, 1, At(0))[0];
+  const Lease owner = Claim(job->id, 1, At(kLease.count()), "worker-b")[0];
+  ASSERT_EQ(owner.key, late.key);
+  // Rows of another day and of another dimension list are never touched.
+  auto other = std::make_shared<Job>(*MakeJob("2024-01-01", "2024-01-01"));
+  other->spec.dimensions = {"date", "query"};
+  other->id = other->spec.Id();
+  ASSERT_OK(ledger_->RegisterJob(*other));
+  EXPECT_TRUE(CommitPage(other, Claim(other->id, 1, At(0))[0], MakeRows(4, "2024-01-01", 9),
+                         At(1)));
+
+  EXPECT_FALSE(CommitPage(job, late, MakeRows(7, "2024-01-01", 1), At(kLease.count() + 1)));
+  const std::string mine =
+      "SELECT count(*) FROM search_analytics WHERE dimensions = 'date,query,page'";
+  EXPECT_EQ(Int(mine), 7);  // a late owner's rows still UPSERT
+  EXPECT_TRUE(CommitPage(job, owner, MakeRows(3, "2024-01-01", 2), At(kLease.count() + 2)));
+  EXPECT_EQ(Int(mine), 3);  // the owner's page 0 replaced the day
+  EXPECT_EQ(Int(mine + " AND query LIKE 'query 2-%'"), 3);
+  EXPECT_FALSE(CommitPage(job, late, MakeRows(2, "2024-01-01", 2), At(kLease.count() + 3)));
+  EXPECT_EQ(Int(mine), 3);  // the late owner deleted nothing
+  EXPECT_EQ(Int("SELECT count(*) FROM search_analytics WHERE dimensions = 'date,query'"), 4);
+  EXPECT_EQ(Int("SELECT count(*) FROM search_analytics"
+                " GROUP BY site, search_type, dimensions, date, hour, query, page, country,"
+                " device, search_appearance ORDER BY count(*) DESC LIMIT 1"),
+            1);
+}
+
 TEST_P(LedgerContractTest, QuotaGrantsUpToTheBudgetThenSaysWhenToRetry) {
   std::unique_ptr<QuotaLedger> quota;
   ASSERT_OK(OpenQuotaLedger(target_, &quota));

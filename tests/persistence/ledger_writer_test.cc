@@ -42,7 +42,7 @@ class FakeLedger : public Ledger {
     for (std::size_t i = 0; i < pages.size(); ++i) (*held)[i] = pages[i].lease.token != "lost";
     return s_->commit_status;
   }
-  Status RegisterJob(const Job&) override { return Status::Ok(); }
+  Status RegisterJob(const Job&, const RefreshPolicy&) override { return Status::Ok(); }
   Status Claim(const std::string&, const std::string&, int, std::chrono::milliseconds, WallTime,
                std::vector<Lease>*) override {
     return Status::Ok();

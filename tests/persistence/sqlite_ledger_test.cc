@@ -364,7 +364,7 @@ TEST_F(SqliteLedgerTest, ReopenKeepsJobsPagesAndRows) {
   EXPECT_EQ(p.done, 1);
   EXPECT_EQ(p.pending, 1);
   EXPECT_EQ(p.rows, 3);
-  EXPECT_EQ(Peek(path_).Int("PRAGMA user_version"), 1);
+  EXPECT_EQ(Peek(path_).Int("PRAGMA user_version"), 2);
   EXPECT_EQ(Peek(path_).Int("PRAGMA application_id"), 0x62666368);
   EXPECT_EQ(Peek(path_).Text("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(Peek(path_).Int("PRAGMA page_size"), 16384);
@@ -417,7 +417,27 @@ TEST(SqliteLedgerOpenTest, NewerSchemaIsForeignAndAsksForAnUpgrade) {
   const Status status = OpenLedger(path, &ledger);
   EXPECT_EQ(status.code(), Status::Code::kForeign);
   EXPECT_EQ(status.message(),
-            "database schema 7 is newer than this batchfetch (1); upgrade batchfetch");
+            "database schema 7 is newer than this batchfetch (2); upgrade batchfetch");
+}
+
+TEST(SqliteLedgerOpenTest, AVersionOneFileGainsTheProvisionalColumnAndKeepsItsPages) {
+  TempDir dir;
+  const std::string path = dir.File("v1.db");
+  auto job = MakeJob("2024-01-01", "2024-01-02");
+  {
+    std::unique_ptr<Ledger> ledger;
+    ASSERT_OK(OpenLedger(path, &ledger));
+    ASSERT_OK(ledger->RegisterJob(*job));
+  }
+  // What a version 1 file looks like.
+  RunSql(path, "ALTER TABLE batches DROP COLUMN provisional; PRAGMA user_version = 1");
+  std::unique_ptr<Ledger> ledger;
+  ASSERT_OK(OpenLedger(path, &ledger));
+  EXPECT_EQ(Peek(path).Int("PRAGMA user_version"), 2);
+  EXPECT_EQ(Peek(path).Int("SELECT sum(provisional) FROM batches"), 0);
+  JobProgress progress;
+  ASSERT_OK(ledger->Progress(job->id, &progress));
+  EXPECT_EQ(progress.pending, 2);
 }
 
 TEST(SqliteLedgerOpenTest, GarbageFileIsCorrupt) {

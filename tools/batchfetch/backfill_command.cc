@@ -146,6 +146,7 @@ RunSummary MergeSummaries(const std::vector<RunSummary>& all) {
     m.progress.dead += s.progress.dead;
     m.progress.rows += s.progress.rows;
     m.progress.truncated_days += s.progress.truncated_days;
+    m.progress.provisional_days += s.progress.provisional_days;
     m.elapsed = std::max(m.elapsed, s.elapsed);
     m.latency_ms.insert(m.latency_ms.end(), s.latency_ms.begin(), s.latency_ms.end());
     if (s.signal) m.signal = s.signal;
@@ -221,11 +222,14 @@ int BackfillCommand(int argc, char** argv) {
     return kExitUsage;
   }
   std::vector<std::shared_ptr<Job>> jobs;
+  RefreshPolicy refresh;
+  refresh.today = Today();
+  refresh.refresh_days = flags.refresh_days;
   for (const JobSpec& spec : flags.jobs) {
     auto job = std::make_shared<Job>();
     job->spec = spec;
     job->id = spec.Id();
-    if (Status s = ledger->RegisterJob(*job); !s.ok()) {
+    if (Status s = ledger->RegisterJob(*job, refresh); !s.ok()) {
       std::fprintf(stderr, "batchfetch backfill: cannot register the job in %s: %s\n",
                    flags.db.c_str(), s.ToString().c_str());
       return s.IsFatal() ? kExitHalted : kExitUsage;
@@ -349,6 +353,10 @@ int BackfillCommand(int argc, char** argv) {
       }
     }
     PrintSummary(flags, summary);
+    if (summary.progress.provisional_days > 0) {
+      spdlog::info("{} provisional days stored (fresh data; a later run re-fetches them)",
+                   summary.progress.provisional_days);
+    }
     if (!flags.metrics || flags.metrics_hold_s <= 0) {
       metrics_server.Stop();
       return;

@@ -94,6 +94,8 @@ std::optional<int> ParseBackfillFlags(int argc, char** argv, const std::string& 
   app.add_option("--queue-limit", f.run.queue_limit, "claimed pages held in memory, at most");
   app.add_option("--inflight-limit", f.run.inflight_limit, "fetched pages waiting for the database");
   app.add_option("--max-attempts", f.run.max_attempts, "attempts before a page is dead");
+  app.add_option("--refresh-days", f.refresh_days,
+                 "re-fetch finished days on/after today - N, and provisional days (3)");
   app.add_option("--lease", lease_s, "lease length in seconds");
   app.add_option("--halt-timeout", halt_timeout_s, "seconds in-flight requests get on SIGINT/SIGTERM");
   app.add_option("--retry-base", retry_base_s, "back-off base in seconds");
@@ -193,6 +195,7 @@ std::optional<int> ParseBackfillFlags(int argc, char** argv, const std::string& 
   if (f.run.queue_limit < 1) return fail("--queue-limit must be at least 1");
   if (f.run.inflight_limit < 1) return fail("--inflight-limit must be at least 1");
   if (f.run.max_attempts < 1) return fail("--max-attempts must be at least 1");
+  if (f.refresh_days < 0) return fail("--refresh-days must not be negative");
   if (!(lease_s > 0)) return fail("--lease must be a positive number of seconds");
   if (!(halt_timeout_s >= 0)) return fail("--halt-timeout must not be negative");
   if (!(retry_base_s >= 0) || !(retry_cap_s >= retry_base_s)) {

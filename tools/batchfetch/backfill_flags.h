@@ -32,6 +32,8 @@ struct BackfillFlags {
   std::optional<ListenAddress> metrics;  // --metrics-addr; none = no metrics server
   double metrics_hold_s = 0;       // keep serving /metrics this long after the run
   std::string audit_log;           // --audit-log path; "" = none
+  int refresh_days = 3;            // --refresh-days: finished days on/after today - N (and
+                                   // provisional days) are fetched again
   std::vector<std::string> warnings;  // legal but suspicious input, to log once
 
   // floor(qpm x utilization), at least 1.

@@ -152,7 +152,7 @@ Reply ApiHandler::HandleQuery(const std::string& site, std::string_view authoriz
     Reply reply = FaultReply(fault);
     if (fault == Fault::kTruncatedBody) {
       lock.unlock();
-      reply.body = RenderQueryResponse(*request, site, generator_, CivilDate::Today());
+      reply.body = RenderQueryResponse(*request, site, generator_, Today());
       lock.lock();
     }
     return finish(std::move(reply));
@@ -160,7 +160,7 @@ Reply ApiHandler::HandleQuery(const std::string& site, std::string_view authoriz
   Reply reply = finish(Reply{});
   lock.unlock();
   // Rendering is the expensive part; it runs without the lock.
-  reply.body = RenderQueryResponse(*request, site, generator_, CivilDate::Today());
+  reply.body = RenderQueryResponse(*request, site, generator_, Today());
   lock.lock();
   stats_.CountPageServed(PageKey(site, *request));
   return reply;
@@ -242,22 +242,30 @@ Reply ApiHandler::FaultReply(Fault fault) {
   return reply;
 }
 
+CivilDate ApiHandler::Today() const { return options_.today ? *options_.today : CivilDate::Today(); }
+
 Reply ApiHandler::HandleExpected(std::string_view target) {
   auto url = boost::urls::parse_origin_form(target);
-  std::string site, type = "web", date, dims = "date,query,page";
+  std::string site, type = "web", date, dims = "date,query,page", data_state = "final";
   for (auto param : url->params()) {
     if (param.key == "site") site = param.value;
     else if (param.key == "type") type = param.value;
     else if (param.key == "date") date = param.value;
     else if (param.key == "dimensions") dims = param.value;
+    else if (param.key == "dataState") data_state = param.value;
   }
   auto day = CivilDate::Parse(date);
   auto dimensions = ParseDimensionList(dims);
-  if (site.empty() || !day || !dimensions) {
-    return JsonReply(400, BadRequestBody("/__expected needs site, date=YYYY-MM-DD and valid "
-                                         "dimensions"));
+  const bool known_state =
+      data_state == "final" || data_state == "all" || data_state == "hourly_all";
+  if (site.empty() || !day || !dimensions || !known_state) {
+    return JsonReply(400, BadRequestBody("/__expected needs site, date=YYYY-MM-DD, valid "
+                                         "dimensions and dataState final|all|hourly_all"));
   }
-  auto rows = generator_.Day(site, type, *day, *dimensions);
+  // What a query with this dataState is served for the day (see RenderQueryResponse).
+  auto rows = IsProvisional(data_state, *day, Today())
+                  ? generator_.ProvisionalDay(site, type, *day, *dimensions)
+                  : generator_.Day(site, type, *day, *dimensions);
   RowChecksum checksum;
   for (const Row& row : rows->rows) checksum.Add(row.keys, row.clicks, row.impressions);
   return JsonReply(200, json::serialize(json::object{{"rows", rows->rows.size()},

@@ -58,6 +58,8 @@ class ApiHandler {
   // The reply for a drawn random fault (lock held).
   Reply FaultReply(Fault fault);
   std::chrono::microseconds Now() const;
+  // --today, or the real UTC date.
+  CivilDate Today() const;
 
   const ServerOptions options_;
   const std::chrono::steady_clock::time_point start_;

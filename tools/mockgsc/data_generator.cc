@@ -85,7 +85,32 @@ int64_t DataGenerator::RowCount(const std::string& site, const std::string& type
 std::shared_ptr<const DayRows> DataGenerator::Day(const std::string& site,
                                                   const std::string& type, CivilDate date,
                                                   const std::vector<Dimension>& dims) {
-  std::string key = CacheKey(site, type, date, dims);
+  return Cached(CacheKey(site, type, date, dims),
+                [&] { return Generate(site, type, date, dims); });
+}
+
+std::shared_ptr<const DayRows> DataGenerator::ProvisionalDay(
+    const std::string& site, const std::string& type, CivilDate date,
+    const std::vector<Dimension>& dims) {
+  return Cached(CacheKey(site, type, date, dims) + "\x1fprovisional", [&] {
+    std::shared_ptr<const DayRows> final_day = Day(site, type, date, dims);
+    auto day = std::make_shared<DayRows>();
+    for (const Row& row : final_day->rows) {
+      uint64_t h = options_.seed ^ 0x70726f76ULL;  // "prov"
+      for (const std::string& key : row.keys) h = Combine(h, HashString(key));
+      if (SplitMix(h) % 10 >= 7) continue;  // ~30% of the rows are not there yet
+      Row fresh = row;
+      fresh.clicks = row.clicks * 6 / 10;  // monotone: the order by clicks desc holds
+      fresh.impressions = std::max<int64_t>({row.impressions * 6 / 10, fresh.clicks, 1});
+      day->rows.push_back(std::move(fresh));
+    }
+    day->total_rows = int64_t(day->rows.size());
+    return std::shared_ptr<const DayRows>(std::move(day));
+  });
+}
+
+std::shared_ptr<const DayRows> DataGenerator::Cached(
+    const std::string& key, const std::function<std::shared_ptr<const DayRows>()>& make) {
   {
     std::lock_guard lock(mu_);
     if (auto it = index_.find(key); it != index_.end()) {
@@ -93,8 +118,8 @@ std::shared_ptr<const DayRows> DataGenerator::Day(const std::string& site,
       return it->second->day;
     }
   }
-  // Generated outside the lock; two threads racing on one day both produce the same rows.
-  auto day = Generate(site, type, date, dims);
+  // Made outside the lock; two threads racing on one day both produce the same rows.
+  auto day = make();
   std::lock_guard lock(mu_);
   if (index_.count(key) == 0) {
     lru_.push_front({key, day});

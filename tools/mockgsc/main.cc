@@ -31,6 +31,7 @@ void RaiseFileLimit() {
 int main(int argc, char** argv) {
   mockgsc::ServerOptions options;
   std::vector<std::string> fail_pages;
+  std::string today;
   CLI::App app{"mockgsc: simulated Search Console Search Analytics API on 127.0.0.1",
                "mockgsc"};
   app.footer("Example: mockgsc --port 0 --latency-ms 50 --qpm 1200 --qpm-window 6");
@@ -67,12 +68,19 @@ int main(int argc, char** argv) {
   app.add_option("--stall-after", options.stall_after,
                  "From this query request on, stall every non-fatal query (0 = never)");
   app.add_option("--threads", options.threads, "io_context threads")->check(CLI::Range(1, 64));
+  app.add_option("--today", today,
+                 "YYYY-MM-DD: the date the freshness rule counts from (default: today, UTC); "
+                 "with dataState all, days on/after today - 2 serve provisional rows");
   try {
     app.parse(argc, argv);
     for (const std::string& text : fail_pages) {
       auto page = mockgsc::FaultPlan::ParseFailPage(text);
       if (!page) throw CLI::ValidationError("--fail-page", "expected YYYY-MM-DD:START_ROW");
       options.fail_pages.insert(*page);
+    }
+    if (!today.empty()) {
+      options.today = mockgsc::CivilDate::Parse(today);
+      if (!options.today) throw CLI::ValidationError("--today", "expected YYYY-MM-DD");
     }
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);

@@ -2,9 +2,12 @@
 #define TOOLS_MOCKGSC_SERVER_OPTIONS_H_
 
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
+
+#include "tools/mockgsc/civil_date.h"
 
 namespace mockgsc {
 
@@ -29,6 +32,7 @@ struct ServerOptions {
   int64_t stall_after = 0;       // 0 = never; else from this request on every non-fatal
                                  // query stalls (for halt tests).
   int threads = 1;               // io_context threads.
+  std::optional<CivilDate> today;  // The freshness rule's "today"; none = the real UTC date.
 };
 
 }  // namespace mockgsc
