@@ -121,14 +121,18 @@ void SharedQpmLimiter::Run() {
       cv_.wait_for(lock, paused_until_ - now);
       continue;
     }
-    // The waiters at the head, FIFO, as many as fit in one budget.
+    // The waiters at the head, FIFO, as many as fit in one budget — or in the room the
+    // last refusal reported, so a window with room for some is not refused for all.
     batch.clear();
     int64_t want = 0;
+    const int64_t cap = room_hint_ > 0 ? std::min(budget_, room_hint_) : budget_;
     for (const auto& t : queue_) {
-      if (want + t->n > budget_) break;
+      // The head always goes (its own refusal says when it fits); the rest while they fit.
+      if (!batch.empty() && want + t->n > cap) break;
       want += t->n;
       batch.push_back(t);
     }
+    room_hint_ = -1;
     for (const auto& t : batch) t->state = Ticket::State::kDeciding;
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(batch.size()));
 
@@ -168,6 +172,11 @@ void SharedQpmLimiter::Run() {
     if (status.ok()) {
       last_in_window_ = decision.in_window;
       last_decision_at_ = clock_.Now();
+      const int64_t room = budget_ - decision.in_window;
+      if (room > 0 && room < want) {
+        room_hint_ = room;  // some fit now: ask again at once for fewer
+        continue;
+      }
     }
     const Duration wait = status.ok() ? Duration(decision.retry_after) : Duration(kErrorBackoff);
     cv_.wait_for(lock, wait, [this] { return stopping_ || closed_; });

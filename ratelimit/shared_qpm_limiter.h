@@ -88,6 +88,7 @@ class SharedQpmLimiter final : public RateLimiter {
   bool closed_ = false;                        // guarded by mu_
   bool stopping_ = false;                      // guarded by mu_
   int64_t total_grants_ = 0;                   // guarded by mu_
+  int64_t room_hint_ = -1;                     // guarded by mu_; room the last refusal saw
   int64_t decisions_ = 0;                      // guarded by mu_
   int64_t last_in_window_ = 0;                 // guarded by mu_
   TimePoint last_decision_at_{};               // guarded by mu_
