@@ -176,7 +176,10 @@ Status Configure(sqlite3* db, const std::string& path, const SqliteBusyPolicy& b
   // 32 MiB of page cache per connection keeps the key B-tree's hot pages in memory.
   status = SqliteExec(db,
                       "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
-                      " PRAGMA cache_size = -32768;");
+                      " PRAGMA cache_size = -32768;"
+                      // SQLite checkpoints the WAL every 1000 pages; this also shrinks the
+                      // file back after a checkpoint, so it never stays large.
+                      " PRAGMA journal_size_limit = 67108864;");
   // Two connections opening a new file at once both change its journal mode: SQLite
   // does not call the busy handler for that, so retry.
   if (status.ok()) {
