@@ -62,13 +62,29 @@ std::chrono::microseconds ApiHandler::Now() const {
 }
 
 Reply ApiHandler::Handle(std::string_view method, std::string_view target,
-                         std::string_view authorization, std::string_view body) {
+                         std::string_view authorization, std::string_view body,
+                         std::string_view content_type) {
   auto url = boost::urls::parse_origin_form(target);
   if (!url) return NotFound(target);
   std::vector<std::string> segments(url->segments().begin(), url->segments().end());
   if (method == "POST" && segments.size() == 6 && segments[0] == "webmasters" &&
       segments[1] == "v3" && segments[2] == "sites" && segments[4] == "searchAnalytics" &&
       segments[5] == "query") {
+    {
+      json::object seen{{"target", std::string(target)},
+                        {"content_type", std::string(content_type)},
+                        {"auth_scheme", authorization.starts_with("Bearer ") ? "Bearer" : ""}};
+      boost::system::error_code ec;
+      json::value parsed = json::parse(body, ec);
+      if (ec) {
+        seen["body_text"] = std::string(body);
+      } else {
+        seen["body"] = std::move(parsed);
+      }
+      std::lock_guard lock(mu_);
+      recent_.push_back(json::serialize(seen));
+      if (recent_.size() > 64) recent_.pop_front();
+    }
     return HandleQuery(segments[3], authorization, body);
   }
   if (method == "POST" && segments.size() == 1 && segments[0] == "token") {
@@ -78,6 +94,7 @@ Reply ApiHandler::Handle(std::string_view method, std::string_view target,
     if (segments[0] == "__stats") return HandleStats();
     if (segments[0] == "__expected") return HandleExpected(target);
     if (segments[0] == "__log") return HandleLog();
+    if (segments[0] == "__requests") return HandleRequests();
   }
   return NotFound(url->path());
 }
@@ -291,6 +308,17 @@ Reply ApiHandler::HandleLog() {
   std::lock_guard lock(mu_);
   json::array out(arrivals_ms_.begin(), arrivals_ms_.end());
   return JsonReply(200, json::serialize(out));
+}
+
+Reply ApiHandler::HandleRequests() {
+  std::lock_guard lock(mu_);
+  std::string out = "[";
+  for (const std::string& r : recent_) {
+    if (out.size() > 1) out += ',';
+    out += r;
+  }
+  out += ']';
+  return JsonReply(200, std::move(out));
 }
 
 }  // namespace mockgsc

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <mutex>
 #include <optional>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -41,7 +42,8 @@ class ApiHandler {
 
   // Decides the reply to one request. `target` is the origin-form request target.
   Reply Handle(std::string_view method, std::string_view target,
-               std::string_view authorization, std::string_view body);
+               std::string_view authorization, std::string_view body,
+               std::string_view content_type = {});
   // A query reply (Reply::query) has been sent or abandoned.
   void Finished();
 
@@ -55,6 +57,9 @@ class ApiHandler {
   Reply HandleExpected(std::string_view target);
   Reply HandleStats();
   Reply HandleLog();
+  // GET /__requests: the last query requests as sent (target, content type, auth
+  // scheme, body), so a test can compare two clients' requests.
+  Reply HandleRequests();
   // The reply for a drawn random fault (lock held).
   Reply FaultReply(Fault fault);
   std::chrono::microseconds Now() const;
@@ -73,6 +78,7 @@ class ApiHandler {
   LatencyModel latency_;
   TokenIssuer tokens_;
   std::vector<int64_t> arrivals_ms_;  // Query arrival times since start, for /__log.
+  std::deque<std::string> recent_;    // The last 64 query requests as JSON, for /__requests.
 };
 
 }  // namespace mockgsc

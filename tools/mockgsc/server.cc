@@ -102,7 +102,8 @@ asio::awaitable<void> Server::Session(tcp::socket socket) {
     stream.expires_never();
     const auto& request = parser.get();
     Reply reply = handler_.Handle(request.method_string(), request.target(),
-                                  request[http::field::authorization], request.body());
+                                  request[http::field::authorization], request.body(),
+                                  request[http::field::content_type]);
     FinishGuard guard(handler_, reply.query);
     if (reply.delay.count() > 0) {
       timer.expires_after(reply.delay);

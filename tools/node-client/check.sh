@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: tools/node-client/check.sh MOCKGSC_BIN
+# Usage: tools/node-client/check.sh MOCKGSC_BIN [BATCHFETCH_BIN]
 # Installs the official Search Console Node client into tools/node-client/node_modules,
 # starts mockgsc (requiring a dummy bearer token), pages one day through the client and
 # compares the result with /__expected. Exits non-zero on any mismatch or failure.
@@ -29,3 +29,7 @@ port="$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$out")"
 [[ -n "$port" ]] || { echo "mockgsc did not start" >&2; exit 1; }
 
 node paginate.js "http://127.0.0.1:$port" "sc-domain:example.com" "$token"
+# With batchfetch given: the official client's request and ours must be equivalent.
+if [[ -n "${2:-}" ]]; then
+  node fidelity.js "http://127.0.0.1:$port" "$2" "$token"
+fi
