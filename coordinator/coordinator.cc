@@ -203,6 +203,7 @@ asio::awaitable<void> Coordinator::Submit(int /*worker*/, FetchedPage page,
                                           const RequestInfo& info) {
   RecordRequest(page.lease, "ok", info);
   quota_strikes_ = 0;
+  reached_server_ = true;
   // Backpressure: wait while inflight_limit pages wait for the writer. If the wait is
   // cancelled (halt), the page is still handed over: nothing fetched is lost.
   auto [ec] = co_await slots_.async_send(error_code{}, asio::as_tuple(asio::use_awaitable));
@@ -235,6 +236,17 @@ asio::awaitable<void> Coordinator::Submit(int /*worker*/, FetchedPage page,
 void Coordinator::Failed(int /*worker*/, const Lease& lease, const Classification& failure,
                          const RequestInfo& info) {
   RecordRequest(lease, ErrorKindName(failure.kind), info);
+  if (!info.unreachable) {
+    reached_server_ = true;
+  } else if (!reached_server_ && ++unreachable_in_a_row_ >= options_.max_attempts) {
+    // Not one request of this run has reached a server: a wrong --api-base or no
+    // network, not a flaky page. Stop with one line instead of burning every page's
+    // attempts; the pages stay pending for the next run.
+    Halt("cannot reach the API at " + worker_config_.api_base + " (" + failure.reason +
+         "); check --api-base and the network, then run the same command again");
+    Send(PageReturned{lease});
+    return;
+  }
   Send(PageFailed{lease, failure});
 }
 

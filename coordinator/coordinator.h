@@ -168,6 +168,8 @@ class Coordinator final : public WorkerHost {
   bool finished_ = false;             // the ledger says every page is done or dead
   bool final_progress_ = false;       // waiting for the closing Progress query
   int quota_strikes_ = 0;             // consecutive quota errors
+  bool reached_server_ = false;       // some request of this run got an HTTP answer
+  int unreachable_in_a_row_ = 0;      // requests that found no server, since the start
   std::chrono::steady_clock::time_point started_;
   RunSummary summary_;
   std::function<void(const std::string&)> on_halt_;

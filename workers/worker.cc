@@ -106,6 +106,8 @@ asio::awaitable<void> Worker::FetchOnce(const Lease& lease) {
   }
 
   info.http_status = response.status;
+  // CURLE_COULDNT_RESOLVE_HOST (6), CURLE_COULDNT_CONNECT (7): nothing reached a server.
+  info.unreachable = response.curl_code == 6 || response.curl_code == 7;
   info.latency = response.elapsed;
   Classification verdict = Classify(response, WallClock::now());
   if (verdict.kind == ErrorKind::kUnauthorized && config_.tokens) {

@@ -22,6 +22,7 @@ namespace batchfetch {
 // How one request went, for metrics and the audit log.
 struct RequestInfo {
   long http_status = 0;                        // 0 when the transfer failed
+  bool unreachable = false;                    // could not resolve or connect to the host
   std::chrono::microseconds latency{0};        // the request itself
   std::chrono::microseconds limiter_wait{0};   // waiting for the QPM token
 };

@@ -180,6 +180,31 @@ TEST_F(FailureSemanticsTest, QuotaErrorsSlowTheJobCoolDownAtLowTrafficAndBurnNoA
   EXPECT_EQ(run.out.find("quota errors 0,"), std::string::npos) << run.out;
 }
 
+TEST_F(FailureSemanticsTest, UnreachableApiHaltsWithOneLineAndLeavesPagesPending) {
+  // Nothing listens on the port of a server that was started and stopped.
+  std::string dead_base;
+  {
+    MockGsc gone({"--rows-per-day", "10"});
+    dead_base = gone.base_url();
+  }
+  MockGsc server({"--rows-per-day", "10"});  // only for the runner's defaults
+  const auto dates = runner_.Dates("2025-03-01", 5);
+  const auto start = Clock::now();
+  CommandResult run = RunCommand(
+      runner_.Args(server, dates.front(), dates.back(), 2, {"--api-base", dead_base}), seconds(60));
+  EXPECT_EQ(run.exit_code, 3) << run.out << run.err;
+  EXPECT_LT(Clock::now() - start, seconds(20));
+  EXPECT_NE(run.err.find("cannot reach the API at " + dead_base), std::string::npos) << run.err;
+  LedgerReader reader(runner_.db());
+  EXPECT_EQ(reader.Scalar("SELECT COUNT(*) FROM batches WHERE state = 'dead'"), 0);
+  EXPECT_EQ(reader.Scalar("SELECT COUNT(*) FROM batches WHERE state = 'leased'"), 0);
+  EXPECT_EQ(reader.Scalar("SELECT COUNT(*) FROM batches WHERE state = 'pending'"), 5);
+  // The same command against a live server then completes.
+  CommandResult again = RunCommand(runner_.Args(server, dates.front(), dates.back(), 2),
+                                   seconds(60));
+  EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+}
+
 TEST_F(FailureSemanticsTest, HostileDatabasesAreRefusedWithOneLineAndExitOne) {
   MockGsc server({"--rows-per-day", "10"});
   const auto dates = runner_.Dates("2025-01-01", 2);
