@@ -84,9 +84,12 @@ int main(int argc, char** argv) {
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--api-base") o.api_base = argv[i + 1];
-    else if (flag == "--concurrency") o.concurrency = std::atoi(argv[i + 1]);
-    else if (flag == "--requests") o.requests = std::atoi(argv[i + 1]);
+    if (flag == "--api-base")
+      o.api_base = argv[i + 1];
+    else if (flag == "--concurrency")
+      o.concurrency = std::atoi(argv[i + 1]);
+    else if (flag == "--requests")
+      o.requests = std::atoi(argv[i + 1]);
     else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 1;
@@ -105,9 +108,10 @@ int main(int argc, char** argv) {
   for (int i = 0; i < o.concurrency; ++i) asio::co_spawn(io, Loop(http, o, s), asio::detached);
   io.run();
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  std::printf("concurrency %d: %d requests in %.3f s = %.0f requests/s; latency ms p50 %.2f "
-              "p95 %.2f p99 %.2f; not 200: %d\n",
-              o.concurrency, o.requests, secs, o.requests / secs, Percentile(s.latency_ms, 0.5),
-              Percentile(s.latency_ms, 0.95), Percentile(s.latency_ms, 0.99), s.not_ok);
+  std::printf(
+      "concurrency %d: %d requests in %.3f s = %.0f requests/s; latency ms p50 %.2f "
+      "p95 %.2f p99 %.2f; not 200: %d\n",
+      o.concurrency, o.requests, secs, o.requests / secs, Percentile(s.latency_ms, 0.5),
+      Percentile(s.latency_ms, 0.95), Percentile(s.latency_ms, 0.99), s.not_ok);
   return s.not_ok == 0 ? 0 : 2;
 }

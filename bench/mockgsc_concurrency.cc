@@ -112,8 +112,7 @@ int main(int argc, char** argv) {
     } else if (arg == "--rounds" && i + 1 < argc) {
       run.rounds = std::atoi(argv[++i]);
     } else if (arg.starts_with("--") || run.connections <= 0) {
-      std::fprintf(stderr, "usage: %s [MOCKGSC_BIN] [--connections 2000] [--rounds 3]\n",
-                   argv[0]);
+      std::fprintf(stderr, "usage: %s [MOCKGSC_BIN] [--connections 2000] [--rounds 3]\n", argv[0]);
       return 1;
     } else {
       bin = arg;
@@ -151,14 +150,13 @@ int main(int argc, char** argv) {
     double median = Percentile(v, 0.5);
     medians.push_back(median);
     all.insert(all.end(), v.begin(), v.end());
-    std::printf("  round %d: %zu ok, median %.1f ms, p99 %.1f ms, max %.1f ms\n", r + 1,
-                v.size(), median, Percentile(v, 0.99), Percentile(v, 1.0));
+    std::printf("  round %d: %zu ok, median %.1f ms, p99 %.1f ms, max %.1f ms\n", r + 1, v.size(),
+                median, Percentile(v, 0.99), Percentile(v, 1.0));
   }
   double overall = Percentile(all, 0.5);
   std::sort(medians.begin(), medians.end());
   std::printf("  median over rounds: min %.1f / median %.1f / max %.1f ms; overall p99 %.1f ms\n",
-              medians.front(), medians[medians.size() / 2], medians.back(),
-              Percentile(all, 0.99));
+              medians.front(), medians[medians.size() / 2], medians.back(), Percentile(all, 0.99));
   auto stats = server.Stats();
   std::printf("  server: max_in_flight %lld, failures %d\n",
               static_cast<long long>(stats.at("max_in_flight").as_int64()), run.failures);

@@ -1,15 +1,15 @@
 #include "coordinator/coordinator.h"
 
-#include <algorithm>
-#include <exception>
-#include <utility>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
+#include <exception>
+#include <utility>
 
 namespace batchfetch {
 
@@ -43,10 +43,14 @@ std::string PageName(const Lease& lease) {
 
 int ExitCode(const RunSummary& summary) {
   switch (summary.outcome) {
-    case RunSummary::Outcome::kDone: return 0;
-    case RunSummary::Outcome::kDeadPages: return 2;
-    case RunSummary::Outcome::kHalted: return 3;
-    case RunSummary::Outcome::kInterrupted: return 128 + summary.signal;
+    case RunSummary::Outcome::kDone:
+      return 0;
+    case RunSummary::Outcome::kDeadPages:
+      return 2;
+    case RunSummary::Outcome::kHalted:
+      return 3;
+    case RunSummary::Outcome::kInterrupted:
+      return 128 + summary.signal;
   }
   return 3;
 }
@@ -78,19 +82,19 @@ asio::awaitable<RunSummary> Coordinator::Run() {
   for (int i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, *this, http_, limiter_, worker_config_));
     ++live_workers_;
-    asio::co_spawn(ex_, workers_.back()->Run(),
-                   asio::bind_cancellation_slot(
-                       worker_signals_[static_cast<std::size_t>(i)].slot(),
-                       [this, i](std::exception_ptr e) {
-                         if (e) {
-                           try {
-                             std::rethrow_exception(e);
-                           } catch (const std::exception& ex) {
-                             Halt(std::string("worker crashed: ") + ex.what());
-                           }
-                         }
-                         Send(WorkerExited{i});
-                       }));
+    asio::co_spawn(
+        ex_, workers_.back()->Run(),
+        asio::bind_cancellation_slot(worker_signals_[static_cast<std::size_t>(i)].slot(),
+                                     [this, i](std::exception_ptr e) {
+                                       if (e) {
+                                         try {
+                                           std::rethrow_exception(e);
+                                         } catch (const std::exception& ex) {
+                                           Halt(std::string("worker crashed: ") + ex.what());
+                                         }
+                                       }
+                                       Send(WorkerExited{i});
+                                     }));
   }
   asio::co_spawn(ex_, RenewLoop(),
                  asio::bind_cancellation_slot(renew_signal_.slot(), [](std::exception_ptr e) {
@@ -146,8 +150,7 @@ asio::awaitable<RunSummary> Coordinator::Run() {
 
 bool Coordinator::Done() const {
   return live_workers_ == 0 && committing_ == 0 && writer_tasks_ == 0 && !claiming_ &&
-         !snapshot_pending_ &&
-         outstanding_.empty() && (finished_ || stopping_);
+         !snapshot_pending_ && outstanding_.empty() && (finished_ || stopping_);
 }
 
 void Coordinator::Send(Message message) {
@@ -305,9 +308,10 @@ void Coordinator::Handle(Committed& m) {
     quota_strikes_ = 0;
     if (!m.lease_held) {
       ++summary_.lost_leases;
-      spdlog::warn("page {}: lease was taken over before commit; rows upserted, state left "
-                   "to the new owner",
-                   PageName(m.lease));
+      spdlog::warn(
+          "page {}: lease was taken over before commit; rows upserted, state left "
+          "to the new owner",
+          PageName(m.lease));
     }
   }
   MaybeClaim();
@@ -360,16 +364,17 @@ void Coordinator::Handle(PageFailed& m) {
     case ErrorKind::kQuota: {
       ++summary_.quota_errors;
       ++quota_strikes_;
-      milliseconds delay = f.retry_after.value_or(
-          std::min(options_.retry_cap, options_.retry_base * (1 << std::min(quota_strikes_ - 1, 16))));
+      milliseconds delay = f.retry_after.value_or(std::min(
+          options_.retry_cap, options_.retry_base * (1 << std::min(quota_strikes_ - 1, 16))));
       if (quota_strikes_ >= 3 && limiter_.GrantsInWindow() * 2 < limiter_.budget()) {
         // Quota errors at low traffic: the API's load quota. Its cure is to wait.
         delay = std::max(delay, options_.quota_cooldown);
-        const auto resume = duration_cast<std::chrono::seconds>(
-            (WallClock::now() + delay).time_since_epoch());
-        spdlog::warn("repeated quota errors at low traffic (the API's load quota): cooling "
-                     "down {} s, resuming at unix time {}",
-                     duration_cast<std::chrono::seconds>(delay).count(), resume.count());
+        const auto resume =
+            duration_cast<std::chrono::seconds>((WallClock::now() + delay).time_since_epoch());
+        spdlog::warn(
+            "repeated quota errors at low traffic (the API's load quota): cooling "
+            "down {} s, resuming at unix time {}",
+            duration_cast<std::chrono::seconds>(delay).count(), resume.count());
       } else {
         spdlog::warn("quota error on page {} ({}): pausing all requests for {} ms",
                      PageName(m.lease), f.reason, delay.count());
@@ -433,9 +438,10 @@ void Coordinator::Handle(StopRequested& m) {
   if (!stopping_) {
     summary_.signal = m.signal;
     stopping_ = true;
-    spdlog::warn("signal {}: stopping; in-flight requests get {} ms to finish (signal again to "
-                 "stop at once)",
-                 m.signal, options_.halt_timeout.count());
+    spdlog::warn(
+        "signal {}: stopping; in-flight requests get {} ms to finish (signal again to "
+        "stop at once)",
+        m.signal, options_.halt_timeout.count());
     if (fetching_ == 0) {
       StopWorkers();
       return;
@@ -548,8 +554,8 @@ void Coordinator::ReportGauges() {
   const auto now = std::chrono::steady_clock::now();
   for (const auto& [key, held] : outstanding_) {
     if (held.taken) continue;
-    g.oldest_pending_age_s =
-        std::max(g.oldest_pending_age_s, std::chrono::duration<double>(now - held.enqueued).count());
+    g.oldest_pending_age_s = std::max(g.oldest_pending_age_s,
+                                      std::chrono::duration<double>(now - held.enqueued).count());
   }
   g.progress = last_progress_;
   observer_->OnGauges(g);

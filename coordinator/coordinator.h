@@ -1,9 +1,14 @@
 #ifndef BATCHFETCH_COORDINATOR_COORDINATOR_H_
 #define BATCHFETCH_COORDINATOR_COORDINATOR_H_
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/experimental/channel.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -11,12 +16,6 @@
 #include <utility>
 #include <variant>
 #include <vector>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/experimental/channel.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "coordinator/run_options.h"
 #include "persistence/ledger_writer.h"
@@ -67,7 +66,10 @@ class Coordinator final : public WorkerHost {
   void Returned(int worker, const Lease& lease) override;
 
  private:
-  struct Claimed { Status status; std::vector<Lease> leases; };
+  struct Claimed {
+    Status status;
+    std::vector<Lease> leases;
+  };
   struct Committed {
     Lease lease;
     Status status;
@@ -75,18 +77,37 @@ class Coordinator final : public WorkerHost {
     std::size_t rows;
     std::chrono::microseconds persist_time;
   };
-  struct Snapshot { Status status; JobProgress progress; };  // periodic progress read
-  struct WriteDone { Status status; const char* what; };  // FailPage, Release, Renew
-  struct Progressed { Status status; JobProgress progress; };
-  struct PageFailed { Lease lease; Classification failure; };
-  struct PageReturned { Lease lease; };
-  struct WorkerExited { int worker; };
-  struct StopRequested { int signal; };
-  struct HaltRequested { std::string reason; };
+  struct Snapshot {
+    Status status;
+    JobProgress progress;
+  };  // periodic progress read
+  struct WriteDone {
+    Status status;
+    const char* what;
+  };  // FailPage, Release, Renew
+  struct Progressed {
+    Status status;
+    JobProgress progress;
+  };
+  struct PageFailed {
+    Lease lease;
+    Classification failure;
+  };
+  struct PageReturned {
+    Lease lease;
+  };
+  struct WorkerExited {
+    int worker;
+  };
+  struct StopRequested {
+    int signal;
+  };
+  struct HaltRequested {
+    std::string reason;
+  };
   struct Tick {};
-  using Message = std::variant<Claimed, Committed, WriteDone, Progressed, Snapshot,
-                               PageFailed, PageReturned, WorkerExited, StopRequested, HaltRequested,
-                               Tick>;
+  using Message = std::variant<Claimed, Committed, WriteDone, Progressed, Snapshot, PageFailed,
+                               PageReturned, WorkerExited, StopRequested, HaltRequested, Tick>;
   using Mailbox = boost::asio::experimental::channel<void(boost::system::error_code, Message)>;
   using ReadyQueue = boost::asio::experimental::channel<void(boost::system::error_code, Lease)>;
   using Slots = boost::asio::experimental::channel<void(boost::system::error_code)>;
@@ -132,44 +153,44 @@ class Coordinator final : public WorkerHost {
   RunObserver null_observer_;
   RunObserver* observer_;
   RetryPolicy retry_policy_;
-  const int claim_target_;            // claimed pages to hold: min(queue_limit, 4N + 8)
+  const int claim_target_;  // claimed pages to hold: min(queue_limit, 4N + 8)
 
   Mailbox mailbox_;
   ReadyQueue ready_;
-  Slots slots_;                       // one per fetched page waiting for the writer
+  Slots slots_;  // one per fetched page waiting for the writer
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<boost::asio::cancellation_signal> worker_signals_;
   boost::asio::steady_timer tick_timer_;
   boost::asio::steady_timer halt_timer_;
   boost::asio::cancellation_signal renew_signal_;
   boost::asio::cancellation_signal gauge_signal_;
-  JobProgress last_progress_;         // the newest progress read, for gauges
+  JobProgress last_progress_;  // the newest progress read, for gauges
   bool snapshot_pending_ = false;
 
   struct Held {
     Lease lease;
     std::chrono::steady_clock::time_point enqueued;  // last put in the ready queue
-    bool taken = false;                               // a worker holds it
+    bool taken = false;                              // a worker holds it
   };
   std::map<std::pair<std::string, int64_t>, Held> outstanding_;  // every lease we hold
-  int64_t queued_ = 0;                // in ready_, not yet taken
-  int64_t fetching_ = 0;              // taken by a worker, not yet reported
-  int64_t committing_ = 0;            // submitted to the writer, not yet committed
-  int64_t writer_tasks_ = 0;          // other writer tasks not yet reported
+  int64_t queued_ = 0;                                           // in ready_, not yet taken
+  int64_t fetching_ = 0;      // taken by a worker, not yet reported
+  int64_t committing_ = 0;    // submitted to the writer, not yet committed
+  int64_t writer_tasks_ = 0;  // other writer tasks not yet reported
   int64_t mailbox_depth_ = 0;
   int live_workers_ = 0;
   bool claiming_ = false;
-  bool exhausted_ = false;            // the last claim found nothing claimable
+  bool exhausted_ = false;  // the last claim found nothing claimable
   bool checking_progress_ = false;
   bool tick_armed_ = false;
-  bool stopping_ = false;             // no new requests
-  bool halted_ = false;               // an unrecoverable error
-  bool cancelled_ = false;            // workers were cancelled: drop late responses
-  bool finished_ = false;             // the ledger says every page is done or dead
-  bool final_progress_ = false;       // waiting for the closing Progress query
-  int quota_strikes_ = 0;             // consecutive quota errors
-  bool reached_server_ = false;       // some request of this run got an HTTP answer
-  int unreachable_in_a_row_ = 0;      // requests that found no server, since the start
+  bool stopping_ = false;         // no new requests
+  bool halted_ = false;           // an unrecoverable error
+  bool cancelled_ = false;        // workers were cancelled: drop late responses
+  bool finished_ = false;         // the ledger says every page is done or dead
+  bool final_progress_ = false;   // waiting for the closing Progress query
+  int quota_strikes_ = 0;         // consecutive quota errors
+  bool reached_server_ = false;   // some request of this run got an HTTP answer
+  int unreachable_in_a_row_ = 0;  // requests that found no server, since the start
   std::chrono::steady_clock::time_point started_;
   RunSummary summary_;
   std::function<void(const std::string&)> on_halt_;

@@ -51,7 +51,6 @@ std::string HistoryLine(int attempt, int64_t at_ms, std::string_view error, bool
   return line;
 }
 
-
 std::vector<std::string> SplitCsv(const std::string& csv) {
   std::vector<std::string> out;
   if (csv.empty()) return out;

@@ -41,8 +41,7 @@ class LedgerWriter {
   // on_taken (optional) runs on the writer thread when the page leaves the queue for a
   // commit group: from then on it no longer waits for the writer, so the caller's
   // backpressure can admit another page while this group commits.
-  void SubmitPage(FetchedPage page, PageCallback on_done,
-                  std::function<void()> on_taken = nullptr);
+  void SubmitPage(FetchedPage page, PageCallback on_done, std::function<void()> on_taken = nullptr);
 
   // Pages queued or being committed, not yet reported.
   std::size_t backlog() const;

@@ -99,8 +99,8 @@ std::vector<std::string> DaysBetween(std::string_view from, std::string_view to)
 std::string AddDays(std::string_view date, int days) {
   const auto parsed = ParseDate(date);
   if (!parsed) return "";
-  return FormatDate(std::chrono::year_month_day{std::chrono::sys_days{*parsed} +
-                                                std::chrono::days{days}});
+  return FormatDate(
+      std::chrono::year_month_day{std::chrono::sys_days{*parsed} + std::chrono::days{days}});
 }
 
 }  // namespace batchfetch

@@ -25,10 +25,10 @@ struct JobSpec {
   std::string site;                 // "sc-domain:example.com" or "https://www.example.com/"
   std::string search_type = "web";  // web, image, video, news, discover, googleNews
   std::vector<std::string> dimensions = {"date", "query", "page"};
-  std::string data_state = "final";  // final or all
-  std::string start_date;            // YYYY-MM-DD, inclusive
-  std::string end_date;              // YYYY-MM-DD, inclusive
-  int row_limit = 25000;             // rows per page, 1..25000
+  std::string data_state = "final";       // final or all
+  std::string start_date;                 // YYYY-MM-DD, inclusive
+  std::string end_date;                   // YYYY-MM-DD, inclusive
+  int row_limit = 25000;                  // rows per page, 1..25000
   std::string aggregation_type = "auto";  // auto, byPage, byProperty, byNewsShowcasePanel
   std::vector<std::string> filters;       // "dimension:operator:expression", ANDed
 

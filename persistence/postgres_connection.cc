@@ -109,8 +109,7 @@ Status PgConnection::Connect(const std::string& uri, std::unique_ptr<PgConnectio
     PQconninfoFree(options);
   } else {
     if (parse_error != nullptr) PQfreemem(parse_error);  // may quote the password
-    return Status::Error(Code::kInvalid,
-                         "not a valid PostgreSQL URI: " + RedactPostgresUri(uri));
+    return Status::Error(Code::kInvalid, "not a valid PostgreSQL URI: " + RedactPostgresUri(uri));
   }
   std::unique_ptr<PgConnection> conn(new PgConnection(uri, password, RedactPostgresUri(uri)));
   Status status = conn->Open();
@@ -143,8 +142,8 @@ Status PgConnection::Open() {
   conn_ = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (conn_ == nullptr) return Status::Error(Code::kIoError, "out of memory connecting");
   if (PQstatus(conn_) != CONNECTION_OK) {
-    return Status::Error(Code::kIoError, Clean("cannot connect to " + redacted_ + ": " +
-                                               PQerrorMessage(conn_)));
+    return Status::Error(Code::kIoError,
+                         Clean("cannot connect to " + redacted_ + ": " + PQerrorMessage(conn_)));
   }
   PQsetNoticeProcessor(conn_, IgnoreNotice, nullptr);
   for (const std::string& sql : setup_) {
@@ -152,8 +151,8 @@ Status PgConnection::Open() {
     if (!status.ok()) return status;
   }
   for (const auto& [name, sql] : prepared_) {
-    Status status = Check(PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr),
-                          PGRES_COMMAND_OK, "prepare " + name);
+    Status status = Check(PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr), PGRES_COMMAND_OK,
+                          "prepare " + name);
     if (!status.ok()) return status;
   }
   return Status::Ok();
@@ -207,9 +206,9 @@ Status PgConnection::Run(const std::string& name, const PgParams& params, PgResu
   Status status = EnsureOpen();
   if (!status.ok()) return status;
   const std::vector<const char*> values = params.Pointers();
-  return Take(PQexecPrepared(conn_, name.c_str(), params.size(), values.data(), nullptr,
-                             nullptr, 0),
-              name, out);
+  return Take(
+      PQexecPrepared(conn_, name.c_str(), params.size(), values.data(), nullptr, nullptr, 0), name,
+      out);
 }
 
 Status PgConnection::Exec(const std::string& sql, PgResult* out) {
@@ -242,8 +241,8 @@ Status PgConnection::CopyIn(const std::string& sql, std::string_view data) {
   for (std::size_t pos = 0; pos < data.size(); pos += kChunk) {
     const std::size_t n = std::min(kChunk, data.size() - pos);
     if (PQputCopyData(conn_, data.data() + pos, static_cast<int>(n)) != 1) {
-      return Status::Error(Code::kIoError, Clean(std::string("COPY data: ") +
-                                                 PQerrorMessage(conn_)));
+      return Status::Error(Code::kIoError,
+                           Clean(std::string("COPY data: ") + PQerrorMessage(conn_)));
     }
   }
   if (PQputCopyEnd(conn_, nullptr) != 1) {

@@ -276,8 +276,7 @@ Status PostgresLedger::FailPage(const Lease& lease, const std::string& error, bo
   return status;
 }
 
-Status PostgresLedger::UpdateLeases(const std::string& name,
-                                    std::initializer_list<int64_t> times,
+Status PostgresLedger::UpdateLeases(const std::string& name, std::initializer_list<int64_t> times,
                                     std::span<const Lease> leases) {
   if (leases.empty()) return Status::Ok();
   std::vector<std::string> job_ids, dates, tokens;
@@ -311,7 +310,8 @@ Status PostgresLedger::ReadProgress(const std::string& job_id, JobProgress* out)
   PgResult exists;
   Status status = conn_->Run("job_exists", id, &exists);
   if (!status.ok()) return status;
-  if (exists.Int64(0, 0) == 0) return Status::Error(Code::kNotFound, "no job " + job_id + " in the ledger");
+  if (exists.Int64(0, 0) == 0)
+    return Status::Error(Code::kNotFound, "no job " + job_id + " in the ledger");
   PgResult states;
   status = conn_->Run("count_states", id, &states);
   if (!status.ok()) return status;
@@ -408,7 +408,8 @@ Status PostgresLedger::Verify(const std::string& job_id, VerifyReport* out) {
     PgResult spec;
     Status status = conn_->Run("job_spec", id, &spec);
     if (!status.ok()) return status;
-    if (spec.rows() == 0) return Status::Error(Code::kNotFound, "no job " + job_id + " in the ledger");
+    if (spec.rows() == 0)
+      return Status::Error(Code::kNotFound, "no job " + job_id + " in the ledger");
     const std::string site = spec.Text(0, 0), search_type = spec.Text(0, 1),
                       dimensions = spec.Text(0, 2), start_date = spec.Text(0, 3),
                       end_date = spec.Text(0, 4);

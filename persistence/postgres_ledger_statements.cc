@@ -1,9 +1,9 @@
 // Every statement PostgresLedger prepares: the SQLite ledger's list
 // (sqlite_ledger_statements.cc) in PostgreSQL's dialect.
 
-#include "persistence/postgres_ledger.h"
-
 #include <utility>
+
+#include "persistence/postgres_ledger.h"
 
 namespace batchfetch {
 

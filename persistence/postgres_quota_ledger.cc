@@ -21,8 +21,7 @@ Status PostgresQuotaLedger::Open(const std::string& uri, std::unique_ptr<QuotaLe
 Status PostgresQuotaLedger::TryGrant(const std::string& key, int64_t n, int64_t budget,
                                      std::chrono::milliseconds window, QuotaDecision* out) {
   if (n < 1 || n > budget || window.count() <= 0) {
-    return Status::Error(Status::Code::kInvalid,
-                         "a grant needs 1 <= n <= budget and a window > 0");
+    return Status::Error(Status::Code::kInvalid, "a grant needs 1 <= n <= budget and a window > 0");
   }
   PgParams params;
   params.Add(key).Add(n).Add(budget).Add(static_cast<int64_t>(window.count()));

@@ -145,10 +145,10 @@ Status EnsurePostgresSchema(PgConnection& conn) {
                            "database " + conn.redacted() + " is not a batchfetch ledger");
     }
     if (version.Int64(0, 1) > kPostgresSchemaVersion) {
-      return Status::Error(Status::Code::kForeign,
-                           "database schema " + version.Text(0, 1) +
-                               " is newer than this batchfetch (" +
-                               std::to_string(kPostgresSchemaVersion) + "); upgrade batchfetch");
+      return Status::Error(Status::Code::kForeign, "database schema " + version.Text(0, 1) +
+                                                       " is newer than this batchfetch (" +
+                                                       std::to_string(kPostgresSchemaVersion) +
+                                                       "); upgrade batchfetch");
     }
     if (version.Int64(0, 1) < 2) {
       status = conn.Exec(kSchemaV2);

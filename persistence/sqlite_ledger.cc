@@ -15,10 +15,10 @@
 namespace batchfetch {
 namespace {
 
+using ledger_util::HistoryLine;
 using sqlite_ledger_internal::BindKey;
 using sqlite_ledger_internal::SplitCsv;
 using sqlite_ledger_internal::ToMillis;
-using ledger_util::HistoryLine;
 using Code = Status::Code;
 }  // namespace
 

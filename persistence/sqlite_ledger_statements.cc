@@ -121,13 +121,14 @@ Status SqliteLedger::Statements::Prepare(sqlite3* db) {
 Status SqliteLedger::Statements::PrepareUpsert(sqlite3* db) {
   if (upsert_prepared) return Status::Ok();
   Status status = upsert_row.Prepare(
-      db, "INSERT INTO search_analytics(site, search_type, dimensions, date, hour, query, page,"
-       " country, device, search_appearance, clicks, impressions, ctr, position, fetched_at)"
-       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
-       " ON CONFLICT(site, search_type, dimensions, date, hour, query, page, country, device,"
-       " search_appearance) DO UPDATE SET clicks = excluded.clicks,"
-       " impressions = excluded.impressions, ctr = excluded.ctr,"
-       " position = excluded.position, fetched_at = excluded.fetched_at");
+      db,
+      "INSERT INTO search_analytics(site, search_type, dimensions, date, hour, query, page,"
+      " country, device, search_appearance, clicks, impressions, ctr, position, fetched_at)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+      " ON CONFLICT(site, search_type, dimensions, date, hour, query, page, country, device,"
+      " search_appearance) DO UPDATE SET clicks = excluded.clicks,"
+      " impressions = excluded.impressions, ctr = excluded.ctr,"
+      " position = excluded.position, fetched_at = excluded.fetched_at");
   upsert_prepared = status.ok();
   return status;
 }

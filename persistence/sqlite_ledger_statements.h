@@ -26,9 +26,9 @@ struct SqliteLedger::Statements {
   SqliteStatement release, renew, job_exists, count_states, truncated_days, retry_dead;
   SqliteStatement list_jobs;
   SqliteStatement refresh_dates, drop_later_pages, reset_first_page, delete_day_rows;  // fresh data
-  SqliteStatement job_spec, dead_pages, live_leases;                     // Report
-  SqliteStatement duplicate_rows, unfinished_pages, missing_next_pages;  // Verify
-  SqliteStatement page_dates, row_counts, truncated_dates;               // Verify
+  SqliteStatement job_spec, dead_pages, live_leases;                                   // Report
+  SqliteStatement duplicate_rows, unfinished_pages, missing_next_pages;                // Verify
+  SqliteStatement page_dates, row_counts, truncated_dates;                             // Verify
 };
 
 // Small helpers shared by the files of SqliteLedger.

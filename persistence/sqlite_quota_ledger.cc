@@ -29,17 +29,19 @@ Status SqliteQuotaLedger::Open(const std::string& path, std::unique_ptr<QuotaLed
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
     const int err = errno;
-    return Status::Error(Code::kIoError, "cannot open quota file " + path + ": " + std::strerror(err));
+    return Status::Error(Code::kIoError,
+                         "cannot open quota file " + path + ": " + std::strerror(err));
   }
   ::close(fd);
   sqlite3* db = nullptr;
   Status status = SqliteStatus(
-      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr),
-      db, "cannot open quota file " + path);
+      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr), db,
+      "cannot open quota file " + path);
   std::unique_ptr<SqliteQuotaLedger> ledger(new SqliteQuotaLedger(db));
   if (status.ok()) {
-    status = SqliteStatus(sqlite3_busy_timeout(db, static_cast<int>(ledger->busy_.busy_timeout.count())),
-                          db, "configure " + path);
+    status =
+        SqliteStatus(sqlite3_busy_timeout(db, static_cast<int>(ledger->busy_.busy_timeout.count())),
+                     db, "configure " + path);
   }
   if (status.ok()) {
     status = RetryWhileBusy(ledger->busy_, [&] {
@@ -75,7 +77,8 @@ Status SqliteQuotaLedger::Open(const std::string& path, std::unique_ptr<QuotaLed
 }
 
 SqliteQuotaLedger::~SqliteQuotaLedger() {
-  for (SqliteStatement* s : {&begin_, &commit_, &rollback_, &prune_, &count_, &insert_, &blocker_}) {
+  for (SqliteStatement* s :
+       {&begin_, &commit_, &rollback_, &prune_, &count_, &insert_, &blocker_}) {
     *s = SqliteStatement();
   }
   // Every statement is finalized; a close error leaves nothing to do.
@@ -136,7 +139,8 @@ Status SqliteQuotaLedger::Decide(const std::string& key, int64_t n, int64_t budg
   status = blocker_.ForEachRow(
       [&](const SqliteStatement& r) { retry_at = r.ColumnInt64(0) + window_ms; });
   if (!status.ok()) return status;
-  *out = QuotaDecision{false, std::chrono::milliseconds(std::max<int64_t>(1, retry_at - now)), used};
+  *out =
+      QuotaDecision{false, std::chrono::milliseconds(std::max<int64_t>(1, retry_at - now)), used};
   return Status::Ok();
 }
 

@@ -132,9 +132,8 @@ Status CreateOrMigrate(sqlite3* db, const std::string& path) {
   if (status.ok() && create) status = SqliteExec(db, kSchemaV1);
   if (status.ok() && (create || header.user_version < 2)) status = SqliteExec(db, kSchemaV2);
   if (status.ok() && (create || header.user_version < kSqliteSchemaVersion)) {
-    status =
-        SqliteExec(db, "PRAGMA application_id = " + std::to_string(kSqliteApplicationId) +
-                           "; PRAGMA user_version = " + std::to_string(kSqliteSchemaVersion));
+    status = SqliteExec(db, "PRAGMA application_id = " + std::to_string(kSqliteApplicationId) +
+                                "; PRAGMA user_version = " + std::to_string(kSqliteSchemaVersion));
   }
   if (status.ok()) return SqliteExec(db, "COMMIT");
   if (!sqlite3_get_autocommit(db)) {

@@ -49,7 +49,7 @@ Status SqliteStatus(int rc, sqlite3* db, std::string_view what) {
 Status RetryWhileBusy(const SqliteBusyPolicy& policy, const std::function<Status()>& step) {
   const auto deadline = std::chrono::steady_clock::now() + policy.budget;
   std::optional<std::minstd_rand> jitter;  // seeded on the first busy retry only: the
-                                            // common, uncontended path pays nothing
+                                           // common, uncontended path pays nothing
   for (int attempt = 1;; ++attempt) {
     Status status = step();
     if (status.code() != Status::Code::kBusy) return status;

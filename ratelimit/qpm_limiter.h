@@ -1,13 +1,12 @@
 #ifndef BATCHFETCH_RATELIMIT_QPM_LIMITER_H_
 #define BATCHFETCH_RATELIMIT_QPM_LIMITER_H_
 
-#include <cstddef>
-#include <cstdint>
-#include <deque>
-
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/error_code.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
 
 #include "ratelimit/clock.h"
 #include "ratelimit/rate_limiter.h"

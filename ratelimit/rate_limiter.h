@@ -1,10 +1,9 @@
 #ifndef BATCHFETCH_RATELIMIT_RATE_LIMITER_H_
 #define BATCHFETCH_RATELIMIT_RATE_LIMITER_H_
 
-#include <cstdint>
-
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/error_code.hpp>
+#include <cstdint>
 
 #include "ratelimit/clock.h"
 

@@ -1,9 +1,6 @@
 #include "ratelimit/shared_qpm_limiter.h"
 
 #include <algorithm>
-#include <cassert>
-#include <vector>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/cancellation_state.hpp>
 #include <boost/asio/error.hpp>
@@ -11,6 +8,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cassert>
+#include <vector>
 
 namespace batchfetch {
 
@@ -138,9 +137,9 @@ void SharedQpmLimiter::Run() {
 
     lock.unlock();
     QuotaDecision decision;
-    const Status status = quota_->TryGrant(
-        key_, want, budget_, std::chrono::duration_cast<milliseconds>(window_ + margin_),
-        &decision);
+    const Status status =
+        quota_->TryGrant(key_, want, budget_,
+                         std::chrono::duration_cast<milliseconds>(window_ + margin_), &decision);
     lock.lock();
 
     ++decisions_;

@@ -1,6 +1,9 @@
 #ifndef BATCHFETCH_RATELIMIT_SHARED_QPM_LIMITER_H_
 #define BATCHFETCH_RATELIMIT_SHARED_QPM_LIMITER_H_
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/system/error_code.hpp>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -8,10 +11,6 @@
 #include <mutex>
 #include <string>
 #include <thread>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
-#include <boost/system/error_code.hpp>
 
 #include "persistence/quota_ledger.h"
 #include "persistence/status.h"

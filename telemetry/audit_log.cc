@@ -1,12 +1,12 @@
 #include "telemetry/audit_log.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <ctime>
-
-#include <fcntl.h>
-#include <unistd.h>
 
 #include "telemetry/logging.h"
 
@@ -54,15 +54,16 @@ void AuditLog::OnRequest(const PageKey& page, long http_status, std::string_view
                          std::chrono::microseconds latency, std::chrono::microseconds limiter_wait,
                          int64_t grants_in_window, int64_t budget) {
   if (!file_) return;
-  std::fprintf(file_,
-               "{\"time\":\"%s\",\"worker\":\"%s\",\"job\":\"%s\",\"date\":\"%s\",\"start_row\":%lld,"
-               "\"status\":%ld,\"outcome\":\"%s\",\"latency_ms\":%.3f,\"limiter_wait_ms\":%.3f,"
-               "\"grants_in_window\":%lld,\"budget\":%lld}\n",
-               UtcNow().c_str(), JsonEscape(worker_id_).c_str(), JsonEscape(page.job_id).c_str(),
-               JsonEscape(page.date).c_str(), static_cast<long long>(page.start_row), http_status,
-               JsonEscape(outcome).c_str(), static_cast<double>(latency.count()) / 1000.0,
-               static_cast<double>(limiter_wait.count()) / 1000.0,
-               static_cast<long long>(grants_in_window), static_cast<long long>(budget));
+  std::fprintf(
+      file_,
+      "{\"time\":\"%s\",\"worker\":\"%s\",\"job\":\"%s\",\"date\":\"%s\",\"start_row\":%lld,"
+      "\"status\":%ld,\"outcome\":\"%s\",\"latency_ms\":%.3f,\"limiter_wait_ms\":%.3f,"
+      "\"grants_in_window\":%lld,\"budget\":%lld}\n",
+      UtcNow().c_str(), JsonEscape(worker_id_).c_str(), JsonEscape(page.job_id).c_str(),
+      JsonEscape(page.date).c_str(), static_cast<long long>(page.start_row), http_status,
+      JsonEscape(outcome).c_str(), static_cast<double>(latency.count()) / 1000.0,
+      static_cast<double>(limiter_wait.count()) / 1000.0, static_cast<long long>(grants_in_window),
+      static_cast<long long>(budget));
   std::fflush(file_);
   ++lines_;
 }

@@ -20,16 +20,16 @@ EngineMetrics::EngineMetrics(std::string worker_id, std::string job_id)
            {{"worker", worker_id_}, {"job_id", job_id_}}) = 1;
   static const char* kStates[] = {"pending", "leased", "done", "dead"};
   for (int i = 0; i < 4; ++i) {
-    pages_by_state_[i] = r.Gauge("batchfetch_pages", "Pages of the job by ledger state",
-                                 {{"state", kStates[i]}});
+    pages_by_state_[i] =
+        r.Gauge("batchfetch_pages", "Pages of the job by ledger state", {{"state", kStates[i]}});
   }
-  rows_stored_ = r.Gauge("batchfetch_rows_stored", "Rows the ledger holds for the job (done pages)");
+  rows_stored_ =
+      r.Gauge("batchfetch_rows_stored", "Rows the ledger holds for the job (done pages)");
   truncated_days_ = r.Gauge("batchfetch_truncated_days", "Days at the API's daily row cap");
   requests_by_status_[{200, "ok"}] =
       r.Counter("batchfetch_requests_total", "Requests answered, by HTTP status and outcome",
                 {{"status", "200"}, {"outcome", "ok"}});
-  pages_committed_ =
-      r.Counter("batchfetch_pages_committed_total", "Pages committed by this run");
+  pages_committed_ = r.Counter("batchfetch_pages_committed_total", "Pages committed by this run");
   rows_written_ = r.Counter("batchfetch_rows_written_total", "Rows written by this run");
   retries_ = r.Counter("batchfetch_retries_total", "Transient failures that will be retried");
   quota_errors_ = r.Counter("batchfetch_quota_errors_total", "429 and quota 403 answers");
@@ -53,10 +53,10 @@ EngineMetrics::EngineMetrics(std::string worker_id, std::string job_id)
   const std::vector<double> buckets = LatencyBuckets();
   request_latency_ = r.Histo("batchfetch_request_duration_seconds",
                              "Request latency, send to full answer", buckets);
-  queue_wait_ = r.Histo("batchfetch_queue_wait_seconds",
-                        "Time a claimed page waited for a worker", buckets);
-  limiter_wait_ = r.Histo("batchfetch_limiter_wait_seconds",
-                          "Time a worker waited for a quota token", buckets);
+  queue_wait_ =
+      r.Histo("batchfetch_queue_wait_seconds", "Time a claimed page waited for a worker", buckets);
+  limiter_wait_ =
+      r.Histo("batchfetch_limiter_wait_seconds", "Time a worker waited for a quota token", buckets);
   persist_time_ = r.Histo("batchfetch_persist_duration_seconds",
                           "Time from submit to commit in the writer", buckets);
 }

@@ -58,7 +58,7 @@ class EngineMetrics final : public RunObserver {
   double* quota_errors_;
   double* dead_;
   double* halts_;
-  double* pages_by_state_[4];        // pending, leased, done, dead
+  double* pages_by_state_[4];  // pending, leased, done, dead
   double* rows_stored_;
   double* truncated_days_;
   double* queued_;
@@ -78,7 +78,7 @@ class EngineMetrics final : public RunObserver {
   Histogram* limiter_wait_;
   Histogram* persist_time_;
 
-  int64_t requests_ = 0;             // mirrors for /stats
+  int64_t requests_ = 0;  // mirrors for /stats
   int64_t pages_ = 0;
   int64_t rows_ = 0;
   int64_t retries_n_ = 0;

@@ -1,14 +1,14 @@
 #include "telemetry/logging.h"
 
-#include <cstdio>
-#include <memory>
-#include <mutex>
-#include <string>
-
 #include <spdlog/details/null_mutex.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <string>
 
 namespace batchfetch {
 
@@ -19,7 +19,8 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
-    const std::string escaped = JsonEscape(std::string_view(msg.payload.data(), msg.payload.size()));
+    const std::string escaped =
+        JsonEscape(std::string_view(msg.payload.data(), msg.payload.size()));
     dest.append(escaped.data(), escaped.data() + escaped.size());
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
@@ -71,11 +72,21 @@ std::string JsonEscape(std::string_view s) {
   out.reserve(s.size() + 8);
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -101,7 +112,8 @@ bool SetupLogging(std::string_view format, std::string_view level, const std::st
   } else if (level == "error") {
     lvl = spdlog::level::err;
   } else {
-    *error = "--log-level must be one of debug, info, warn, error (got '" + std::string(level) + "')";
+    *error =
+        "--log-level must be one of debug, info, warn, error (got '" + std::string(level) + "')";
     return false;
   }
   auto formatter = std::make_unique<spdlog::pattern_formatter>();

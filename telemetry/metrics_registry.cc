@@ -73,8 +73,8 @@ std::string EscapeLabelValue(const std::string& s) { return Escape(s, true); }
 MetricsRegistry::MetricsRegistry() = default;
 MetricsRegistry::~MetricsRegistry() = default;
 
-MetricsRegistry::Family* MetricsRegistry::FamilyOf(const std::string& name,
-                                                   const std::string& help, const char* type) {
+MetricsRegistry::Family* MetricsRegistry::FamilyOf(const std::string& name, const std::string& help,
+                                                   const char* type) {
   if (auto it = by_name_.find(name); it != by_name_.end()) return it->second;
   families_.push_back(std::make_unique<Family>(Family{name, help, type, {}, {}}));
   by_name_[name] = families_.back().get();

@@ -1,8 +1,6 @@
 #include "telemetry/metrics_server.h"
 
-#include <chrono>
-#include <list>
-#include <utility>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -13,7 +11,9 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <spdlog/spdlog.h>
+#include <chrono>
+#include <list>
+#include <utility>
 
 namespace batchfetch {
 
@@ -58,8 +58,8 @@ asio::awaitable<void> Session(std::shared_ptr<detail::MetricsServerState> impl,
   while (!impl->stopped) {
     http::request<http::string_body> req;
     stream->expires_after(kIdleTimeout);
-    auto [ec, n] = co_await http::async_read(*stream, buffer, req,
-                                             asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] =
+        co_await http::async_read(*stream, buffer, req, asio::as_tuple(asio::use_awaitable));
     (void)n;
     if (ec) break;
     http::response<http::string_body> res = Answer(*impl, req);
@@ -117,7 +117,8 @@ http::response<http::string_body> Answer(detail::MetricsServerState& impl,
 
 }  // namespace
 
-MetricsServer::MetricsServer(asio::any_io_executor ex) : impl_(std::make_shared<detail::MetricsServerState>(ex)) {}
+MetricsServer::MetricsServer(asio::any_io_executor ex)
+    : impl_(std::make_shared<detail::MetricsServerState>(ex)) {}
 
 MetricsServer::~MetricsServer() { Stop(); }
 

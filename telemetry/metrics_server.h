@@ -1,13 +1,12 @@
 #ifndef BATCHFETCH_TELEMETRY_METRICS_SERVER_H_
 #define BATCHFETCH_TELEMETRY_METRICS_SERVER_H_
 
+#include <boost/asio/any_io_executor.hpp>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
-
-#include <boost/asio/any_io_executor.hpp>
 
 #include "telemetry/listen_address.h"
 

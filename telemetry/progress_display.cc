@@ -99,9 +99,9 @@ std::string ProgressDisplay::Line(Clock::time_point now) {
   std::string line;
   char buf[96];
   if (have_gauges_ && total > 0) {
-    std::snprintf(buf, sizeof buf, " (%d%%)",
-                  static_cast<int>(100.0 * static_cast<double>(done + dead) /
-                                   static_cast<double>(total)));
+    std::snprintf(
+        buf, sizeof buf, " (%d%%)",
+        static_cast<int>(100.0 * static_cast<double>(done + dead) / static_cast<double>(total)));
     line = WithThousands(done) + "/" + WithThousands(total) + " pages" + buf;
   } else {
     line = WithThousands(committed_) + " pages";
@@ -124,8 +124,8 @@ std::string ProgressDisplay::Line(Clock::time_point now) {
 
   const int64_t left = have_gauges_ ? std::max<int64_t>(0, total - done - dead) : 0;
   if (committed_ > 0 && elapsed > 0 && left > 0) {
-    line += " | ETA " + ShortDuration(static_cast<double>(left) * elapsed /
-                                      static_cast<double>(committed_));
+    line += " | ETA " +
+            ShortDuration(static_cast<double>(left) * elapsed / static_cast<double>(committed_));
   } else {
     line += " | ETA --";
   }

@@ -1,15 +1,14 @@
 #ifndef BATCHFETCH_TELEMETRY_PROGRESS_DISPLAY_H_
 #define BATCHFETCH_TELEMETRY_PROGRESS_DISPLAY_H_
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <string>
 #include <string_view>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "telemetry/run_observer.h"
 
@@ -56,13 +55,13 @@ class ProgressDisplay final : public RunObserver {
   bool running_ = false;
   Clock::time_point started_ = Clock::now();
 
-  EngineGauges gauges_;              // the last snapshot
+  EngineGauges gauges_;  // the last snapshot
   bool have_gauges_ = false;
-  int64_t pages_since_gauges_ = 0;   // committed after the last snapshot
+  int64_t pages_since_gauges_ = 0;  // committed after the last snapshot
   int64_t rows_since_gauges_ = 0;
   int64_t dead_since_gauges_ = 0;
-  int64_t committed_ = 0;            // pages this run committed (for the ETA)
-  int64_t budget_ = 0;               // grants per window, from the last request
+  int64_t committed_ = 0;                 // pages this run committed (for the ETA)
+  int64_t budget_ = 0;                    // grants per window, from the last request
   std::deque<Clock::time_point> recent_;  // request times within the last minute
 };
 

@@ -1,8 +1,7 @@
 #include "workers/command_token_source.h"
 
-#include <utility>
-
 #include <boost/asio/error.hpp>
+#include <utility>
 
 #include "workers/detail/shell_command.h"
 #include "workers/token_error.h"
@@ -53,7 +52,7 @@ CommandTokenSource::CommandTokenSource(std::string command, std::chrono::seconds
 std::string CommandTokenSource::Describe() const { return "--token-cmd '" + command_ + "'"; }
 
 boost::asio::awaitable<boost::system::error_code> CommandTokenSource::Token(std::string* token,
-                                                                           std::string* error) {
+                                                                            std::string* error) {
   co_return co_await cache_.Get([this] { return RunOnce(); }, token, error);
 }
 

@@ -1,32 +1,31 @@
 #ifndef BATCHFETCH_WORKERS_HTTP_CLIENT_H_
 #define BATCHFETCH_WORKERS_HTTP_CLIENT_H_
 
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <boost/asio/any_completion_handler.hpp>
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/async_result.hpp>
-
 namespace batchfetch {
 
 struct HttpRequest {
   std::string url;
-  std::string body;                      // POSTed when not empty, else GET
-  std::vector<std::string> headers;      // "Name: value"
+  std::string body;                          // POSTed when not empty, else GET
+  std::vector<std::string> headers;          // "Name: value"
   std::chrono::milliseconds timeout{30000};  // whole transfer, including queueing
 };
 
 struct HttpResponse {
-  long status = 0;                       // HTTP status; 0 when the transfer failed
+  long status = 0;  // HTTP status; 0 when the transfer failed
   std::string body;
-  std::string retry_after;               // the Retry-After header, verbatim, or ""
-  int curl_code = 0;                     // CURLcode; 0 = the transfer completed
-  std::string error;                     // libcurl's message when curl_code != 0
-  bool body_too_large = false;           // stopped at HttpClientOptions::max_body_bytes
+  std::string retry_after;      // the Retry-After header, verbatim, or ""
+  int curl_code = 0;            // CURLcode; 0 = the transfer completed
+  std::string error;            // libcurl's message when curl_code != 0
+  bool body_too_large = false;  // stopped at HttpClientOptions::max_body_bytes
   std::chrono::microseconds elapsed{0};
 
   bool transport_ok() const { return curl_code == 0; }

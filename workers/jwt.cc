@@ -52,8 +52,7 @@ std::string Base64UrlEncode(std::string_view bytes) {
   return out;
 }
 
-std::optional<std::string> SignJwtRs256(std::string_view header_json,
-                                        std::string_view claims_json,
+std::optional<std::string> SignJwtRs256(std::string_view header_json, std::string_view claims_json,
                                         std::string_view private_key_pem, std::string* error) {
   ErrorQueueGuard clear_errors;
   std::unique_ptr<BIO, BioFree> bio(
@@ -76,8 +75,7 @@ std::optional<std::string> SignJwtRs256(std::string_view header_json,
       Base64UrlEncode(header_json) + '.' + Base64UrlEncode(claims_json);
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
   size_t length = 0;
-  if (!ctx ||
-      EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1 ||
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1 ||
       EVP_DigestSign(ctx.get(), nullptr, &length,
                      reinterpret_cast<const unsigned char*>(signing_input.data()),
                      signing_input.size()) != 1) {

@@ -15,8 +15,7 @@ std::string Base64UrlEncode(std::string_view bytes);
 // private_key_pem. header_json and claims_json are signed as given.
 // Returns nullopt and a one-line *error when the key cannot be read or signing fails;
 // the error never contains the key.
-std::optional<std::string> SignJwtRs256(std::string_view header_json,
-                                        std::string_view claims_json,
+std::optional<std::string> SignJwtRs256(std::string_view header_json, std::string_view claims_json,
                                         std::string_view private_key_pem, std::string* error);
 
 }  // namespace batchfetch

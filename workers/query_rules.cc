@@ -2,9 +2,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
-
 #include <boost/json.hpp>
+#include <cctype>
 
 namespace batchfetch {
 namespace {
@@ -17,8 +16,8 @@ constexpr std::array<std::string_view, 6> kTypes = {"web",  "image",    "video",
                                                     "news", "discover", "googleNews"};
 constexpr std::array<std::string_view, 7> kDimensions = {
     "date", "query", "page", "country", "device", "searchAppearance", "hour"};
-constexpr std::array<std::string_view, 5> kFilterDimensions = {"country", "device", "page",
-                                                               "query", "searchAppearance"};
+constexpr std::array<std::string_view, 5> kFilterDimensions = {"country", "device", "page", "query",
+                                                               "searchAppearance"};
 constexpr std::array<std::string_view, 6> kOperators = {
     "equals", "notEquals", "contains", "notContains", "includingRegex", "excludingRegex"};
 constexpr std::array<std::string_view, 4> kAggregations = {"auto", "byPage", "byProperty",
@@ -76,8 +75,7 @@ std::string Quote(std::string_view text) { return "'" + std::string(text) + "'";
 // The filter's dimension, operator and expression are present and known.
 std::optional<std::string> CheckFilterForm(const Filter& f) {
   if (!OneOf(kFilterDimensions, f.dimension)) {
-    return "filter dimension " + Quote(f.dimension) + " is not one of " +
-           List(kFilterDimensions);
+    return "filter dimension " + Quote(f.dimension) + " is not one of " + List(kFilterDimensions);
   }
   if (!OneOf(kOperators, f.op)) {
     return "filter operator " + Quote(f.op) + " is not one of " + List(kOperators);
@@ -98,8 +96,10 @@ std::optional<std::string> ValidateFilter(const Filter& f) {
   }
   const bool regex = f.op == "includingRegex" || f.op == "excludingRegex";
   if (regex && f.dimension != "page" && f.dimension != "query") {
-    return "filter " + name + ": regex operators work only on page and query; use equals or "
-           "notEquals for " + f.dimension;
+    return "filter " + name +
+           ": regex operators work only on page and query; use equals or "
+           "notEquals for " +
+           f.dimension;
   }
   const bool exact = f.op == "equals" || f.op == "notEquals";
   if (exact && f.dimension == "country" && !IsCountryCode(f.expression)) {
@@ -123,7 +123,8 @@ std::optional<Filter> ParseFilter(std::string_view text, std::string* error) {
              " is not dimension:operator:expression (e.g. query:contains:shoes)";
     return std::nullopt;
   }
-  Filter f{std::string(text.substr(0, first)), std::string(text.substr(first + 1, second - first - 1)),
+  Filter f{std::string(text.substr(0, first)),
+           std::string(text.substr(first + 1, second - first - 1)),
            std::string(text.substr(second + 1))};
   if (auto problem = CheckFilterForm(f)) {
     *error = *problem;
@@ -231,8 +232,8 @@ void AddQueryExtras(const QueryShape& shape, json::object* body) {
 }
 
 std::string WithQueryExtras(std::string_view body, const QueryShape& shape) {
-  const bool nothing = (shape.aggregation_type.empty() || shape.aggregation_type == "auto") &&
-                       shape.filters.empty();
+  const bool nothing =
+      (shape.aggregation_type.empty() || shape.aggregation_type == "auto") && shape.filters.empty();
   if (nothing) return std::string(body);
   boost::system::error_code ec;
   json::value doc = json::parse(body, ec);

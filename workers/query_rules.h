@@ -1,19 +1,18 @@
 #ifndef BATCHFETCH_WORKERS_QUERY_RULES_H_
 #define BATCHFETCH_WORKERS_QUERY_RULES_H_
 
+#include <boost/json/object.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <boost/json/object.hpp>
-
 namespace batchfetch {
 
 // One dimension filter of searchAnalytics.query (all filters are ANDed in one group).
 struct Filter {
-  std::string dimension;   // country, device, page, query, searchAppearance
-  std::string op;          // equals, notEquals, contains, notContains, includingRegex, excludingRegex
+  std::string dimension;  // country, device, page, query, searchAppearance
+  std::string op;  // equals, notEquals, contains, notContains, includingRegex, excludingRegex
   std::string expression;
 
   friend bool operator==(const Filter&, const Filter&) = default;
@@ -21,10 +20,11 @@ struct Filter {
 
 // The parts of a query that the API's combination rules are about.
 struct QueryShape {
-  std::string type = "web";                 // web, image, video, news, discover, googleNews
-  std::vector<std::string> dimensions;      // date, query, page, country, device, searchAppearance, hour
-  std::string aggregation_type = "auto";    // auto, byPage, byProperty, byNewsShowcasePanel
-  std::string data_state = "final";         // final, all, hourly_all
+  std::string type = "web";  // web, image, video, news, discover, googleNews
+  std::vector<std::string>
+      dimensions;  // date, query, page, country, device, searchAppearance, hour
+  std::string aggregation_type = "auto";  // auto, byPage, byProperty, byNewsShowcasePanel
+  std::string data_state = "final";       // final, all, hourly_all
   std::vector<Filter> filters;
 };
 

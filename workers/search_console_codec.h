@@ -11,7 +11,8 @@
 namespace batchfetch {
 
 // The URL of searchAnalytics.query for site under api_base (e.g.
-// "https://www.googleapis.com"): .../webmasters/v3/sites/{percent-encoded site}/searchAnalytics/query
+// "https://www.googleapis.com"): .../webmasters/v3/sites/{percent-encoded
+// site}/searchAnalytics/query
 std::string QueryUrl(std::string_view api_base, std::string_view site);
 
 // The JSON body asking for one page of one day: startDate = endDate = date,
@@ -19,8 +20,8 @@ std::string QueryUrl(std::string_view api_base, std::string_view site);
 std::string QueryBody(const JobSpec& spec, std::string_view date, int64_t start_row);
 
 struct ParsedPage {
-  std::vector<Row> rows;                 // in the order the API sent them
-  std::string first_incomplete_date;     // metadata.firstIncompleteDate, or ""
+  std::vector<Row> rows;              // in the order the API sent them
+  std::string first_incomplete_date;  // metadata.firstIncompleteDate, or ""
 };
 
 // Parses a 200 response body: `rows` absent means an empty page. Each row's keys are

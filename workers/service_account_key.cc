@@ -1,10 +1,9 @@
 #include "workers/service_account_key.h"
 
-#include <fstream>
-#include <sstream>
-
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
+#include <fstream>
+#include <sstream>
 
 #include "workers/jwt.h"
 
@@ -76,8 +75,9 @@ std::optional<ServiceAccountKey> ServiceAccountKey::Load(const std::string& path
   auto uri = boost::urls::parse_absolute_uri(key.token_uri);
   if (!uri || !(uri->scheme() == "https" ||
                 (uri->scheme() == "http" && IsLoopbackHost(uri->encoded_host())))) {
-    *error = where + ": \"token_uri\" must be an https:// URL (http:// only for a loopback "
-                     "test server)";
+    *error = where +
+             ": \"token_uri\" must be an https:// URL (http:// only for a loopback "
+             "test server)";
     return std::nullopt;
   }
   // Sign a throwaway token now, so a broken key is reported at startup, not mid-run.

@@ -8,7 +8,7 @@ namespace batchfetch {
 
 // A Google service-account JSON key file, as the Cloud console downloads it.
 struct ServiceAccountKey {
-  std::string path;            // the file it was read from
+  std::string path;  // the file it was read from
   std::string client_email;
   std::string private_key;     // PEM; never logged or put in a message
   std::string private_key_id;  // "" when absent; sent as the JWT "kid"

@@ -1,11 +1,10 @@
 #include "workers/service_account_token_source.h"
 
 #include <algorithm>
-#include <utility>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
+#include <utility>
 
 #include "workers/jwt.h"
 #include "workers/token_error.h"
@@ -56,7 +55,7 @@ std::string ServiceAccountTokenSource::Describe() const {
 }
 
 asio::awaitable<boost::system::error_code> ServiceAccountTokenSource::Token(std::string* token,
-                                                                           std::string* error) {
+                                                                            std::string* error) {
   co_return co_await cache_.Get([this] { return FetchOnce(); }, token, error);
 }
 
@@ -79,15 +78,15 @@ asio::awaitable<TokenCache::Fetched> ServiceAccountTokenSource::FetchOnce() {
                       {"iat", iat},
                       {"exp", iat + kAssertionLifetime.count()}};
   std::string sign_error;
-  auto assertion = SignJwtRs256(json::serialize(header), json::serialize(claims),
-                                key_.private_key, &sign_error);
+  auto assertion =
+      SignJwtRs256(json::serialize(header), json::serialize(claims), key_.private_key, &sign_error);
   if (!assertion) co_return fail(TokenError::kBadKeyFile, sign_error);
 
   HttpRequest request;
   request.url = key_.token_uri;
   // A JWT is base64url and dots only: nothing in it needs percent-encoding.
-  request.body = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=" +
-                 *assertion;
+  request.body =
+      "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=" + *assertion;
   request.headers.push_back("Content-Type: application/x-www-form-urlencoded");
   request.timeout = request_timeout_;
   auto [ec, response] =
@@ -103,8 +102,7 @@ asio::awaitable<TokenCache::Fetched> ServiceAccountTokenSource::FetchOnce() {
                    "cannot reach " + endpoint + ": " + OneLine(response.error));
   }
   if (response.status != 200) {
-    const bool retry = response.status >= 500 || response.status == 429 ||
-                       response.status == 408;
+    const bool retry = response.status >= 500 || response.status == 429 || response.status == 408;
     std::string detail = OAuthErrorDetail(response.body);
     co_return fail(retry ? TokenError::kEndpointUnavailable : TokenError::kEndpointRejected,
                    endpoint + " answered " + std::to_string(response.status) +

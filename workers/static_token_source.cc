@@ -5,7 +5,7 @@
 namespace batchfetch {
 
 boost::asio::awaitable<boost::system::error_code> StaticTokenSource::Token(std::string* token,
-                                                                          std::string* error) {
+                                                                           std::string* error) {
   if (rejected_) {
     *error = "the token from " + origin_ +
              " was rejected (401); give a fresh one, or use --token-cmd or --credentials so "

@@ -13,15 +13,15 @@ namespace asio = boost::asio;
 // One fetch in progress. Waiters wait on `done`, which never expires: the fetcher
 // cancels it when the result is in.
 struct TokenCache::Flight {
-  explicit Flight(const asio::any_io_executor& ex) : done(ex, asio::steady_timer::time_point::max()) {}
+  explicit Flight(const asio::any_io_executor& ex)
+      : done(ex, asio::steady_timer::time_point::max()) {}
   asio::steady_timer done;
   bool finished = false;
   Fetched result;
 };
 
-asio::awaitable<boost::system::error_code> TokenCache::Get(const Fetch& fetch,
-                                                          std::string* token,
-                                                          std::string* error) {
+asio::awaitable<boost::system::error_code> TokenCache::Get(const Fetch& fetch, std::string* token,
+                                                           std::string* error) {
   for (;;) {
     if (!token_.empty() && clock_.Now() < refresh_at_) {
       *token = token_;

@@ -1,12 +1,11 @@
 #ifndef BATCHFETCH_WORKERS_TOKEN_CACHE_H_
 #define BATCHFETCH_WORKERS_TOKEN_CACHE_H_
 
+#include <boost/asio/awaitable.hpp>
+#include <boost/system/error_code.hpp>
 #include <functional>
 #include <memory>
 #include <string>
-
-#include <boost/asio/awaitable.hpp>
-#include <boost/system/error_code.hpp>
 
 #include "ratelimit/clock.h"
 
@@ -46,9 +45,9 @@ class TokenCache {
   struct Flight;
 
   const Clock& clock_;
-  std::string token_;                // "" = none cached
-  Clock::TimePoint refresh_at_{};    // fetch again from here on
-  std::shared_ptr<Flight> flight_;   // the fetch running now, or null
+  std::string token_;               // "" = none cached
+  Clock::TimePoint refresh_at_{};   // fetch again from here on
+  std::shared_ptr<Flight> flight_;  // the fetch running now, or null
   int fetches_ = 0;
 };
 

@@ -1,10 +1,9 @@
 #ifndef BATCHFETCH_WORKERS_TOKEN_ERROR_H_
 #define BATCHFETCH_WORKERS_TOKEN_ERROR_H_
 
+#include <boost/system/error_code.hpp>
 #include <system_error>
 #include <type_traits>
-
-#include <boost/system/error_code.hpp>
 
 namespace batchfetch {
 

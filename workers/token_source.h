@@ -1,13 +1,12 @@
 #ifndef BATCHFETCH_WORKERS_TOKEN_SOURCE_H_
 #define BATCHFETCH_WORKERS_TOKEN_SOURCE_H_
 
-#include <chrono>
-#include <memory>
-#include <string>
-
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/error_code.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
 
 #include "ratelimit/clock.h"
 #include "workers/http_client.h"
@@ -41,16 +40,16 @@ class TokenSource {
 
 // What the command line and environment say about credentials.
 struct TokenSourceOptions {
-  std::string token;        // --token T
-  std::string token_cmd;    // --token-cmd CMD
-  std::string credentials;  // --credentials FILE (service-account JSON key)
+  std::string token;            // --token T
+  std::string token_cmd;        // --token-cmd CMD
+  std::string credentials;      // --credentials FILE (service-account JSON key)
   std::string env_token;        // $BATCHFETCH_TOKEN
   std::string env_credentials;  // $GOOGLE_APPLICATION_CREDENTIALS
 
-  std::chrono::seconds command_lifetime{50 * 60};  // how long a --token-cmd token is reused
-  std::chrono::seconds command_timeout{60};        // a --token-cmd run is killed after this
+  std::chrono::seconds command_lifetime{50 * 60};          // how long a --token-cmd token is reused
+  std::chrono::seconds command_timeout{60};                // a --token-cmd run is killed after this
   std::chrono::milliseconds token_request_timeout{30000};  // one POST to token_uri
-  const Clock* clock = nullptr;                    // nullptr = SteadyClock::Instance()
+  const Clock* clock = nullptr;                            // nullptr = SteadyClock::Instance()
 
   // Fills env_token and env_credentials from the environment.
   void ReadEnvironment();

@@ -1,13 +1,12 @@
 #include "workers/worker.h"
 
-#include "workers/token_error.h"
-
-#include <utility>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <utility>
+
+#include "workers/token_error.h"
 
 namespace batchfetch {
 
@@ -122,8 +121,8 @@ asio::awaitable<void> Worker::FetchOnce(const Lease& lease) {
         if (row.date.empty()) row.date = lease.key.date;
       }
       // Dates compare as text (YYYY-MM-DD): on/after firstIncompleteDate is provisional.
-      const bool provisional = !parsed.first_incomplete_date.empty() &&
-                               lease.key.date >= parsed.first_incomplete_date;
+      const bool provisional =
+          !parsed.first_incomplete_date.empty() && lease.key.date >= parsed.first_incomplete_date;
       FetchedPage page{config_.job, lease, std::move(parsed.rows), provisional};
       co_await host_.Submit(id_, std::move(page), info);
       co_return;

@@ -1,13 +1,12 @@
 #ifndef BATCHFETCH_WORKERS_WORKER_H_
 #define BATCHFETCH_WORKERS_WORKER_H_
 
+#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <boost/asio/awaitable.hpp>
 
 #include "persistence/page.h"
 #include "ratelimit/rate_limiter.h"
@@ -21,10 +20,10 @@ namespace batchfetch {
 
 // How one request went, for metrics and the audit log.
 struct RequestInfo {
-  long http_status = 0;                        // 0 when the transfer failed
-  bool unreachable = false;                    // could not resolve or connect to the host
-  std::chrono::microseconds latency{0};        // the request itself
-  std::chrono::microseconds limiter_wait{0};   // waiting for the QPM token
+  long http_status = 0;                       // 0 when the transfer failed
+  bool unreachable = false;                   // could not resolve or connect to the host
+  std::chrono::microseconds latency{0};       // the request itself
+  std::chrono::microseconds limiter_wait{0};  // waiting for the QPM token
 };
 
 // What a worker needs from its coordinator. All calls on the io thread.
@@ -59,7 +58,7 @@ class WorkerHost {
 struct WorkerConfig {
   std::shared_ptr<const Job> job;
   std::string api_base;
-  TokenSource* tokens = nullptr;           // not owned; nullptr = no Authorization header
+  TokenSource* tokens = nullptr;  // not owned; nullptr = no Authorization header
   std::chrono::milliseconds request_timeout{60000};
 };
 

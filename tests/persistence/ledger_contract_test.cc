@@ -2,8 +2,6 @@
 // (a temporary file) and PostgreSQL (a fresh database in a throw-away cluster that the
 // test starts itself; it fails, never skips, when the cluster cannot start).
 
-#include "persistence/ledger.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "persistence/ledger.h"
 #include "persistence/quota_ledger.h"
 #include "tests/persistence/sqlite_ledger_fixture.h"
 #include "tests/support/pg_cluster.h"
@@ -428,8 +427,8 @@ TEST_P(LedgerContractTest, APageZeroWithItsLeaseReplacesItsDayButALateOwnerOnlyU
   other->spec.dimensions = {"date", "query"};
   other->id = other->spec.Id();
   ASSERT_OK(ledger_->RegisterJob(*other));
-  EXPECT_TRUE(CommitPage(other, Claim(other->id, 1, At(0))[0], MakeRows(4, "2024-01-01", 9),
-                         At(1)));
+  EXPECT_TRUE(
+      CommitPage(other, Claim(other->id, 1, At(0))[0], MakeRows(4, "2024-01-01", 9), At(1)));
 
   EXPECT_FALSE(CommitPage(job, late, MakeRows(7, "2024-01-01", 1), At(kLease.count() + 1)));
   const std::string mine =

@@ -2,12 +2,11 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
-#include <vector>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <vector>
 
 #include "ratelimit/qpm_limiter.h"
 
@@ -24,15 +23,19 @@ TEST(CompositeLimiterTest, TheTightestQuotaKeyBoundsEveryWindow) {
   CompositeLimiter both({&site, &user});
   std::vector<std::chrono::steady_clock::time_point> grants;
   for (int i = 0; i < 12; ++i) {
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-      if (!co_await both.Acquire(1)) grants.push_back(std::chrono::steady_clock::now());
-    }, asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          if (!co_await both.Acquire(1)) grants.push_back(std::chrono::steady_clock::now());
+        },
+        asio::detached);
   }
   io.run_for(std::chrono::seconds(5));
   ASSERT_EQ(grants.size(), 12u);
   std::sort(grants.begin(), grants.end());
   for (std::size_t i = 0; i + 3 < grants.size(); ++i) {
-    EXPECT_GE(grants[i + 3] - grants[i], milliseconds(199)) << "4 grants inside one window at " << i;
+    EXPECT_GE(grants[i + 3] - grants[i], milliseconds(199))
+        << "4 grants inside one window at " << i;
   }
   EXPECT_EQ(both.total_grants(), 12);
   EXPECT_EQ(site.total_grants(), 12);
@@ -46,13 +49,16 @@ TEST(CompositeLimiterTest, CloseAbortsWaitersOnEveryKey) {
   CompositeLimiter both({&site, &user});
   int granted = 0, aborted = 0;
   for (int i = 0; i < 3; ++i) {
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-      if (co_await both.Acquire(1)) {
-        ++aborted;
-      } else {
-        ++granted;
-      }
-    }, asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          if (co_await both.Acquire(1)) {
+            ++aborted;
+          } else {
+            ++granted;
+          }
+        },
+        asio::detached);
   }
   io.run_for(milliseconds(50));
   both.Close();

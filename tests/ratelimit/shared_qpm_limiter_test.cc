@@ -16,7 +16,6 @@
 #include <thread>
 #include <vector>
 
-
 namespace batchfetch {
 namespace {
 
@@ -44,9 +43,7 @@ class MemoryQuota final : public QuotaLedger {
     } else {
       const Time blocker = (*grants_)[static_cast<std::size_t>(used - (budget - n) - 1)];
       *out = QuotaDecision{
-          false,
-          std::max(milliseconds(1),
-                   std::chrono::ceil<milliseconds>(blocker + window - now)),
+          false, std::max(milliseconds(1), std::chrono::ceil<milliseconds>(blocker + window - now)),
           used};
     }
     return Status::Ok();

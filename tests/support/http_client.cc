@@ -44,7 +44,8 @@ asio::awaitable<void> Exchange(std::string method, std::string host, std::string
     request.set(name, value);
     has_content_type |= beast::iequals(name, "content-type");
   }
-  if (!body.empty() && !has_content_type) request.set(http::field::content_type, "application/json");
+  if (!body.empty() && !has_content_type)
+    request.set(http::field::content_type, "application/json");
   request.body() = std::move(body);
   request.prepare_payload();
   auto [write_ec, written] = co_await http::async_write(stream, request, kUseTuple);
@@ -74,16 +75,16 @@ asio::awaitable<void> Exchange(std::string method, std::string host, std::string
 
 }  // namespace
 
-HttpResponse HttpRequest(std::string_view method, const std::string& url,
-                         const std::string& body, const HttpHeaders& headers,
-                         std::chrono::milliseconds timeout) {
+HttpResponse HttpRequest(std::string_view method, const std::string& url, const std::string& body,
+                         const HttpHeaders& headers, std::chrono::milliseconds timeout) {
   HttpResponse out;
   auto parsed = boost::urls::parse_uri(url);
   if (!parsed || parsed->scheme() != "http") {
     out.error = "bad url: " + url;
     return out;
   }
-  std::string target = parsed->encoded_target().empty() ? "/" : std::string(parsed->encoded_target());
+  std::string target =
+      parsed->encoded_target().empty() ? "/" : std::string(parsed->encoded_target());
   std::string port = parsed->has_port() ? std::string(parsed->port()) : "80";
   asio::io_context io;
   asio::co_spawn(io,
@@ -105,8 +106,8 @@ std::string EncodeUriComponent(std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '!' ||
-        c == '*' || c == '\'' || c == '(' || c == ')') {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '!' || c == '*' ||
+        c == '\'' || c == '(' || c == ')') {
       out += char(c);
     } else {
       out += '%';

@@ -22,9 +22,8 @@ using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
 // Sends one request to an "http://host:port/path?query" URL and waits at most `timeout`
 // for the whole answer. Never throws for transport failures; they land in `error`.
-HttpResponse HttpRequest(std::string_view method, const std::string& url,
-                         const std::string& body, const HttpHeaders& headers,
-                         std::chrono::milliseconds timeout);
+HttpResponse HttpRequest(std::string_view method, const std::string& url, const std::string& body,
+                         const HttpHeaders& headers, std::chrono::milliseconds timeout);
 
 inline HttpResponse HttpGet(const std::string& url, const HttpHeaders& headers = {},
                             std::chrono::milliseconds timeout = std::chrono::seconds(10)) {

@@ -14,8 +14,8 @@ namespace {
 boost::json::object GetJsonObject(const std::string& url) {
   HttpResponse response = HttpGet(url);
   if (response.status != 200) {
-    throw std::runtime_error("GET " + url + " failed: " + std::to_string(response.status) +
-                             " " + response.error + " " + response.body);
+    throw std::runtime_error("GET " + url + " failed: " + std::to_string(response.status) + " " +
+                             response.error + " " + response.body);
   }
   boost::system::error_code ec;
   boost::json::value value = boost::json::parse(response.body, ec);
@@ -37,8 +37,7 @@ MockGsc::MockGsc(const std::vector<std::string>& args) {
   auto line = process_->ReadLine(std::chrono::seconds(10));
   const std::string prefix = "listening on 127.0.0.1:";
   if (!line || !line->starts_with(prefix)) {
-    throw std::runtime_error("mockgsc did not start (first line: " + line.value_or("<none>") +
-                             ")");
+    throw std::runtime_error("mockgsc did not start (first line: " + line.value_or("<none>") + ")");
   }
   port_ = uint16_t(std::stoi(line->substr(prefix.size())));
 }
@@ -53,8 +52,7 @@ MockGsc::~MockGsc() {
 std::string MockGsc::base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
 std::string MockGsc::QueryUrl(const std::string& site) const {
-  return base_url() + "/webmasters/v3/sites/" + EncodeUriComponent(site) +
-         "/searchAnalytics/query";
+  return base_url() + "/webmasters/v3/sites/" + EncodeUriComponent(site) + "/searchAnalytics/query";
 }
 
 boost::json::object MockGsc::Stats() const { return GetJsonObject(base_url() + "/__stats"); }

@@ -20,7 +20,7 @@ class MockGsc {
   // What GET /__expected says a complete fetch of one day stores.
   struct ExpectedDay {
     int64_t rows = 0;
-    std::string checksum;  // 16 hex digits; see tests/support/checksum.h.
+    std::string checksum;    // 16 hex digits; see tests/support/checksum.h.
     bool truncated = false;  // The day had more rows than the 50,000 served.
   };
 
@@ -40,8 +40,8 @@ class MockGsc {
   // GET /__stats. Throws std::runtime_error on a transport or parse failure.
   boost::json::object Stats() const;
   // GET /__expected for one day. `dimensions` is comma-separated ("date,query,page").
-  ExpectedDay Expected(const std::string& site, const std::string& type,
-                       const std::string& date, const std::string& dimensions) const;
+  ExpectedDay Expected(const std::string& site, const std::string& type, const std::string& date,
+                       const std::string& dimensions) const;
 
   // Sends SIGTERM and waits up to `timeout`; returns the exit code (nullopt if still up).
   std::optional<int> Stop(std::chrono::milliseconds timeout = std::chrono::seconds(5));

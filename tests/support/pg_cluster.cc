@@ -60,18 +60,26 @@ PgCluster::PgCluster() {
   }
   if (::geteuid() == 0) {
     const passwd* nobody = ::getpwnam("nobody");
-    if (nobody == nullptr) throw std::runtime_error("PgCluster: running as root and no user nobody");
+    if (nobody == nullptr)
+      throw std::runtime_error("PgCluster: running as root and no user nobody");
     if (::chown(dir_.path().c_str(), nobody->pw_uid, nobody->pw_gid) != 0) {
       throw std::runtime_error("PgCluster: cannot chown " + dir_.path().string() + " to nobody");
     }
     as_user_ = {"setpriv", "--reuid=" + std::to_string(nobody->pw_uid),
-                "--regid=" + std::to_string(nobody->pw_gid), "--clear-groups",
-                "--pdeathsig=KILL"};
+                "--regid=" + std::to_string(nobody->pw_gid), "--clear-groups", "--pdeathsig=KILL"};
   }
   std::vector<std::string> initdb = as_user_;
-  const std::vector<std::string> initdb_args = {
-      bindir_ + "/initdb", "-D",     dir_.File("data"), "-U", "batchfetch", "--auth=trust",
-      "-E",                "UTF8",   "--locale=C",      "--no-sync", "--no-instructions"};
+  const std::vector<std::string> initdb_args = {bindir_ + "/initdb",
+                                                "-D",
+                                                dir_.File("data"),
+                                                "-U",
+                                                "batchfetch",
+                                                "--auth=trust",
+                                                "-E",
+                                                "UTF8",
+                                                "--locale=C",
+                                                "--no-sync",
+                                                "--no-instructions"};
   initdb.insert(initdb.end(), initdb_args.begin(), initdb_args.end());
   {
     Subprocess::Options options;
@@ -95,11 +103,25 @@ PgCluster::PgCluster() {
 bool PgCluster::TryStart(uint16_t port, std::string* log_tail) {
   Subprocess::Options options;
   options.argv = as_user_;
-  const std::vector<std::string> args = {
-      bindir_ + "/postgres", "-D", dir_.File("data"), "-p", std::to_string(port),
-      "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
-      "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-      "-c", "max_connections=200", "-c", "shared_buffers=64MB"};
+  const std::vector<std::string> args = {bindir_ + "/postgres",
+                                         "-D",
+                                         dir_.File("data"),
+                                         "-p",
+                                         std::to_string(port),
+                                         "-c",
+                                         "listen_addresses=127.0.0.1",
+                                         "-c",
+                                         "unix_socket_directories=",
+                                         "-c",
+                                         "fsync=off",
+                                         "-c",
+                                         "synchronous_commit=off",
+                                         "-c",
+                                         "full_page_writes=off",
+                                         "-c",
+                                         "max_connections=200",
+                                         "-c",
+                                         "shared_buffers=64MB"};
   options.argv.insert(options.argv.end(), args.begin(), args.end());
   options.stderr_path = dir_.File("postgres.log");
   options.stdout_path = dir_.File("postgres.out");
@@ -154,7 +176,8 @@ std::vector<std::vector<std::string>> PgQuery(const std::string& uri, const std:
     PQfinish(conn);
     throw std::runtime_error("PgQuery: cannot connect: " + msg);
   }
-  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);
   PGresult* res = PQexec(conn, sql.c_str());
   const ExecStatusType st = PQresultStatus(res);
   if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {

@@ -113,8 +113,7 @@ Subprocess::Subprocess(Options options) {
   if (n == sizeof child_errno) {
     Wait(std::chrono::seconds(5));
     if (stdout_fd_ >= 0) close(stdout_fd_);
-    throw std::runtime_error("cannot start " + options.argv[0] + ": " +
-                             std::strerror(child_errno));
+    throw std::runtime_error("cannot start " + options.argv[0] + ": " + std::strerror(child_errno));
   }
 }
 
@@ -176,8 +175,7 @@ bool Subprocess::Kill(int sig) {
   return kill(pid_, sig) == 0;
 }
 
-CommandResult RunCommand(const std::vector<std::string>& argv,
-                         std::chrono::milliseconds timeout,
+CommandResult RunCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
                          const std::vector<std::pair<std::string, std::string>>& env) {
   TempDir dir;
   CommandResult result;

@@ -19,8 +19,8 @@ class Subprocess {
   struct Options {
     std::vector<std::string> argv;  // argv[0] is the program path (PATH is searched).
     std::vector<std::pair<std::string, std::string>> env;  // Added to / override environ.
-    std::string stdout_path;  // Redirect stdout to this file (truncated); "" = inherit.
-    std::string stderr_path;  // Redirect stderr to this file (truncated); "" = inherit.
+    std::string stdout_path;   // Redirect stdout to this file (truncated); "" = inherit.
+    std::string stderr_path;   // Redirect stderr to this file (truncated); "" = inherit.
     bool pipe_stdout = false;  // Read stdout through ReadLine() (overrides stdout_path).
     std::string cwd;           // "" = the current directory.
   };
@@ -48,9 +48,9 @@ class Subprocess {
 
  private:
   pid_t pid_ = -1;
-  int stdout_fd_ = -1;             // Read end of the stdout pipe, or -1.
-  std::string line_buffer_;        // Bytes read past the last returned line.
-  std::optional<int> status_;      // Set once reaped.
+  int stdout_fd_ = -1;         // Read end of the stdout pipe, or -1.
+  std::string line_buffer_;    // Bytes read past the last returned line.
+  std::optional<int> status_;  // Set once reaped.
 };
 
 // The outcome of RunCommand.

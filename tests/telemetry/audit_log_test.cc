@@ -1,12 +1,10 @@
 #include "telemetry/audit_log.h"
 
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 
-#include <fstream>
-
 #include <boost/json/parse.hpp>
+#include <fstream>
 
 #include "tests/support/temp_dir.h"
 
@@ -21,8 +19,8 @@ TEST(AuditLogTest, OneFlushedJsonLinePerRequestInAnOwnerOnlyFile) {
   AuditLog log("host-1-\"w\"");
   std::string error;
   ASSERT_TRUE(log.Open(path, &error)) << error;
-  log.OnRequest(PageKey{"job", "2025-01-02", 500}, 200, "ok", microseconds(12345),
-                microseconds(10), 57, 960);
+  log.OnRequest(PageKey{"job", "2025-01-02", 500}, 200, "ok", microseconds(12345), microseconds(10),
+                57, 960);
   log.OnRequest(PageKey{"job", "2025-01-03", 0}, 0, "transient", microseconds(1), microseconds(0),
                 58, 960);
   // Flushed already: read it while the log is still open.

@@ -2,13 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json/parse.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
-
-#include <boost/json/parse.hpp>
 
 #include "telemetry/engine_metrics.h"
 #include "tests/telemetry/prometheus_parser.h"

@@ -8,9 +8,9 @@ namespace {
 TEST(HistogramTest, ValueLandsInFirstBucketWhoseBoundIsAtLeastIt) {
   Histogram h({1, 2, 5});
   h.Observe(0.5);
-  h.Observe(1);    // le="1" is inclusive
+  h.Observe(1);  // le="1" is inclusive
   h.Observe(1.5);
-  h.Observe(7);    // +Inf only
+  h.Observe(7);  // +Inf only
   EXPECT_EQ(h.Cumulative(), (std::vector<uint64_t>{2, 3, 3, 4}));
   EXPECT_EQ(h.count(), 4u);
   EXPECT_DOUBLE_EQ(h.sum(), 10);

@@ -1,15 +1,13 @@
 #include "telemetry/logging.h"
 
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <boost/json/parse.hpp>
 #include <fstream>
 #include <sstream>
-
-#include <boost/json/parse.hpp>
-#include <spdlog/spdlog.h>
 
 #include "tests/support/temp_dir.h"
 

@@ -59,19 +59,19 @@ TEST(MetricsRegistryTest, SampleValuesUseIntegersInfAndShortestDecimals) {
 // The parser itself must reject what Prometheus rejects, or the tests above prove nothing.
 TEST(PrometheusParserTest, RejectsMalformedExpositions) {
   const char* bad[] = {
-      "x 1",                                                // no final newline
-      "x{a=\"1} 1\n",                                       // unterminated label value
-      "x{a=\"\\q\"} 1\n",                                   // bad escape
-      "1x 1\n",                                             // bad name
-      "x one\n",                                            // bad value
-      "# TYPE x counter\nx -1\n",                           // negative counter
-      "# TYPE x foo\nx 1\n",                                // unknown type
-      "x 1\n# TYPE x gauge\n",                              // TYPE after samples
-      "x{a=\"1\"} 1\ny 1\nx{a=\"2\"} 1\n",                  // not contiguous
+      "x 1",                                // no final newline
+      "x{a=\"1} 1\n",                       // unterminated label value
+      "x{a=\"\\q\"} 1\n",                   // bad escape
+      "1x 1\n",                             // bad name
+      "x one\n",                            // bad value
+      "# TYPE x counter\nx -1\n",           // negative counter
+      "# TYPE x foo\nx 1\n",                // unknown type
+      "x 1\n# TYPE x gauge\n",              // TYPE after samples
+      "x{a=\"1\"} 1\ny 1\nx{a=\"2\"} 1\n",  // not contiguous
       "# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n",
-      "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n",        // no +Inf
-      "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 1\n",     // count != +Inf
-      "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_count 1\n",              // no sum
+      "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n",     // no +Inf
+      "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 1\n",  // count != +Inf
+      "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_count 1\n",           // no sum
   };
   for (const char* text : bad) {
     testing::PromExposition e;

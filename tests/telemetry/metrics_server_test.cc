@@ -2,11 +2,10 @@
 
 #include <gtest/gtest.h>
 
-#include <future>
-#include <thread>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <future>
+#include <thread>
 
 #include "tests/support/http_client.h"
 

@@ -41,8 +41,8 @@ TEST(ProgressDisplayTest, LineShowsPagesRowsRateBudgetEtaAndDead) {
 TEST(ProgressDisplayTest, RedrawsPeriodicallyAndClearsOnFinish) {
   boost::asio::io_context io;
   std::vector<std::string> draws;
-  ProgressDisplay d(io.get_executor(), [&](std::string_view s) { draws.emplace_back(s); },
-                    milliseconds(10));
+  ProgressDisplay d(
+      io.get_executor(), [&](std::string_view s) { draws.emplace_back(s); }, milliseconds(10));
   d.Start();
   boost::asio::steady_timer stop(io, milliseconds(100));
   stop.async_wait([&](boost::system::error_code) { d.OnFinished(); });

@@ -24,9 +24,18 @@ bool IsMetricName(const std::string& s) {
 }
 
 bool ParseFloat(const std::string& s, double* out) {
-  if (s == "NaN") { *out = NAN; return true; }
-  if (s == "+Inf" || s == "Inf") { *out = INFINITY; return true; }
-  if (s == "-Inf") { *out = -INFINITY; return true; }
+  if (s == "NaN") {
+    *out = NAN;
+    return true;
+  }
+  if (s == "+Inf" || s == "Inf") {
+    *out = INFINITY;
+    return true;
+  }
+  if (s == "-Inf") {
+    *out = -INFINITY;
+    return true;
+  }
   if (s.empty()) return false;
   char* end = nullptr;
   *out = std::strtod(s.c_str(), &end);
@@ -51,15 +60,24 @@ bool ParseSample(const std::string& line, PromSample* s, std::string* why) {
   std::size_t i = 0;
   while (i < line.size() && IsNameChar(line[i], true)) ++i;
   s->name = line.substr(0, i);
-  if (!IsMetricName(s->name)) { *why = "bad metric name"; return false; }
+  if (!IsMetricName(s->name)) {
+    *why = "bad metric name";
+    return false;
+  }
   if (i < line.size() && line[i] == '{') {
     ++i;
     while (true) {
-      if (i < line.size() && line[i] == '}') { ++i; break; }
+      if (i < line.size() && line[i] == '}') {
+        ++i;
+        break;
+      }
       std::size_t start = i;
       while (i < line.size() && IsNameChar(line[i], false)) ++i;
       std::string label = line.substr(start, i - start);
-      if (label.empty() || !IsNameStart(label[0], false)) { *why = "bad label name"; return false; }
+      if (label.empty() || !IsNameStart(label[0], false)) {
+        *why = "bad label name";
+        return false;
+      }
       if (i + 1 >= line.size() || line[i] != '=' || line[i + 1] != '"') {
         *why = "expected =\" after label " + label;
         return false;
@@ -69,14 +87,23 @@ bool ParseSample(const std::string& line, PromSample* s, std::string* why) {
       bool closed = false;
       while (i < line.size()) {
         char c = line[i++];
-        if (c == '"') { closed = true; break; }
+        if (c == '"') {
+          closed = true;
+          break;
+        }
         if (c == '\\') {
           if (i >= line.size()) break;
           char e = line[i++];
-          if (e == 'n') value += '\n';
-          else if (e == '\\') value += '\\';
-          else if (e == '"') value += '"';
-          else { *why = "bad escape in label value"; return false; }
+          if (e == 'n')
+            value += '\n';
+          else if (e == '\\')
+            value += '\\';
+          else if (e == '"')
+            value += '"';
+          else {
+            *why = "bad escape in label value";
+            return false;
+          }
         } else if (c == '\n') {
           *why = "raw newline in label value";
           return false;
@@ -84,27 +111,51 @@ bool ParseSample(const std::string& line, PromSample* s, std::string* why) {
           value += c;
         }
       }
-      if (!closed) { *why = "unterminated label value"; return false; }
-      if (s->labels.count(label)) { *why = "label " + label + " given twice"; return false; }
+      if (!closed) {
+        *why = "unterminated label value";
+        return false;
+      }
+      if (s->labels.count(label)) {
+        *why = "label " + label + " given twice";
+        return false;
+      }
       s->labels[label] = value;
-      if (i < line.size() && line[i] == ',') { ++i; continue; }
-      if (i < line.size() && line[i] == '}') { ++i; break; }
+      if (i < line.size() && line[i] == ',') {
+        ++i;
+        continue;
+      }
+      if (i < line.size() && line[i] == '}') {
+        ++i;
+        break;
+      }
       *why = "expected , or } in label set";
       return false;
     }
   }
-  if (i >= line.size() || line[i] != ' ') { *why = "expected a space before the value"; return false; }
+  if (i >= line.size() || line[i] != ' ') {
+    *why = "expected a space before the value";
+    return false;
+  }
   ++i;
   std::string rest = line.substr(i);
   std::istringstream in(rest);
   std::string value, timestamp, extra;
   in >> value >> timestamp >> extra;
-  if (!extra.empty()) { *why = "trailing text after the timestamp"; return false; }
-  if (!ParseFloat(value, &s->value)) { *why = "bad value '" + value + "'"; return false; }
+  if (!extra.empty()) {
+    *why = "trailing text after the timestamp";
+    return false;
+  }
+  if (!ParseFloat(value, &s->value)) {
+    *why = "bad value '" + value + "'";
+    return false;
+  }
   if (!timestamp.empty()) {
     char* end = nullptr;
     std::strtoll(timestamp.c_str(), &end, 10);
-    if (end != timestamp.c_str() + timestamp.size()) { *why = "bad timestamp"; return false; }
+    if (end != timestamp.c_str() + timestamp.size()) {
+      *why = "bad timestamp";
+      return false;
+    }
   }
   return true;
 }

@@ -17,13 +17,14 @@ struct PromSample {
 // A parsed Prometheus text exposition (format 0.0.4), written independently of the
 // engine's renderer so a bug in one does not hide behind the same bug in the other.
 struct PromExposition {
-  std::map<std::string, std::string> types;   // family -> counter|gauge|histogram|...
+  std::map<std::string, std::string> types;  // family -> counter|gauge|histogram|...
   std::map<std::string, std::string> help;
   std::vector<PromSample> samples;
 
   // The value of the sample name{labels} (labels must match exactly); throws
   // std::out_of_range when absent.
-  double Value(const std::string& name, const std::map<std::string, std::string>& labels = {}) const;
+  double Value(const std::string& name,
+               const std::map<std::string, std::string>& labels = {}) const;
   // The sum over every sample called name, whatever its labels; 0 when none.
   double Sum(const std::string& name) const;
 };

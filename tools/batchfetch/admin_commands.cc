@@ -1,17 +1,16 @@
 // batchfetch status / verify / retry: read or repair the ledger. status and verify print
 // text for people or, with --json, one JSON object on one line for scripts.
 
+#include <CLI/CLI.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <boost/json/array.hpp>
-#include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 
 #include "persistence/ledger.h"
 #include "tools/batchfetch/commands.h"
@@ -76,15 +75,18 @@ boost::json::object JobJson(const Job& job) {
 
 void PrintJobHeader(const Job& job) {
   std::printf("job %s  %s %s %s..%s [%s]\n", job.id.c_str(), job.spec.site.c_str(),
-              job.spec.search_type.c_str(), job.spec.start_date.c_str(),
-              job.spec.end_date.c_str(), job.spec.DimensionsCsv().c_str());
+              job.spec.search_type.c_str(), job.spec.start_date.c_str(), job.spec.end_date.c_str(),
+              job.spec.DimensionsCsv().c_str());
 }
 
 boost::json::object StatusJson(const Job& job, const JobReport& r) {
   boost::json::object o = JobJson(job);
   const JobProgress& p = r.progress;
-  o["pages"] = {{"pending", p.pending}, {"leased", p.leased}, {"done", p.done},
-                {"dead", p.dead},       {"total", p.total()}};
+  o["pages"] = {{"pending", p.pending},
+                {"leased", p.leased},
+                {"done", p.done},
+                {"dead", p.dead},
+                {"total", p.total()}};
   o["rows"] = p.rows;
   o["truncated_days"] = p.truncated_days;
   boost::json::array dead;
@@ -109,12 +111,13 @@ boost::json::object StatusJson(const Job& job, const JobReport& r) {
 void PrintStatus(const Job& job, const JobReport& r, WallTime now) {
   const JobProgress& p = r.progress;
   PrintJobHeader(job);
-  std::printf("  pages: %lld done, %lld pending, %lld leased, %lld dead (of %lld); %lld rows; "
-              "%lld truncated days\n",
-              static_cast<long long>(p.done), static_cast<long long>(p.pending),
-              static_cast<long long>(p.leased), static_cast<long long>(p.dead),
-              static_cast<long long>(p.total()), static_cast<long long>(p.rows),
-              static_cast<long long>(p.truncated_days));
+  std::printf(
+      "  pages: %lld done, %lld pending, %lld leased, %lld dead (of %lld); %lld rows; "
+      "%lld truncated days\n",
+      static_cast<long long>(p.done), static_cast<long long>(p.pending),
+      static_cast<long long>(p.leased), static_cast<long long>(p.dead),
+      static_cast<long long>(p.total()), static_cast<long long>(p.rows),
+      static_cast<long long>(p.truncated_days));
   if (!r.dead.empty()) std::printf("  dead pages (batchfetch retry puts them back):\n");
   for (const DeadPage& d : r.dead) {
     std::printf("    %s:%lld  %d attempts  last error: %s\n", d.key.date.c_str(),
@@ -231,11 +234,10 @@ int VerifyCommand(int argc, char** argv) {
     }
   }
   if (json) {
-    std::printf("%s\n", boost::json::serialize(boost::json::object{
-                                                   {"clean", problems == 0},
-                                                   {"problems", problems},
-                                                   {"jobs", out}})
-                             .c_str());
+    std::printf("%s\n", boost::json::serialize(boost::json::object{{"clean", problems == 0},
+                                                                   {"problems", problems},
+                                                                   {"jobs", out}})
+                            .c_str());
   } else {
     std::printf("verify: %s: %lld problem%s in %zu job%s\n", problems == 0 ? "clean" : "PROBLEMS",
                 static_cast<long long>(problems), problems == 1 ? "" : "s", jobs.size(),

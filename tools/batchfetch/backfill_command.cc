@@ -2,32 +2,32 @@
 // the writer on its own thread until every page is done, the run halts, or a signal
 // stops it.
 
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <memory>
-#include <vector>
-#include <set>
 #include <map>
+#include <memory>
 #include <random>
+#include <set>
 #include <string>
-
-#include <unistd.h>
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <spdlog/spdlog.h>
+#include <vector>
 
 #include "coordinator/coordinator.h"
 #include "persistence/ledger.h"
 #include "persistence/ledger_writer.h"
 #include "persistence/quota_ledger.h"
+#include "ratelimit/composite_limiter.h"
 #include "ratelimit/shared_qpm_limiter.h"
 #include "telemetry/audit_log.h"
 #include "telemetry/engine_metrics.h"
@@ -39,7 +39,6 @@
 #include "tools/batchfetch/commands.h"
 #include "workers/http_client.h"
 #include "workers/token_source.h"
-#include "ratelimit/composite_limiter.h"
 
 namespace batchfetch {
 
@@ -67,17 +66,22 @@ std::string DefaultWorkerId() {
 
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
-  const std::size_t k = std::min(v.size() - 1, static_cast<std::size_t>(std::ceil(p * v.size())) - (p > 0 ? 1 : 0));
+  const std::size_t k =
+      std::min(v.size() - 1, static_cast<std::size_t>(std::ceil(p * v.size())) - (p > 0 ? 1 : 0));
   std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
   return v[k];
 }
 
 const char* OutcomeWord(RunSummary::Outcome o) {
   switch (o) {
-    case RunSummary::Outcome::kDone: return "done";
-    case RunSummary::Outcome::kDeadPages: return "finished with dead pages";
-    case RunSummary::Outcome::kHalted: return "halted";
-    case RunSummary::Outcome::kInterrupted: return "interrupted";
+    case RunSummary::Outcome::kDone:
+      return "done";
+    case RunSummary::Outcome::kDeadPages:
+      return "finished with dead pages";
+    case RunSummary::Outcome::kHalted:
+      return "halted";
+    case RunSummary::Outcome::kInterrupted:
+      return "interrupted";
   }
   return "?";
 }
@@ -89,12 +93,11 @@ void PrintSummary(const BackfillFlags& flags, const RunSummary& s) {
       "batchfetch: %s: %lld pages, %lld rows in %.1f s; %lld requests (%.0f/min; peak %lld in "
       "one %gs window, budget %ld); retries %lld, quota errors %lld, dead pages %lld; latency "
       "p50/p95/p99 %.0f/%.0f/%.0f ms; mailbox peak %lld; ledger %lld/%lld pages done\n",
-      OutcomeWord(s.outcome), static_cast<long long>(s.pages), static_cast<long long>(s.rows),
-      secs, static_cast<long long>(s.requests), per_minute,
-      static_cast<long long>(s.peak_window_grants), flags.qpm_window_s, flags.Budget(),
-      static_cast<long long>(s.retries), static_cast<long long>(s.quota_errors),
-      static_cast<long long>(s.progress.dead), Percentile(s.latency_ms, 0.5),
-      Percentile(s.latency_ms, 0.95), Percentile(s.latency_ms, 0.99),
+      OutcomeWord(s.outcome), static_cast<long long>(s.pages), static_cast<long long>(s.rows), secs,
+      static_cast<long long>(s.requests), per_minute, static_cast<long long>(s.peak_window_grants),
+      flags.qpm_window_s, flags.Budget(), static_cast<long long>(s.retries),
+      static_cast<long long>(s.quota_errors), static_cast<long long>(s.progress.dead),
+      Percentile(s.latency_ms, 0.5), Percentile(s.latency_ms, 0.95), Percentile(s.latency_ms, 0.99),
       static_cast<long long>(s.max_mailbox_depth), static_cast<long long>(s.progress.done),
       static_cast<long long>(s.progress.total()));
   std::fflush(stdout);
@@ -170,8 +173,8 @@ int BackfillCommand(int argc, char** argv) {
   const char* env_token = std::getenv("BATCHFETCH_TOKEN");
   BackfillFlags flags;
   std::string error;
-  if (auto code = ParseBackfillFlags(argc, argv, env_token ? env_token : "", Today(), &flags,
-                                     &error)) {
+  if (auto code =
+          ParseBackfillFlags(argc, argv, env_token ? env_token : "", Today(), &flags, &error)) {
     if (*code != 0) {
       std::fprintf(stderr, "batchfetch backfill: %s\n%s\n", error.c_str(), BackfillExample());
     }
@@ -234,9 +237,8 @@ int BackfillCommand(int argc, char** argv) {
                    flags.db.c_str(), s.ToString().c_str());
       return s.IsFatal() ? kExitHalted : kExitUsage;
     }
-    spdlog::info("job {}: {} {} {}..{} dimensions {} into {}", job->id, spec.site,
-                 spec.search_type, spec.start_date, spec.end_date, spec.DimensionsCsv(),
-                 flags.db);
+    spdlog::info("job {}: {} {} {}..{} dimensions {} into {}", job->id, spec.site, spec.search_type,
+                 spec.start_date, spec.end_date, spec.DimensionsCsv(), flags.db);
     jobs.push_back(std::move(job));
   }
 
@@ -312,9 +314,8 @@ int BackfillCommand(int argc, char** argv) {
     RunOptions run = flags.run;
     run.max_concurrency =
         std::max(1, flags.run.max_concurrency / n_jobs + (i < flags.run.max_concurrency % n_jobs));
-    coordinators.push_back(std::make_unique<Coordinator>(io.get_executor(), writer, http,
-                                                         *job_limiters.back(), worker_config,
-                                                         run, &observers));
+    coordinators.push_back(std::make_unique<Coordinator>(
+        io.get_executor(), writer, http, *job_limiters.back(), worker_config, run, &observers));
   }
   // One job's unrecoverable error halts them all.
   for (auto& c : coordinators) {
@@ -347,8 +348,8 @@ int BackfillCommand(int argc, char** argv) {
     // The summary comes first so a caller can read it and then take a last scrape.
     if (summaries.size() > 1) {
       for (std::size_t i = 0; i < summaries.size(); ++i) {
-        std::printf("batchfetch: job %s (%s %s): ", jobs[i]->id.c_str(),
-                    jobs[i]->spec.site.c_str(), jobs[i]->spec.search_type.c_str());
+        std::printf("batchfetch: job %s (%s %s): ", jobs[i]->id.c_str(), jobs[i]->spec.site.c_str(),
+                    jobs[i]->spec.search_type.c_str());
         PrintSummary(flags, summaries[i]);
       }
     }
@@ -361,7 +362,8 @@ int BackfillCommand(int argc, char** argv) {
       metrics_server.Stop();
       return;
     }
-    metrics_hold.expires_after(std::chrono::milliseconds(std::llround(flags.metrics_hold_s * 1000)));
+    metrics_hold.expires_after(
+        std::chrono::milliseconds(std::llround(flags.metrics_hold_s * 1000)));
     metrics_hold.async_wait([&](boost::system::error_code) { metrics_server.Stop(); });
     signals.async_wait([&](boost::system::error_code ec, int) {
       if (!ec) metrics_hold.cancel();

@@ -1,12 +1,11 @@
 #include "tools/batchfetch/backfill_flags.h"
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <set>
 #include <sstream>
-
-#include <CLI/CLI.hpp>
 
 #include "workers/query_rules.h"
 #include "workers/search_console_codec.h"
@@ -37,8 +36,8 @@ std::vector<std::string> Split(const std::string& s, char sep) {
 }
 
 bool IsLoopbackHttp(const std::string& url) {
-  for (const char* prefix : {"http://127.", "http://localhost:", "http://localhost/",
-                             "http://[::1]"}) {
+  for (const char* prefix :
+       {"http://127.", "http://localhost:", "http://localhost/", "http://[::1]"}) {
     if (url.rfind(prefix, 0) == 0) return true;
   }
   return url == "http://localhost";
@@ -77,7 +76,8 @@ std::optional<int> ParseBackfillFlags(int argc, char** argv, const std::string& 
                  "dimension:operator:expression, e.g. country:equals:usa (repeatable, ANDed)");
   app.add_option("--aggregation-type", f.spec.aggregation_type,
                  "auto|byPage|byProperty|byNewsShowcasePanel");
-  app.add_option("--dimensions", dimensions, "comma list of date,query,page,country,device,searchAppearance,hour");
+  app.add_option("--dimensions", dimensions,
+                 "comma list of date,query,page,country,device,searchAppearance,hour");
   app.add_option("--data-state", f.spec.data_state, "final|all");
   app.add_option("--row-limit", f.spec.row_limit, "rows per page, 1..25000");
   app.add_option("--db", f.db, "SQLite file (created 0600) or postgresql:// URI");
@@ -92,12 +92,14 @@ std::optional<int> ParseBackfillFlags(int argc, char** argv, const std::string& 
   app.add_option("--qpm-utilization", f.qpm_utilization, "fraction of --qpm to use, (0, 1]");
   app.add_option("--qpm-window", f.qpm_window_s, "quota window in seconds (60; smaller in tests)");
   app.add_option("--queue-limit", f.run.queue_limit, "claimed pages held in memory, at most");
-  app.add_option("--inflight-limit", f.run.inflight_limit, "fetched pages waiting for the database");
+  app.add_option("--inflight-limit", f.run.inflight_limit,
+                 "fetched pages waiting for the database");
   app.add_option("--max-attempts", f.run.max_attempts, "attempts before a page is dead");
   app.add_option("--refresh-days", f.refresh_days,
                  "re-fetch finished days on/after today - N, and provisional days (3)");
   app.add_option("--lease", lease_s, "lease length in seconds");
-  app.add_option("--halt-timeout", halt_timeout_s, "seconds in-flight requests get on SIGINT/SIGTERM");
+  app.add_option("--halt-timeout", halt_timeout_s,
+                 "seconds in-flight requests get on SIGINT/SIGTERM");
   app.add_option("--retry-base", retry_base_s, "back-off base in seconds");
   app.add_option("--retry-cap", retry_cap_s, "back-off cap in seconds");
   app.add_option("--quota-cooldown", quota_cooldown_s, "load-quota cool-down in seconds");
@@ -143,11 +145,12 @@ std::optional<int> ParseBackfillFlags(int argc, char** argv, const std::string& 
     return fail("--from " + f.spec.start_date + " is after --to " + f.spec.end_date +
                 ": swap them");
   }
-  static const std::set<std::string> kTypes = {"web", "image", "video", "news", "discover",
-                                               "googleNews"};
+  static const std::set<std::string> kTypes = {"web",  "image",    "video",
+                                               "news", "discover", "googleNews"};
   for (const std::string& type : types) {
     if (!kTypes.count(type)) {
-      return fail("--type '" + type + "' is not one of web, image, video, news, discover, googleNews");
+      return fail("--type '" + type +
+                  "' is not one of web, image, video, news, discover, googleNews");
     }
   }
   f.spec.dimensions.clear();
@@ -181,8 +184,8 @@ std::optional<int> ParseBackfillFlags(int argc, char** argv, const std::string& 
     if (auto rule = ValidateQuery(shape)) return fail(*rule);
   }
   if (f.spec.row_limit < 1 || f.spec.row_limit > 25000) {
-    return fail("--row-limit must be between 1 and 25000 (got " +
-                std::to_string(f.spec.row_limit) + ")");
+    return fail("--row-limit must be between 1 and 25000 (got " + std::to_string(f.spec.row_limit) +
+                ")");
   }
   if (f.run.max_concurrency < 1 || f.run.max_concurrency > 1024) {
     return fail("--max-concurrency must be between 1 and 1024");
@@ -227,7 +230,8 @@ std::optional<int> ParseBackfillFlags(int argc, char** argv, const std::string& 
   if (f.db.empty()) return fail("--db is empty");
 
   if (static_cast<int>(!f.token.empty()) + static_cast<int>(!f.token_cmd.empty()) +
-          static_cast<int>(!f.credentials.empty()) > 1) {
+          static_cast<int>(!f.credentials.empty()) >
+      1) {
     return fail("give only one of --token, --token-cmd, --credentials");
   }
   f.token_from_flag = !f.token.empty();
@@ -239,8 +243,9 @@ std::optional<int> ParseBackfillFlags(int argc, char** argv, const std::string& 
   }
   if (auto t = ToDays(today)) {
     if (*ToDays(f.spec.end_date) < *t - std::chrono::days(16 * 31)) {
-      f.warnings.push_back("the whole range is older than the API's 16 months of data: "
-                           "expect empty pages");
+      f.warnings.push_back(
+          "the whole range is older than the API's 16 months of data: "
+          "expect empty pages");
     }
   }
 

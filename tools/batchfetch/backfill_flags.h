@@ -13,15 +13,15 @@ namespace batchfetch {
 
 // Everything `batchfetch backfill` was told, validated.
 struct BackfillFlags {
-  JobSpec spec;                    // the first job; every job differs only in site and type
-  std::vector<JobSpec> jobs;       // one per --site x --type, in the order given
+  JobSpec spec;               // the first job; every job differs only in site and type
+  std::vector<JobSpec> jobs;  // one per --site x --type, in the order given
   RunOptions run;
   std::string db = "batchfetch.db";
   std::string api_base = "https://www.googleapis.com";
-  std::string token;               // never logged
-  std::string token_cmd;           // --token-cmd: prints a token (e.g. gcloud auth print-access-token)
-  std::string credentials;         // --credentials: a service-account JSON key file
-  bool token_from_flag = false;    // given with --token (visible in ps)
+  std::string token;        // never logged
+  std::string token_cmd;    // --token-cmd: prints a token (e.g. gcloud auth print-access-token)
+  std::string credentials;  // --credentials: a service-account JSON key file
+  bool token_from_flag = false;  // given with --token (visible in ps)
   double qpm = 1200;
   double qpm_utilization = 0.8;
   double qpm_window_s = 60;
@@ -30,11 +30,11 @@ struct BackfillFlags {
   std::string log_level = "info";
   std::string progress = "auto";
   std::optional<ListenAddress> metrics;  // --metrics-addr; none = no metrics server
-  double metrics_hold_s = 0;       // keep serving /metrics this long after the run
-  std::string audit_log;           // --audit-log path; "" = none
-  int refresh_days = 3;            // --refresh-days: finished days on/after today - N (and
-                                   // provisional days) are fetched again
-  std::vector<std::string> warnings;  // legal but suspicious input, to log once
+  double metrics_hold_s = 0;             // keep serving /metrics this long after the run
+  std::string audit_log;                 // --audit-log path; "" = none
+  int refresh_days = 3;                  // --refresh-days: finished days on/after today - N (and
+                                         // provisional days) are fetched again
+  std::vector<std::string> warnings;     // legal but suspicious input, to log once
 
   // floor(qpm x utilization), at least 1.
   long Budget() const;

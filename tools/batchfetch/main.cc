@@ -27,9 +27,10 @@ constexpr Command kCommands[] = {
 int Usage(FILE* out) {
   std::fprintf(out, "usage: batchfetch <command> [flags]   (batchfetch <command> --help)\n\n");
   for (const Command& c : kCommands) std::fprintf(out, "  %-9s %s\n", c.name, c.summary);
-  std::fprintf(out,
-               "\nexample:\n  BATCHFETCH_TOKEN=... batchfetch backfill --site sc-domain:example.com "
-               "--from 2025-01-01 --to 2025-03-31 --db batchfetch.db\n");
+  std::fprintf(
+      out,
+      "\nexample:\n  BATCHFETCH_TOKEN=... batchfetch backfill --site sc-domain:example.com "
+      "--from 2025-01-01 --to 2025-03-31 --db batchfetch.db\n");
   return out == stdout ? 0 : batchfetch::kExitUsage;
 }
 

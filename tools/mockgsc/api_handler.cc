@@ -1,9 +1,8 @@
 #include "tools/mockgsc/api_handler.h"
 
-#include <stdexcept>
-
 #include <boost/json.hpp>
 #include <boost/url.hpp>
+#include <stdexcept>
 
 #include "tools/mockgsc/api_error.h"
 #include "tools/mockgsc/query_request.h"
@@ -23,8 +22,8 @@ Reply JsonReply(int status, std::string body) {
 }
 
 Reply NotFound(std::string_view what) {
-  return JsonReply(404, ApiErrorBody(404, "NOT_FOUND", "global", "notFound",
-                                     "Not Found: " + std::string(what)));
+  return JsonReply(
+      404, ApiErrorBody(404, "NOT_FOUND", "global", "notFound", "Not Found: " + std::string(what)));
 }
 
 std::string PageKey(const std::string& site, const QueryRequest& req) {
@@ -57,8 +56,8 @@ ApiHandler::ApiHandler(const ServerOptions& options)
 }
 
 std::chrono::microseconds ApiHandler::Now() const {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-      std::chrono::steady_clock::now() - start_);
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                               start_);
 }
 
 Reply ApiHandler::Handle(std::string_view method, std::string_view target,
@@ -134,23 +133,24 @@ Reply ApiHandler::HandleQuery(const std::string& site, std::string_view authoriz
     stats_.CountQuotaRejection();
     const std::string message =
         "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute' of service "
-        "'searchconsole.googleapis.com' for site '" + site + "'.";
+        "'searchconsole.googleapis.com' for site '" +
+        site + "'.";
     if (options_.quota_status == 403) {
       return finish(JsonReply(
           403, ApiErrorBody(403, "PERMISSION_DENIED", "usageLimits", "quotaExceeded", message)));
     }
-    return finish(JsonReply(429, ApiErrorBody(429, "RESOURCE_EXHAUSTED", "usageLimits",
-                                              "rateLimitExceeded", message)));
+    return finish(JsonReply(
+        429, ApiErrorBody(429, "RESOURCE_EXHAUSTED", "usageLimits", "rateLimitExceeded", message)));
   }
 
   if (faults_.IsFatal(n)) {
     // A permission error is answered at once, with no service latency, so a halt test
     // can time the halt from its arrival.
-    Reply fatal = JsonReply(
-        403, ApiErrorBody(403, "PERMISSION_DENIED", "global", "forbidden",
-                          "User does not have sufficient permission for site '" + site +
-                              "'. See also: https://support.google.com/webmasters/answer/"
-                              "2451999."));
+    Reply fatal =
+        JsonReply(403, ApiErrorBody(403, "PERMISSION_DENIED", "global", "forbidden",
+                                    "User does not have sufficient permission for site '" + site +
+                                        "'. See also: https://support.google.com/webmasters/answer/"
+                                        "2451999."));
     fatal.delay = std::chrono::microseconds(1);
     return finish(std::move(fatal));
   }
@@ -183,8 +183,7 @@ Reply ApiHandler::HandleQuery(const std::string& site, std::string_view authoriz
   return reply;
 }
 
-bool ApiHandler::Authorized(std::string_view authorization,
-                            std::chrono::microseconds now) const {
+bool ApiHandler::Authorized(std::string_view authorization, std::chrono::microseconds now) const {
   if (!authorization.starts_with("Bearer ")) return false;
   const std::string token(authorization.substr(7));
   if (!options_.token.empty() && token == options_.token) return true;
@@ -193,8 +192,8 @@ bool ApiHandler::Authorized(std::string_view authorization,
 
 Reply ApiHandler::HandleToken(std::string_view body) {
   auto oauth_error = [](std::string_view error, std::string_view description) {
-    return JsonReply(400, json::serialize(json::object{{"error", error},
-                                                       {"error_description", description}}));
+    return JsonReply(
+        400, json::serialize(json::object{{"error", error}, {"error_description", description}}));
   };
   if (!verifier_) {
     return oauth_error("invalid_client", "mockgsc was started without --service-account-key");
@@ -206,13 +205,16 @@ Reply ApiHandler::HandleToken(std::string_view body) {
   form.space_as_plus = true;  // '+' decodes to a space, as forms want
   std::string grant_type, assertion;
   for (auto param : boost::urls::params_view(body, form)) {
-    if (param.key == "grant_type") grant_type = param.value;
-    else if (param.key == "assertion") assertion = param.value;
+    if (param.key == "grant_type")
+      grant_type = param.value;
+    else if (param.key == "assertion")
+      assertion = param.value;
   }
   if (grant_type != "urn:ietf:params:oauth:grant-type:jwt-bearer") {
     return oauth_error("unsupported_grant_type", "Invalid grant_type: " + grant_type);
   }
-  if (assertion.empty()) return oauth_error("invalid_request", "Missing required parameter: assertion");
+  if (assertion.empty())
+    return oauth_error("invalid_request", "Missing required parameter: assertion");
   const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
@@ -239,9 +241,9 @@ Reply ApiHandler::FaultReply(Fault fault) {
       reply.headers.emplace_back("Retry-After", "1");
       break;
     case Fault::kTooManyRequests:
-      reply = JsonReply(429, ApiErrorBody(429, "RESOURCE_EXHAUSTED", "usageLimits",
-                                          "rateLimitExceeded",
-                                          "Quota exceeded for quota metric 'Queries'."));
+      reply =
+          JsonReply(429, ApiErrorBody(429, "RESOURCE_EXHAUSTED", "usageLimits", "rateLimitExceeded",
+                                      "Quota exceeded for quota metric 'Queries'."));
       reply.headers.emplace_back("Retry-After", "1");
       break;
     case Fault::kMalformedJson:
@@ -259,17 +261,24 @@ Reply ApiHandler::FaultReply(Fault fault) {
   return reply;
 }
 
-CivilDate ApiHandler::Today() const { return options_.today ? *options_.today : CivilDate::Today(); }
+CivilDate ApiHandler::Today() const {
+  return options_.today ? *options_.today : CivilDate::Today();
+}
 
 Reply ApiHandler::HandleExpected(std::string_view target) {
   auto url = boost::urls::parse_origin_form(target);
   std::string site, type = "web", date, dims = "date,query,page", data_state = "final";
   for (auto param : url->params()) {
-    if (param.key == "site") site = param.value;
-    else if (param.key == "type") type = param.value;
-    else if (param.key == "date") date = param.value;
-    else if (param.key == "dimensions") dims = param.value;
-    else if (param.key == "dataState") data_state = param.value;
+    if (param.key == "site")
+      site = param.value;
+    else if (param.key == "type")
+      type = param.value;
+    else if (param.key == "date")
+      date = param.value;
+    else if (param.key == "dimensions")
+      dims = param.value;
+    else if (param.key == "dataState")
+      data_state = param.value;
   }
   auto day = CivilDate::Parse(date);
   auto dimensions = ParseDimensionList(dims);

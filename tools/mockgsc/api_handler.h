@@ -2,9 +2,9 @@
 #define TOOLS_MOCKGSC_API_HANDLER_H_
 
 #include <chrono>
+#include <deque>
 #include <mutex>
 #include <optional>
-#include <deque>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -24,10 +24,10 @@ namespace mockgsc {
 // What the transport must do for one request.
 struct Reply {
   int status = 200;
-  std::string body;  // JSON.
+  std::string body;                                          // JSON.
   std::vector<std::pair<std::string, std::string>> headers;  // Extra headers.
-  Fault fault = Fault::kNone;            // Non-none: act out this fault instead of answering.
-  std::chrono::microseconds delay{0};    // Wait this long before acting.
+  Fault fault = Fault::kNone;          // Non-none: act out this fault instead of answering.
+  std::chrono::microseconds delay{0};  // Wait this long before acting.
   bool query = false;  // A query request: call ApiHandler::Finished() once it is over.
 };
 
@@ -41,15 +41,13 @@ class ApiHandler {
   explicit ApiHandler(const ServerOptions& options);
 
   // Decides the reply to one request. `target` is the origin-form request target.
-  Reply Handle(std::string_view method, std::string_view target,
-               std::string_view authorization, std::string_view body,
-               std::string_view content_type = {});
+  Reply Handle(std::string_view method, std::string_view target, std::string_view authorization,
+               std::string_view body, std::string_view content_type = {});
   // A query reply (Reply::query) has been sent or abandoned.
   void Finished();
 
  private:
-  Reply HandleQuery(const std::string& site, std::string_view authorization,
-                    std::string_view body);
+  Reply HandleQuery(const std::string& site, std::string_view authorization, std::string_view body);
   // POST /token: exchanges a signed JWT assertion for an access token.
   Reply HandleToken(std::string_view body);
   // The Authorization header carries --token or an unexpired issued token (lock held).
@@ -68,7 +66,7 @@ class ApiHandler {
 
   const ServerOptions options_;
   const std::chrono::steady_clock::time_point start_;
-  DataGenerator generator_;  // Thread-safe on its own.
+  DataGenerator generator_;              // Thread-safe on its own.
   std::optional<JwtVerifier> verifier_;  // Set with --service-account-key; immutable.
 
   std::mutex mu_;  // Guards everything below.

@@ -33,9 +33,8 @@ constexpr std::array<std::string_view, 16> kWords = {
     "guide", "2024",  "online",  "free",   "shoes",  "coffee", "laptop", "recipe"};
 
 bool HasUnbounded(const std::vector<Dimension>& dims) {
-  return std::any_of(dims.begin(), dims.end(), [](Dimension d) {
-    return d == Dimension::kQuery || d == Dimension::kPage;
-  });
+  return std::any_of(dims.begin(), dims.end(),
+                     [](Dimension d) { return d == Dimension::kQuery || d == Dimension::kPage; });
 }
 
 // Distinct combinations of the bounded dimensions in `dims` (1 for none).
@@ -47,10 +46,8 @@ int64_t BoundedCombinations(const std::vector<Dimension>& dims) {
   return product;
 }
 
-uint64_t DayHash(uint64_t seed, const std::string& site, const std::string& type,
-                 CivilDate date) {
-  return Combine(Combine(Combine(seed, HashString(site)), HashString(type)),
-                 uint64_t(date.days()));
+uint64_t DayHash(uint64_t seed, const std::string& site, const std::string& type, CivilDate date) {
+  return Combine(Combine(Combine(seed, HashString(site)), HashString(type)), uint64_t(date.days()));
 }
 
 std::string CacheKey(const std::string& site, const std::string& type, CivilDate date,
@@ -64,15 +61,23 @@ std::string CacheKey(const std::string& site, const std::string& type, CivilDate
 
 DataGenerator::DataGenerator(Options options) : options_(options) {}
 
-int64_t DataGenerator::RowCount(const std::string& site, const std::string& type,
-                                CivilDate date, const std::vector<Dimension>& dims) const {
+int64_t DataGenerator::RowCount(const std::string& site, const std::string& type, CivilDate date,
+                                const std::vector<Dimension>& dims) const {
   uint64_t h = DayHash(options_.seed, site, type, date);
   int64_t count;
   switch (h % 100) {
-    case 0: case 1: case 2: case 3: case 4:
+    case 0:
+    case 1:
+    case 2:
+    case 3:
+    case 4:
       count = 0;
       break;
-    case 5: case 6: case 7: case 8: case 9:
+    case 5:
+    case 6:
+    case 7:
+    case 8:
+    case 9:
       count = kHugeDayRows;
       break;
     default:
@@ -82,16 +87,16 @@ int64_t DataGenerator::RowCount(const std::string& site, const std::string& type
   return count;
 }
 
-std::shared_ptr<const DayRows> DataGenerator::Day(const std::string& site,
-                                                  const std::string& type, CivilDate date,
+std::shared_ptr<const DayRows> DataGenerator::Day(const std::string& site, const std::string& type,
+                                                  CivilDate date,
                                                   const std::vector<Dimension>& dims) {
-  return Cached(CacheKey(site, type, date, dims),
-                [&] { return Generate(site, type, date, dims); });
+  return Cached(CacheKey(site, type, date, dims), [&] { return Generate(site, type, date, dims); });
 }
 
-std::shared_ptr<const DayRows> DataGenerator::ProvisionalDay(
-    const std::string& site, const std::string& type, CivilDate date,
-    const std::vector<Dimension>& dims) {
+std::shared_ptr<const DayRows> DataGenerator::ProvisionalDay(const std::string& site,
+                                                             const std::string& type,
+                                                             CivilDate date,
+                                                             const std::vector<Dimension>& dims) {
   return Cached(CacheKey(site, type, date, dims) + "\x1fprovisional", [&] {
     std::shared_ptr<const DayRows> final_day = Day(site, type, date, dims);
     auto day = std::make_shared<DayRows>();
@@ -135,8 +140,7 @@ std::shared_ptr<const DayRows> DataGenerator::Cached(
 }
 
 std::shared_ptr<const DayRows> DataGenerator::Generate(const std::string& site,
-                                                       const std::string& type,
-                                                       CivilDate date,
+                                                       const std::string& type, CivilDate date,
                                                        const std::vector<Dimension>& dims) const {
   auto day = std::make_shared<DayRows>();
   const int64_t n = RowCount(site, type, date, dims);
@@ -216,9 +220,9 @@ std::shared_ptr<const DayRows> DataGenerator::Generate(const std::string& site,
         }
         case Dimension::kPage: {
           // With a query dimension, many queries land on one page; alone, pages are unique.
-          int64_t page = has_query ? int64_t(Combine(day_hash ^ 0x9a, uint64_t(big)) %
-                                             uint64_t(n / 4 + 1))
-                                   : big;
+          int64_t page =
+              has_query ? int64_t(Combine(day_hash ^ 0x9a, uint64_t(big)) % uint64_t(n / 4 + 1))
+                        : big;
           row.keys.push_back("https://www.example.com/p/" + std::to_string(page));
           break;
         }

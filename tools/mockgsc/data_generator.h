@@ -58,16 +58,14 @@ class DataGenerator {
   // firstIncompleteDate): a deterministic subset of Day()'s rows (about 70%) with smaller
   // clicks and impressions, still sorted by clicks desc. Cached like Day().
   std::shared_ptr<const DayRows> ProvisionalDay(const std::string& site, const std::string& type,
-                                                CivilDate date,
-                                                const std::vector<Dimension>& dims);
+                                                CivilDate date, const std::vector<Dimension>& dims);
 
  private:
   // The cached value for key, made by make() (outside the lock) on a miss.
   std::shared_ptr<const DayRows> Cached(
       const std::string& key, const std::function<std::shared_ptr<const DayRows>()>& make);
   std::shared_ptr<const DayRows> Generate(const std::string& site, const std::string& type,
-                                          CivilDate date,
-                                          const std::vector<Dimension>& dims) const;
+                                          CivilDate date, const std::vector<Dimension>& dims) const;
 
   struct CacheEntry {
     std::string key;
@@ -75,10 +73,10 @@ class DataGenerator {
   };
 
   const Options options_;
-  std::mutex mu_;                                 // Guards the cache below.
-  std::list<CacheEntry> lru_;                     // Most recently used first.
+  std::mutex mu_;              // Guards the cache below.
+  std::list<CacheEntry> lru_;  // Most recently used first.
   std::unordered_map<std::string, std::list<CacheEntry>::iterator> index_;
-  int64_t cached_rows_ = 0;                       // Sum of rows in lru_.
+  int64_t cached_rows_ = 0;  // Sum of rows in lru_.
 };
 
 }  // namespace mockgsc

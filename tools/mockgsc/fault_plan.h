@@ -14,13 +14,13 @@ namespace mockgsc {
 // A transport or server failure injected instead of a normal answer.
 enum class Fault {
   kNone,
-  kInternalError,   // 500 with a JSON error body.
-  kUnavailable,     // 503 with Retry-After: 1.
-  kTooManyRequests, // 429 with Retry-After: 1 (a quota-looking transient).
-  kReset,           // The connection is reset without an answer.
-  kTruncatedBody,   // Full Content-Length announced, half the body sent, then close.
-  kMalformedJson,   // 200 whose body is not JSON.
-  kStall,           // Nothing is sent for --stall-ms, then the connection closes.
+  kInternalError,    // 500 with a JSON error body.
+  kUnavailable,      // 503 with Retry-After: 1.
+  kTooManyRequests,  // 429 with Retry-After: 1 (a quota-looking transient).
+  kReset,            // The connection is reset without an answer.
+  kTruncatedBody,    // Full Content-Length announced, half the body sent, then close.
+  kMalformedJson,    // 200 whose body is not JSON.
+  kStall,            // Nothing is sent for --stall-ms, then the connection closes.
 };
 
 // Decides which query requests fail: --fatal-after, --fail-page and --error-rate.
@@ -30,8 +30,8 @@ class FaultPlan {
  public:
   struct Options {
     uint64_t seed = 1;
-    double error_rate = 0;       // Fraction of requests given a random fault.
-    int64_t fatal_after = 0;     // 0 = never; else the request number from which 403s start.
+    double error_rate = 0;    // Fraction of requests given a random fault.
+    int64_t fatal_after = 0;  // 0 = never; else the request number from which 403s start.
     std::set<std::pair<std::string, int64_t>> fail_pages;  // (YYYY-MM-DD, startRow).
   };
 

@@ -5,12 +5,11 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
 #include <fstream>
 #include <sstream>
 #include <vector>
-
-#include <boost/json.hpp>
-#include <boost/url/parse.hpp>
 
 namespace mockgsc {
 namespace {
@@ -27,12 +26,18 @@ std::optional<std::string> DecodeBase64Url(std::string_view text) {
   int count = 0;
   for (char c : text) {
     int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '-') v = 62;
-    else if (c == '_') v = 63;
-    else return std::nullopt;
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '-')
+      v = 62;
+    else if (c == '_')
+      v = 63;
+    else
+      return std::nullopt;
     bits = (bits << 6) | uint32_t(v);
     count += 6;
     if (count >= 8) {
@@ -112,15 +117,13 @@ std::optional<JwtVerifier> JwtVerifier::FromKeyFile(const std::string& path, std
 
 bool JwtVerifier::SignatureValid(std::string_view signing_input,
                                  const std::string& signature) const {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
-                                                              &EVP_MD_CTX_free);
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   const bool ok =
       ctx &&
       EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, public_key_.get()) == 1 &&
-      EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
-                       signature.size(),
-                       reinterpret_cast<const unsigned char*>(signing_input.data()),
-                       signing_input.size()) == 1;
+      EVP_DigestVerify(
+          ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+          reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size()) == 1;
   ERR_clear_error();
   return ok;
 }
@@ -152,8 +155,7 @@ std::optional<JwtVerifier::Refusal> JwtVerifier::Verify(std::string_view asserti
   }
   auto iat = IntOf(*claims, "iat");
   auto exp = IntOf(*claims, "exp");
-  if (!iat || !exp || *exp <= now_s || *iat > now_s + kClockSkewS ||
-      *exp - *iat > kMaxLifetimeS) {
+  if (!iat || !exp || *exp <= now_s || *iat > now_s + kClockSkewS || *exp - *iat > kMaxLifetimeS) {
     return Grant(
         "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable "
         "timeframe. Check your iat and exp values in the JWT claim.");

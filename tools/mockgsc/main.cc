@@ -32,8 +32,7 @@ int main(int argc, char** argv) {
   mockgsc::ServerOptions options;
   std::vector<std::string> fail_pages;
   std::string today;
-  CLI::App app{"mockgsc: simulated Search Console Search Analytics API on 127.0.0.1",
-               "mockgsc"};
+  CLI::App app{"mockgsc: simulated Search Console Search Analytics API on 127.0.0.1", "mockgsc"};
   app.footer("Example: mockgsc --port 0 --latency-ms 50 --qpm 1200 --qpm-window 6");
   app.add_option("--port", options.port, "TCP port on 127.0.0.1 (0 = any free)")->required();
   app.add_option("--seed", options.seed, "Seed for data, latency and faults");

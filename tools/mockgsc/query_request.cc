@@ -25,8 +25,8 @@ std::string Canonical(std::string_view value, const std::array<std::string_view,
   return "";
 }
 
-constexpr std::array<std::string_view, 6> kTypes = {"web",      "image",   "video",
-                                                     "news",     "discover", "googleNews"};
+constexpr std::array<std::string_view, 6> kTypes = {"web",  "image",    "video",
+                                                    "news", "discover", "googleNews"};
 constexpr std::array<std::string_view, 3> kDataStates = {"final", "all", "hourly_all"};
 constexpr std::array<std::string_view, 4> kAggregations = {"auto", "byPage", "byProperty",
                                                            "byNewsShowcasePanel"};
@@ -66,8 +66,8 @@ bool ValidateFilterGroups(const json::value& v, std::string* error) {
     }
     for (const auto& [key, value] : group.get_object()) {
       if (key == "groupType") {
-        if (!value.is_string() || Canonical(value.get_string(), std::array<std::string_view, 1>{
-                                                                    "and"}).empty()) {
+        if (!value.is_string() ||
+            Canonical(value.get_string(), std::array<std::string_view, 1>{"and"}).empty()) {
           *error = "Invalid value at 'dimension_filter_groups.group_type'.";
           return false;
         }
@@ -150,8 +150,7 @@ std::optional<QueryRequest> QueryRequest::Parse(std::string_view body, std::stri
           *error = "Invalid value at 'dimensions': unknown dimension " + json::serialize(d) + ".";
           return std::nullopt;
         }
-        if (std::find(req.dimensions.begin(), req.dimensions.end(), *dim) !=
-            req.dimensions.end()) {
+        if (std::find(req.dimensions.begin(), req.dimensions.end(), *dim) != req.dimensions.end()) {
           *error = "Dimension " + json::serialize(d) + " is repeated.";
           return std::nullopt;
         }
@@ -212,13 +211,16 @@ std::optional<QueryRequest> QueryRequest::Parse(std::string_view body, std::stri
     return std::find(req.dimensions.begin(), req.dimensions.end(), d) != req.dimensions.end();
   };
   if (req.aggregation_type == "byProperty" && has(Dimension::kPage)) {
-    *error = "Request contains an invalid argument: aggregationType byProperty is not supported "
-             "when grouping by page.";
+    *error =
+        "Request contains an invalid argument: aggregationType byProperty is not supported "
+        "when grouping by page.";
     return std::nullopt;
   }
   if ((req.type == "discover" || req.type == "googleNews") && has(Dimension::kQuery)) {
-    *error = "Request contains an invalid argument: the query dimension is not supported for "
-             "search type " + req.type + ".";
+    *error =
+        "Request contains an invalid argument: the query dimension is not supported for "
+        "search type " +
+        req.type + ".";
     return std::nullopt;
   }
   return req;

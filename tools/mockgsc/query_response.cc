@@ -70,10 +70,10 @@ std::string RenderQueryResponse(const QueryRequest& request, const std::string& 
   std::vector<std::shared_ptr<const DayRows>> days;  // Keeps the rows below alive.
   std::vector<const Row*> merged;
   for (int64_t d = request.start_date.days(); d <= request.end_date.days(); ++d) {
-    days.push_back(IsProvisional(request.data_state, CivilDate(d), today)
-                       ? generator.ProvisionalDay(site, request.type, CivilDate(d),
-                                                  request.dimensions)
-                       : generator.Day(site, request.type, CivilDate(d), request.dimensions));
+    days.push_back(
+        IsProvisional(request.data_state, CivilDate(d), today)
+            ? generator.ProvisionalDay(site, request.type, CivilDate(d), request.dimensions)
+            : generator.Day(site, request.type, CivilDate(d), request.dimensions));
   }
   const std::vector<Row>* single = days.size() == 1 ? &days.front()->rows : nullptr;
   if (!single) {

@@ -47,8 +47,10 @@ class FinishGuard {
 
 // Announces the full body length but sends only its first half.
 std::string TruncatedResponse(const std::string& body) {
-  std::string out = "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=UTF-8\r\n"
-                    "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  std::string out =
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=UTF-8\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n";
   out.append(body, 0, body.size() / 2);
   return out;
 }

@@ -13,26 +13,26 @@ namespace mockgsc {
 
 // Everything the mockgsc command line configures. Value type.
 struct ServerOptions {
-  uint16_t port = 0;             // 0 = any free port.
-  uint64_t seed = 1;             // Data, latency and fault draws.
-  double latency_ms = 0;         // Median service delay.
-  double latency_p99_ms = -1;    // 99th percentile; < latency_ms means "= latency_ms".
-  int64_t qpm = 1200;            // Quota per window, per site and per bearer token.
-  double qpm_window_s = 60;      // Sliding quota window.
-  int quota_status = 429;        // 429 or 403.
-  double error_rate = 0;         // Fraction of query requests given a random fault.
-  int64_t fatal_after = 0;       // 0 = never.
+  uint16_t port = 0;           // 0 = any free port.
+  uint64_t seed = 1;           // Data, latency and fault draws.
+  double latency_ms = 0;       // Median service delay.
+  double latency_p99_ms = -1;  // 99th percentile; < latency_ms means "= latency_ms".
+  int64_t qpm = 1200;          // Quota per window, per site and per bearer token.
+  double qpm_window_s = 60;    // Sliding quota window.
+  int quota_status = 429;      // 429 or 403.
+  double error_rate = 0;       // Fraction of query requests given a random fault.
+  int64_t fatal_after = 0;     // 0 = never.
   std::set<std::pair<std::string, int64_t>> fail_pages;  // (YYYY-MM-DD, startRow) -> 500.
-  std::string token;             // Required bearer token; empty = no auth check.
+  std::string token;                // Required bearer token; empty = no auth check.
   std::string service_account_key;  // JSON key file: enables POST /token; issued tokens
                                     // are then required (besides `token`) on queries.
   int64_t token_lifetime_s = 3600;  // How long an issued token is accepted.
-  int64_t rows_per_day = 2000;   // Mean rows of an ordinary day.
-  int64_t stall_ms = 10000;      // How long a stall fault holds the connection.
-  int64_t stall_after = 0;       // 0 = never; else from this request on every non-fatal
-                                 // query stalls (for halt tests).
-  int threads = 1;               // io_context threads.
-  std::optional<CivilDate> today;  // The freshness rule's "today"; none = the real UTC date.
+  int64_t rows_per_day = 2000;      // Mean rows of an ordinary day.
+  int64_t stall_ms = 10000;         // How long a stall fault holds the connection.
+  int64_t stall_after = 0;          // 0 = never; else from this request on every non-fatal
+                                    // query stalls (for halt tests).
+  int threads = 1;                  // io_context threads.
+  std::optional<CivilDate> today;   // The freshness rule's "today"; none = the real UTC date.
 };
 
 }  // namespace mockgsc

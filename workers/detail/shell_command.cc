@@ -8,12 +8,6 @@
 #include <unistd.h>
 
 #include <array>
-#include <cerrno>
-#include <cstring>
-#include <memory>
-#include <thread>
-#include <utility>
-
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -22,6 +16,11 @@
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <thread>
+#include <utility>
 
 extern char** environ;
 
@@ -94,8 +93,7 @@ bool Drain(pid_t pid, int out_fd, int err_fd, int cancel_fd,
 }
 
 // Starts /bin/sh -c command; on success *out_fd and *err_fd are the read ends.
-bool Spawn(const std::string& command, pid_t* pid, int* out_fd, int* err_fd,
-           std::string* error) {
+bool Spawn(const std::string& command, pid_t* pid, int* out_fd, int* err_fd, std::string* error) {
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) != 0) {
     *error = std::string("pipe: ") + std::strerror(errno);

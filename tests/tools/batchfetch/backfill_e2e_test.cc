@@ -35,7 +35,8 @@ TEST_F(BackfillE2eTest, SixtyDaysMatchExpectedUnderQuotaAndResumeFetchesNothing)
   MockGsc server({"--latency-ms", "5", "--latency-p99-ms", "20", "--qpm", "1200", "--qpm-window",
                   "6", "--rows-per-day", "300", "--seed", "7"});
   const auto dates = BackfillRunner::Dates("2025-01-01", 60);
-  CommandResult run = RunCommand(runner_.Args(server, dates.front(), dates.back(), 8), seconds(120));
+  CommandResult run =
+      RunCommand(runner_.Args(server, dates.front(), dates.back(), 8), seconds(120));
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   EXPECT_NE(run.out.find("done"), std::string::npos) << run.out;
 
@@ -51,7 +52,8 @@ TEST_F(BackfillE2eTest, SixtyDaysMatchExpectedUnderQuotaAndResumeFetchesNothing)
 
   // Re-running the finished job fetches nothing and changes no row.
   const int64_t rows_before = LedgerReader(runner_.db()).TotalRows();
-  CommandResult again = RunCommand(runner_.Args(server, dates.front(), dates.back(), 8), seconds(60));
+  CommandResult again =
+      RunCommand(runner_.Args(server, dates.front(), dates.back(), 8), seconds(60));
   ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
   EXPECT_EQ(Int(server.Stats(), "requests"), requests);
   EXPECT_EQ(LedgerReader(runner_.db()).TotalRows(), rows_before);
@@ -75,9 +77,11 @@ TEST_F(BackfillE2eTest, KilledHalfwayThenRerunCompletesWithSameRows) {
     ASSERT_TRUE(first.Kill(SIGKILL));
     ASSERT_EQ(first.Wait(seconds(5)), 128 + SIGKILL);
   }
-  ASSERT_GT(LedgerReader(runner_.db()).Scalar("SELECT COUNT(*) FROM batches WHERE state <> 'done'"), 0)
+  ASSERT_GT(LedgerReader(runner_.db()).Scalar("SELECT COUNT(*) FROM batches WHERE state <> 'done'"),
+            0)
       << "the kill came too late to test a resume";
-  CommandResult rerun = RunCommand(runner_.Args(server, dates.front(), dates.back(), 4), seconds(120));
+  CommandResult rerun =
+      RunCommand(runner_.Args(server, dates.front(), dates.back(), 4), seconds(120));
   ASSERT_EQ(rerun.exit_code, 0) << rerun.out << rerun.err;
   runner_.ExpectAllDaysMatch(server, dates);
 }
@@ -86,7 +90,8 @@ TEST_F(BackfillE2eTest, ConcurrencyOneKeepsExactlyOneRequestInFlightInDateOrder)
   MockGsc server({"--latency-ms", "5", "--qpm", "1200", "--qpm-window", "6", "--rows-per-day",
                   "300", "--seed", "3"});
   const auto dates = BackfillRunner::Dates("2025-05-01", 10);
-  CommandResult run = RunCommand(runner_.Args(server, dates.front(), dates.back(), 1), seconds(120));
+  CommandResult run =
+      RunCommand(runner_.Args(server, dates.front(), dates.back(), 1), seconds(120));
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   EXPECT_EQ(Int(server.Stats(), "max_in_flight"), 1);
   runner_.ExpectAllDaysMatch(server, dates);

@@ -68,25 +68,24 @@ TEST_P(BackfillFlagsRejectTest, RejectsWithOneLineMessageAndExitOne) {
 
 INSTANTIATE_TEST_SUITE_P(
     HostileInput, BackfillFlagsRejectTest,
-    ::testing::Values(
-        BadInput{{"--from", "2026-02-30"}, "not a real date"},
-        BadInput{{"--to", "2026-13-01"}, "not a real date"},
-        BadInput{{"--from", "yesterday"}, "not a real date"},
-        BadInput{{"--from", "2026-03-01"}, "is after --to"},
-        BadInput{{"--dimensions", "date,keyword"}, "unknown dimension 'keyword'"},
-        BadInput{{"--dimensions", "date,date"}, "given twice"},
-        BadInput{{"--type", "books"}, "--type 'books'"},
-        BadInput{{"--row-limit", "0"}, "--row-limit must be between 1 and 25000"},
-        BadInput{{"--row-limit", "25001"}, "--row-limit must be between 1 and 25000"},
-        BadInput{{"--row-limit", "many"}, "--row-limit"},
-        BadInput{{"--max-concurrency", "0"}, "--max-concurrency"},
-        BadInput{{"--qpm-utilization", "1.5"}, "--qpm-utilization"},
-        BadInput{{"--qpm-window", "0"}, "--qpm-window"},
-        BadInput{{"--data-state", "fresh"}, "--data-state"},
-        BadInput{{"--api-base", "http://example.com"}, "must be https://"},
-        BadInput{{"--log-format", "xml"}, "--log-format"},
-        BadInput{{"--progress", "sometimes"}, "--progress"},
-        BadInput{{"--no-such-flag"}, "no-such-flag"}));
+    ::testing::Values(BadInput{{"--from", "2026-02-30"}, "not a real date"},
+                      BadInput{{"--to", "2026-13-01"}, "not a real date"},
+                      BadInput{{"--from", "yesterday"}, "not a real date"},
+                      BadInput{{"--from", "2026-03-01"}, "is after --to"},
+                      BadInput{{"--dimensions", "date,keyword"}, "unknown dimension 'keyword'"},
+                      BadInput{{"--dimensions", "date,date"}, "given twice"},
+                      BadInput{{"--type", "books"}, "--type 'books'"},
+                      BadInput{{"--row-limit", "0"}, "--row-limit must be between 1 and 25000"},
+                      BadInput{{"--row-limit", "25001"}, "--row-limit must be between 1 and 25000"},
+                      BadInput{{"--row-limit", "many"}, "--row-limit"},
+                      BadInput{{"--max-concurrency", "0"}, "--max-concurrency"},
+                      BadInput{{"--qpm-utilization", "1.5"}, "--qpm-utilization"},
+                      BadInput{{"--qpm-window", "0"}, "--qpm-window"},
+                      BadInput{{"--data-state", "fresh"}, "--data-state"},
+                      BadInput{{"--api-base", "http://example.com"}, "must be https://"},
+                      BadInput{{"--log-format", "xml"}, "--log-format"},
+                      BadInput{{"--progress", "sometimes"}, "--progress"},
+                      BadInput{{"--no-such-flag"}, "no-such-flag"}));
 
 TEST(BackfillFlagsTest, MissingRequiredFlagIsAUsageError) {
   Parsed p = Parse({"--site", "sc-domain:example.com"});

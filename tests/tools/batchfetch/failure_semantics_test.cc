@@ -44,11 +44,10 @@ TEST_F(FailureSemanticsTest, TwentyPercentFaultsStillStoreEveryRowOnceUnderQuota
   MockGsc server({"--latency-ms", "5", "--qpm", "1200", "--qpm-window", "6", "--rows-per-day",
                   "300", "--seed", "21", "--error-rate", "0.2", "--stall-ms", "1500"});
   const auto dates = runner_.Dates("2025-02-01", 60);
-  CommandResult run = RunCommand(
-      runner_.Args(server, dates.front(), dates.back(), 8,
-                   {"--request-timeout", "0.7", "--max-attempts", "12", "--retry-cap", "0.4",
-                    "--quota-cooldown", "1"}),
-      seconds(240));
+  CommandResult run = RunCommand(runner_.Args(server, dates.front(), dates.back(), 8,
+                                              {"--request-timeout", "0.7", "--max-attempts", "12",
+                                               "--retry-cap", "0.4", "--quota-cooldown", "1"}),
+                                 seconds(240));
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   runner_.ExpectAllDaysMatch(server, dates);
   boost::json::object stats = server.Stats();
@@ -200,8 +199,8 @@ TEST_F(FailureSemanticsTest, UnreachableApiHaltsWithOneLineAndLeavesPagesPending
   EXPECT_EQ(reader.Scalar("SELECT COUNT(*) FROM batches WHERE state = 'leased'"), 0);
   EXPECT_EQ(reader.Scalar("SELECT COUNT(*) FROM batches WHERE state = 'pending'"), 5);
   // The same command against a live server then completes.
-  CommandResult again = RunCommand(runner_.Args(server, dates.front(), dates.back(), 2),
-                                   seconds(60));
+  CommandResult again =
+      RunCommand(runner_.Args(server, dates.front(), dates.back(), 2), seconds(60));
   EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
 }
 

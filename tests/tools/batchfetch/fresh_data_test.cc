@@ -38,11 +38,10 @@ std::string UtcDate(int days_from_today) {
 // GET /__expected for one day as a query with data_state is served.
 MockGsc::ExpectedDay ExpectedAs(const MockGsc& server, const std::string& date,
                                 const std::string& data_state) {
-  const HttpResponse response =
-      HttpGet(server.base_url() + "/__expected?site=" +
-              EncodeUriComponent(BackfillRunner::kSite) + "&type=web&date=" + date +
-              "&dimensions=" + EncodeUriComponent(BackfillRunner::kDims) +
-              "&dataState=" + data_state);
+  const HttpResponse response = HttpGet(
+      server.base_url() + "/__expected?site=" + EncodeUriComponent(BackfillRunner::kSite) +
+      "&type=web&date=" + date + "&dimensions=" + EncodeUriComponent(BackfillRunner::kDims) +
+      "&dataState=" + data_state);
   EXPECT_EQ(response.status, 200) << response.body;
   const boost::json::object o = boost::json::parse(response.body).as_object();
   return {o.at("rows").to_number<int64_t>(), std::string(o.at("checksum").as_string()),
@@ -106,8 +105,8 @@ TEST(FreshDataTest, ProvisionalDaysAreReplacedByTheirFinalRowsOnTheNextRun) {
     if (date < refresh_from) continue;
     // A full page asks for the next one, except at the API's 50,000-row daily cap.
     const int64_t rows = ExpectedAs(server, date, "final").rows;
-    want_requests += std::min<int64_t>(rows / BackfillRunner::kRowLimit + 1,
-                                       50000 / BackfillRunner::kRowLimit);
+    want_requests +=
+        std::min<int64_t>(rows / BackfillRunner::kRowLimit + 1, 50000 / BackfillRunner::kRowLimit);
   }
   CommandResult run =
       RunCommand(runner.Args(server, dates.front(), dates.back(), 4, all), seconds(120));

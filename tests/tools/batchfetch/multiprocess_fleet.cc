@@ -58,8 +58,7 @@ int64_t Fleet::PagesOf(int i) const {
 
 std::string Fleet::OutputOf(int i) const {
   return "--- process p" + std::to_string(i) + " stdout:\n" +
-         Slurp(dir_ + "/out" + std::to_string(i) + ".txt") + "--- stderr (tail):\n" +
-         [&] {
+         Slurp(dir_ + "/out" + std::to_string(i) + ".txt") + "--- stderr (tail):\n" + [&] {
            std::string err = Slurp(dir_ + "/err" + std::to_string(i) + ".txt");
            return err.size() > 3000 ? err.substr(err.size() - 3000) : err;
          }();
@@ -88,8 +87,7 @@ std::map<std::string, PgDay> PgDays(const std::string& uri, const std::string& s
 
 void ExpectPgDaysMatch(const std::string& uri, const MockGsc& server,
                        const std::vector<std::string>& dates) {
-  const auto stored =
-      PgDays(uri, BackfillRunner::kSite, "web", BackfillRunner::kDims);
+  const auto stored = PgDays(uri, BackfillRunner::kSite, "web", BackfillRunner::kDims);
   for (const std::string& date : dates) {
     const MockGsc::ExpectedDay want =
         server.Expected(BackfillRunner::kSite, "web", date, BackfillRunner::kDims);

@@ -40,9 +40,9 @@ class MultiprocessPgTest : public ::testing::Test {
 };
 
 TEST_F(MultiprocessPgTest, ThreeProcessesShareSixtyDaysAndOneQuota) {
-  server_ = std::make_unique<MockGsc>(std::vector<std::string>{
-      "--latency-ms", "20", "--qpm", "120", "--qpm-window", "6", "--rows-per-day", "1200",
-      "--seed", "21"});
+  server_ = std::make_unique<MockGsc>(
+      std::vector<std::string>{"--latency-ms", "20", "--qpm", "120", "--qpm-window", "6",
+                               "--rows-per-day", "1200", "--seed", "21"});
   const auto dates = BackfillRunner::Dates("2025-01-01", 60);
   Fleet fleet(runner_.Args(*server_, dates.front(), dates.back(), 4, {"--qpm", "120"}), 3,
               dir_.path().string());
@@ -62,8 +62,8 @@ TEST_F(MultiprocessPgTest, ThreeProcessesShareSixtyDaysAndOneQuota) {
 }
 
 TEST_F(MultiprocessPgTest, EightProcessesRaceForOnePageAndExactlyOneWins) {
-  server_ = std::make_unique<MockGsc>(std::vector<std::string>{
-      "--latency-ms", "300", "--rows-per-day", "100", "--seed", "5"});
+  server_ = std::make_unique<MockGsc>(
+      std::vector<std::string>{"--latency-ms", "300", "--rows-per-day", "100", "--seed", "5"});
   Fleet fleet(runner_.Args(*server_, "2025-02-01", "2025-02-01", 2), 8, dir_.path().string());
   const std::vector<int> codes = fleet.WaitAll(seconds(30));
   int winners = 0;
@@ -101,8 +101,8 @@ TEST_F(MultiprocessPgTest, LiveLeasesNameEveryWorkingProcess) {
   for (int i = 0; i < 400 && Int(server_->Stats(), "requests") < 4; ++i) {
     std::this_thread::sleep_for(milliseconds(25));
   }
-  const int64_t owners = PgScalar(
-      uri_, "SELECT count(DISTINCT lease_owner) FROM batches WHERE state = 'leased'");
+  const int64_t owners =
+      PgScalar(uri_, "SELECT count(DISTINCT lease_owner) FROM batches WHERE state = 'leased'");
   EXPECT_EQ(owners, 2);
   const std::vector<int> codes = fleet.WaitAll(seconds(50));
   for (int i = 0; i < fleet.size(); ++i) EXPECT_EQ(codes[i], 0) << fleet.OutputOf(i);

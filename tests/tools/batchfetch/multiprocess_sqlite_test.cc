@@ -49,9 +49,9 @@ class MultiprocessSqliteTest : public ::testing::Test {
 TEST_F(MultiprocessSqliteTest, ThreeProcessesShareSixtyDaysAndOneQuota) {
   // qpm 120 x 0.8 = budget 96 per 6 s window, shared by all three; ~200 pages need three
   // windows, so the quota is what paces them.
-  server_ = std::make_unique<MockGsc>(std::vector<std::string>{
-      "--latency-ms", "20", "--qpm", "120", "--qpm-window", "6", "--rows-per-day", "1200",
-      "--seed", "21"});
+  server_ = std::make_unique<MockGsc>(
+      std::vector<std::string>{"--latency-ms", "20", "--qpm", "120", "--qpm-window", "6",
+                               "--rows-per-day", "1200", "--seed", "21"});
   const auto dates = BackfillRunner::Dates("2025-01-01", 60);
   Fleet fleet(runner_.Args(*server_, dates.front(), dates.back(), 4, {"--qpm", "120"}), 3,
               dir_.path().string());
@@ -73,8 +73,8 @@ TEST_F(MultiprocessSqliteTest, ThreeProcessesShareSixtyDaysAndOneQuota) {
 }
 
 TEST_F(MultiprocessSqliteTest, EightProcessesRaceForOnePageAndExactlyOneWins) {
-  server_ = std::make_unique<MockGsc>(std::vector<std::string>{
-      "--latency-ms", "300", "--rows-per-day", "100", "--seed", "5"});
+  server_ = std::make_unique<MockGsc>(
+      std::vector<std::string>{"--latency-ms", "300", "--rows-per-day", "100", "--seed", "5"});
   Fleet fleet(runner_.Args(*server_, "2025-02-01", "2025-02-01", 2), 8, dir_.path().string());
   const std::vector<int> codes = fleet.WaitAll(seconds(30));
   int winners = 0;
@@ -132,8 +132,9 @@ TEST_F(MultiprocessSqliteTest, AStalledOwnersLateCompletionsChangeNothing) {
   EXPECT_EQ(LedgerReader(runner_.db()).TotalRows(), rows_before);
   EXPECT_GT(Int(server_->Stats(), "pages_fetched_more_than_once"), 0)
       << "the takeover must have refetched pages the stalled owner held";
-  EXPECT_EQ(LedgerReader(runner_.db()).Scalar("SELECT COUNT(*) FROM batches WHERE "
-                                              "lease_owner IS NOT NULL"),
+  EXPECT_EQ(LedgerReader(runner_.db())
+                .Scalar("SELECT COUNT(*) FROM batches WHERE "
+                        "lease_owner IS NOT NULL"),
             0);
 }
 

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json/parse.hpp>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -16,8 +17,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <boost/json/parse.hpp>
 
 #include "tests/support/http_client.h"
 #include "tests/support/mockgsc_process.h"
@@ -53,7 +52,8 @@ struct Summary {
 // Reads "batchfetch: done: P pages, R rows in S s; Q requests" from the summary line.
 bool ParseSummary(const std::string& out, Summary* s) {
   std::smatch m;
-  static const std::regex kLine(R"(batchfetch: done: (\d+) pages, (\d+) rows in [0-9.]+ s; (\d+) requests)");
+  static const std::regex kLine(
+      R"(batchfetch: done: (\d+) pages, (\d+) rows in [0-9.]+ s; (\d+) requests)");
   if (!std::regex_search(out, m, kLine)) return false;
   s->pages = std::stoll(m[1]);
   s->rows = std::stoll(m[2]);
@@ -67,13 +67,40 @@ TEST(ObservabilityMetricsTest, ScrapesParseCountersMatchSummaryAndTokenLeaksNowh
                   "300", "--seed", "21", "--token", kToken});
   const std::string db = dir.File("ledger.db");
   Subprocess::Options options;
-  options.argv = {Bin(), "backfill", "--site", "sc-domain:example.com", "--from", "2025-02-01",
-                  "--to", "2025-02-28", "--row-limit", "500", "--db", db, "--api-base",
-                  server.base_url(), "--qpm-window", "6", "--max-concurrency", "4",
-                  "--token", kToken, "--log-format", "json", "--log-level", "debug",
-                  "--metrics-addr", "127.0.0.1:0", "--metrics-hold", "20",
-                  "--audit-log", dir.File("audit.jsonl"), "--progress", "never",
-                  "--retry-base", "0.05"};
+  options.argv = {Bin(),
+                  "backfill",
+                  "--site",
+                  "sc-domain:example.com",
+                  "--from",
+                  "2025-02-01",
+                  "--to",
+                  "2025-02-28",
+                  "--row-limit",
+                  "500",
+                  "--db",
+                  db,
+                  "--api-base",
+                  server.base_url(),
+                  "--qpm-window",
+                  "6",
+                  "--max-concurrency",
+                  "4",
+                  "--token",
+                  kToken,
+                  "--log-format",
+                  "json",
+                  "--log-level",
+                  "debug",
+                  "--metrics-addr",
+                  "127.0.0.1:0",
+                  "--metrics-hold",
+                  "20",
+                  "--audit-log",
+                  dir.File("audit.jsonl"),
+                  "--progress",
+                  "never",
+                  "--retry-base",
+                  "0.05"};
   options.stdout_path = dir.File("out.txt");
   options.stderr_path = dir.File("err.txt");
   Subprocess run(options);
@@ -165,16 +192,18 @@ TEST(ObservabilityMetricsTest, ScrapesParseCountersMatchSummaryAndTokenLeaksNowh
   long long audited = 0;
   while (std::getline(audit_lines, line)) {
     boost::json::object o = boost::json::parse(line).as_object();
-    EXPECT_LE(o.at("grants_in_window").to_number<long long>(), o.at("budget").to_number<long long>());
+    EXPECT_LE(o.at("grants_in_window").to_number<long long>(),
+              o.at("budget").to_number<long long>());
     EXPECT_EQ(o.at("status").to_number<long long>(), 200);
     ++audited;
   }
   EXPECT_EQ(audited, summary.requests);
 
   // The token is nowhere.
-  std::vector<std::pair<std::string, std::string>> places = {
-      {"stderr", err}, {"stdout", Slurp(options.stdout_path)}, {"audit log", audit},
-      {"/stats", stats.body}};
+  std::vector<std::pair<std::string, std::string>> places = {{"stderr", err},
+                                                             {"stdout", Slurp(options.stdout_path)},
+                                                             {"audit log", audit},
+                                                             {"/stats", stats.body}};
   for (const std::string& body : bodies) places.emplace_back("/metrics", body);
   for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
     const std::string name = entry.path().filename().string();
@@ -188,10 +217,10 @@ TEST(ObservabilityMetricsTest, ScrapesParseCountersMatchSummaryAndTokenLeaksNowh
 
 TEST(ObservabilityMetricsTest, ABadMetricsAddressIsAUsageErrorThatWritesNothing) {
   TempDir dir;
-  CommandResult r = RunCommand({Bin(), "backfill", "--site", "sc-domain:example.com", "--from",
-                                "2025-02-01", "--to", "2025-02-02", "--db", dir.File("x.db"),
-                                "--metrics-addr", "localhost:99999"},
-                               seconds(30));
+  CommandResult r = RunCommand(
+      {Bin(), "backfill", "--site", "sc-domain:example.com", "--from", "2025-02-01", "--to",
+       "2025-02-02", "--db", dir.File("x.db"), "--metrics-addr", "localhost:99999"},
+      seconds(30));
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("--metrics-addr"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(dir.File("x.db")));

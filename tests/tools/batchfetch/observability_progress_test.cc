@@ -2,7 +2,6 @@
 // stderr is a file, forced by --progress always, and never on stdout.
 
 #include <gtest/gtest.h>
-
 #include <poll.h>
 #include <pty.h>
 #include <sys/wait.h>
@@ -35,10 +34,26 @@ std::string Bin() {
 
 std::vector<std::string> Args(const MockGsc& server, const std::string& db,
                               const std::string& progress) {
-  return {Bin(), "backfill", "--site", "sc-domain:example.com", "--from", "2025-04-01",
-          "--to", "2025-04-20", "--row-limit", "500", "--db", db, "--api-base",
-          server.base_url(), "--qpm-window", "6", "--max-concurrency", "1",
-          "--progress", progress};
+  return {Bin(),
+          "backfill",
+          "--site",
+          "sc-domain:example.com",
+          "--from",
+          "2025-04-01",
+          "--to",
+          "2025-04-20",
+          "--row-limit",
+          "500",
+          "--db",
+          db,
+          "--api-base",
+          server.base_url(),
+          "--qpm-window",
+          "6",
+          "--max-concurrency",
+          "1",
+          "--progress",
+          progress};
 }
 
 struct PtyRun {
@@ -86,8 +101,8 @@ PtyRun RunOnPty(const std::vector<std::string>& argv, const std::string& out_pat
 
 TEST(ObservabilityProgressTest, DrawnOnATerminalAndClearedBeforeTheSummary) {
   TempDir dir;
-  MockGsc server({"--latency-ms", "80", "--qpm-window", "6", "--rows-per-day", "300",
-                  "--seed", "5"});
+  MockGsc server(
+      {"--latency-ms", "80", "--qpm-window", "6", "--rows-per-day", "300", "--seed", "5"});
   PtyRun run = RunOnPty(Args(server, dir.File("a.db"), "auto"), dir.File("out.txt"));
   ASSERT_EQ(run.exit_code, 0) << run.terminal << run.out;
   EXPECT_NE(run.terminal.find(kErase), std::string::npos) << run.terminal;

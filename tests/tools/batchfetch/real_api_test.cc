@@ -3,7 +3,6 @@
 // per-site quota, and the API's combination rules refused before any request.
 
 #include <gtest/gtest.h>
-
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -42,7 +41,8 @@ std::string NewRsaKeyPem() {
   return pem;
 }
 
-std::string WriteKey(const std::string& path, const std::string& pem, const std::string& token_uri) {
+std::string WriteKey(const std::string& path, const std::string& pem,
+                     const std::string& token_uri) {
   boost::json::object key{{"type", "service_account"},
                           {"project_id", "test-project"},
                           {"private_key_id", "0123abcd"},
@@ -68,9 +68,9 @@ TEST(RealApiTest, ServiceAccountTokenIsVerifiedRefreshedMidRunAndNeverLeaks) {
   const std::string key = WriteKey(dir.File("key.json"), pem, server.base_url() + "/token");
   BackfillRunner runner(dir.File("ledger.db"));
   const auto dates = BackfillRunner::Dates("2025-09-01", 40);
-  CommandResult run = RunCommand(
-      runner.Args(server, dates.front(), dates.back(), 1, {"--credentials", key}), seconds(120),
-      {{"BATCHFETCH_TOKEN", ""}});
+  CommandResult run =
+      RunCommand(runner.Args(server, dates.front(), dates.back(), 1, {"--credentials", key}),
+                 seconds(120), {{"BATCHFETCH_TOKEN", ""}});
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   runner.ExpectAllDaysMatch(server, dates);
   boost::json::object stats = server.Stats();
@@ -95,8 +95,8 @@ TEST(RealApiTest, ThreeSitesTimesTwoTypesEachMatchExpectedUnderEverySitesQuota) 
                                           "sc-domain:example.net"};
   // Args() gives --site sites[0]; the other sites and both types are added (repeatable).
   std::vector<std::string> args = runner.Args(server, dates.front(), dates.back(), 8);
-  for (const char* flag : {"--site", sites[1].c_str(), "--site", sites[2].c_str(), "--type",
-                           "web", "--type", "image"}) {
+  for (const char* flag : {"--site", sites[1].c_str(), "--site", sites[2].c_str(), "--type", "web",
+                           "--type", "image"}) {
     args.push_back(flag);
   }
   CommandResult run = RunCommand(args, seconds(180));
@@ -108,7 +108,8 @@ TEST(RealApiTest, ThreeSitesTimesTwoTypesEachMatchExpectedUnderEverySitesQuota) 
       for (const std::string& date : dates) {
         MockGsc::ExpectedDay want = server.Expected(site, type, date, BackfillRunner::kDims);
         auto it = stored.find(date);
-        EXPECT_EQ(it == stored.end() ? 0 : it->second.rows, want.rows) << site << " " << type << " " << date;
+        EXPECT_EQ(it == stored.end() ? 0 : it->second.rows, want.rows)
+            << site << " " << type << " " << date;
         if (want.rows > 0 && it != stored.end()) {
           EXPECT_EQ(it->second.checksum, want.checksum) << site << " " << type << " " << date;
         }

@@ -3,14 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json/parse.hpp>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <boost/json/parse.hpp>
 
 #include "tests/support/mockgsc_process.h"
 #include "tests/support/subprocess.h"
@@ -30,16 +29,40 @@ std::string Bin() {
 
 std::vector<std::string> Backfill(const MockGsc& server, const std::string& db,
                                   const std::string& to, const std::string& worker) {
-  return {Bin(), "backfill", "--site", "sc-domain:example.com", "--from", "2025-07-01",
-          "--to", to, "--row-limit", "500", "--db", db, "--api-base", server.base_url(),
-          "--qpm-window", "6", "--max-attempts", "2", "--retry-base", "0.01",
-          "--retry-cap", "0.02", "--lease", "30", "--worker-id", worker, "--progress", "never"};
+  return {Bin(),
+          "backfill",
+          "--site",
+          "sc-domain:example.com",
+          "--from",
+          "2025-07-01",
+          "--to",
+          to,
+          "--row-limit",
+          "500",
+          "--db",
+          db,
+          "--api-base",
+          server.base_url(),
+          "--qpm-window",
+          "6",
+          "--max-attempts",
+          "2",
+          "--retry-base",
+          "0.01",
+          "--retry-cap",
+          "0.02",
+          "--lease",
+          "30",
+          "--worker-id",
+          worker,
+          "--progress",
+          "never"};
 }
 
 TEST(StatusReportTest, ShowsPagesRowsAndDeadPagesWithTheirLastError) {
   TempDir dir;
-  MockGsc server({"--latency-ms", "5", "--qpm-window", "6", "--rows-per-day", "300",
-                  "--fail-page", "2025-07-02:0"});
+  MockGsc server({"--latency-ms", "5", "--qpm-window", "6", "--rows-per-day", "300", "--fail-page",
+                  "2025-07-02:0"});
   const std::string db = dir.File("ledger.db");
   CommandResult run = RunCommand(Backfill(server, db, "2025-07-05", "w-status"), seconds(60));
   ASSERT_EQ(run.exit_code, 2) << run.out << run.err;
@@ -65,8 +88,7 @@ TEST(StatusReportTest, ShowsPagesRowsAndDeadPagesWithTheirLastError) {
   CommandResult text = RunCommand({Bin(), "status", "--db", db}, seconds(30));
   ASSERT_EQ(text.exit_code, 0);
   EXPECT_NE(text.out.find("1 dead"), std::string::npos) << text.out;
-  EXPECT_NE(text.out.find("2025-07-02:0  2 attempts  last error: "), std::string::npos)
-      << text.out;
+  EXPECT_NE(text.out.find("2025-07-02:0  2 attempts  last error: "), std::string::npos) << text.out;
 }
 
 TEST(StatusReportTest, ShowsTheLiveLeasesOfAWorkerThatDied) {
@@ -93,7 +115,8 @@ TEST(StatusReportTest, ShowsTheLiveLeasesOfAWorkerThatDied) {
   const auto& lease = job.at("leases").as_array().at(0).as_object();
   EXPECT_EQ(lease.at("owner").as_string(), "w-doomed");
   EXPECT_GT(lease.at("pages").to_number<int64_t>(), 0);
-  EXPECT_EQ(lease.at("pages").to_number<int64_t>(), job.at("pages").at("leased").to_number<int64_t>());
+  EXPECT_EQ(lease.at("pages").to_number<int64_t>(),
+            job.at("pages").at("leased").to_number<int64_t>());
   EXPECT_FALSE(lease.at("last_heartbeat").as_string().empty());
 
   CommandResult text = RunCommand({Bin(), "status", "--db", db}, seconds(30));

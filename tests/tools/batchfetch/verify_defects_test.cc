@@ -2,15 +2,13 @@
 // injected defect each: it finds every one and exits 2, and exits 0 only when clean.
 
 #include <gtest/gtest.h>
-
 #include <sqlite3.h>
 
+#include <boost/json/parse.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <string>
 #include <vector>
-
-#include <boost/json/parse.hpp>
 
 #include "tests/support/mockgsc_process.h"
 #include "tests/support/subprocess.h"
@@ -46,13 +44,13 @@ class VerifyDefectsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir;
-    MockGsc server({"--latency-ms", "5", "--qpm-window", "6", "--rows-per-day", "300",
-                    "--seed", "13"});
-    CommandResult run = RunCommand(
-        {Bin(), "backfill", "--site", "sc-domain:example.com", "--from", "2025-06-01", "--to",
-         "2025-06-10", "--row-limit", "500", "--db", dir_->File("clean.db"), "--api-base",
-         server.base_url(), "--qpm-window", "6", "--progress", "never"},
-        seconds(60));
+    MockGsc server(
+        {"--latency-ms", "5", "--qpm-window", "6", "--rows-per-day", "300", "--seed", "13"});
+    CommandResult run =
+        RunCommand({Bin(), "backfill", "--site", "sc-domain:example.com", "--from", "2025-06-01",
+                    "--to", "2025-06-10", "--row-limit", "500", "--db", dir_->File("clean.db"),
+                    "--api-base", server.base_url(), "--qpm-window", "6", "--progress", "never"},
+                   seconds(60));
     ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   }
   static void TearDownTestSuite() { delete dir_; }
@@ -98,8 +96,9 @@ TEST_F(VerifyDefectsTest, ACleanRunHasNoProblemsAndExitsZero) {
 
 TEST_F(VerifyDefectsTest, FindsADeletedRow) {
   const std::string db = Copy("deleted.db");
-  Exec(db, "DELETE FROM search_analytics WHERE (date, query, page) IN "
-           "(SELECT date, query, page FROM search_analytics WHERE date = '2025-06-03' LIMIT 1)");
+  Exec(db,
+       "DELETE FROM search_analytics WHERE (date, query, page) IN "
+       "(SELECT date, query, page FROM search_analytics WHERE date = '2025-06-03' LIMIT 1)");
   int code = -1;
   boost::json::object o = VerifyJson(db, &code);
   EXPECT_EQ(code, 2);

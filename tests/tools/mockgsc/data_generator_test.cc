@@ -98,8 +98,8 @@ TEST(DataGeneratorTest, BoundedDimensionsCapTheRowCount) {
   DataGenerator gen({.seed = 1});
   for (int d = 0; d < 30; ++d) {
     EXPECT_LE(gen.Day(kSite, "web", Day(d), {Dimension::kDevice})->rows.size(), 3u);
-    auto day = gen.Day(kSite, "web", Day(d),
-                       {Dimension::kDate, Dimension::kCountry, Dimension::kDevice});
+    auto day =
+        gen.Day(kSite, "web", Day(d), {Dimension::kDate, Dimension::kCountry, Dimension::kDevice});
     EXPECT_LE(day->rows.size(), 150u);
     std::set<std::string> keys;
     for (const Row& row : day->rows) ASSERT_TRUE(keys.insert(Joined(row)).second);

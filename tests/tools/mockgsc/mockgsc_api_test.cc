@@ -24,8 +24,7 @@ std::string Body(const std::string& date, int64_t start_row, int64_t row_limit,
 json::object ParseObject(const std::string& text) { return json::parse(text).as_object(); }
 
 std::string Reason(const HttpResponse& r) {
-  return std::string(
-      ParseObject(r.body).at("error").at("errors").at(0).at("reason").as_string());
+  return std::string(ParseObject(r.body).at("error").at("errors").at(0).at("reason").as_string());
 }
 
 // The first day from 2024-01-01 whose expected row count satisfies `pred`.
@@ -104,10 +103,13 @@ TEST(MockGscApiTest, HugeDayServesFiftyThousandRowsThenNothing) {
 TEST(MockGscApiTest, InvalidRequestsGet400AndUnknownPaths404) {
   MockGsc server;
   const std::string url = server.QueryUrl(kSite);
-  for (const std::string& body :
-       {Body("2024-01-05", 0, 10, R"(,"foo":1)"), Body("2024-01-05", 0, 0),
-        Body("2024-01-05", 0, 25001), Body("2024-01-05", 0, 10, R"(,"aggregationType":"byProperty")"),
-        std::string(R"({"startDate":"2024-01-05","endDate":"2024-01-05","type":"discover","dimensions":["query"]})")}) {
+  for (
+      const std::string& body :
+      {Body("2024-01-05", 0, 10, R"(,"foo":1)"), Body("2024-01-05", 0, 0),
+       Body("2024-01-05", 0, 25001),
+       Body("2024-01-05", 0, 10, R"(,"aggregationType":"byProperty")"),
+       std::string(
+           R"({"startDate":"2024-01-05","endDate":"2024-01-05","type":"discover","dimensions":["query"]})")}) {
     auto r = HttpPost(url, body);
     EXPECT_EQ(r.status, 400) << body;
     auto error = ParseObject(r.body).at("error").as_object();

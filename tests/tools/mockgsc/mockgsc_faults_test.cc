@@ -14,9 +14,7 @@ namespace json = boost::json;
 const std::string kBody =
     R"({"startDate":"2024-01-05","endDate":"2024-01-05","dimensions":["query"],"rowLimit":10})";
 
-json::object ErrorOf(const HttpResponse& r) {
-  return json::parse(r.body).at("error").as_object();
-}
+json::object ErrorOf(const HttpResponse& r) { return json::parse(r.body).at("error").as_object(); }
 
 TEST(MockGscQuotaTest, BurstAboveBudgetIsRejectedWith429AndCounted) {
   MockGsc server({"--qpm", "20", "--qpm-window", "5"});
@@ -56,7 +54,8 @@ TEST(MockGscQuotaTest, PerTokenQuotaSpansSites) {
   int rejected = 0;
   for (int i = 0; i < 16; ++i) {
     auto site = i % 2 ? "sc-domain:a.com" : "sc-domain:b.com";  // 8 per site, 16 per token.
-    rejected += HttpPost(server.QueryUrl(site), kBody, {{"Authorization", "Bearer t"}}).status == 429;
+    rejected +=
+        HttpPost(server.QueryUrl(site), kBody, {{"Authorization", "Bearer t"}}).status == 429;
   }
   EXPECT_EQ(rejected, 6);
 }

@@ -14,7 +14,8 @@ TEST(QueryRequestTest, ParsesAFullRequestWithDefaults) {
   auto req = Parse(R"({"startDate":"2024-03-01","endDate":"2024-03-01",
       "dimensions":["date","query","page"],"searchType":"image","startRow":"25000",
       "dataState":"all","dimensionFilterGroups":[{"groupType":"and","filters":[
-      {"dimension":"country","operator":"equals","expression":"usa"}]}]})", &error);
+      {"dimension":"country","operator":"equals","expression":"usa"}]}]})",
+                   &error);
   ASSERT_TRUE(req) << error;
   EXPECT_EQ(req->type, "image");
   EXPECT_EQ(req->row_limit, 1000);

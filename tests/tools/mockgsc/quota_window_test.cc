@@ -32,7 +32,8 @@ TEST(QuotaWindowTest, PacedArrivalsNeverExceedTheirRate) {
   QuotaWindow window(milliseconds(60'000));
   // 1200 per minute exactly: one every 50 ms.
   int64_t max_seen = 0;
-  for (int i = 0; i < 5000; ++i) max_seen = std::max(max_seen, window.Arrive("k", milliseconds(i * 50)));
+  for (int i = 0; i < 5000; ++i)
+    max_seen = std::max(max_seen, window.Arrive("k", milliseconds(i * 50)));
   EXPECT_EQ(max_seen, 1200);
 }
 

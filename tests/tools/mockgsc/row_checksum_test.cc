@@ -34,7 +34,11 @@ TEST(RowChecksumTest, MatchesAHandComputedValue) {
   batchfetch::testing::RowSetChecksum sum;
   sum.Add({"a", "b"}, 1, 2);
   uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : std::string("a\x1f" "b\x1e" "1\x1e" "2")) h = (h ^ c) * 0x100000001b3ULL;
+  for (unsigned char c : std::string("a\x1f"
+                                     "b\x1e"
+                                     "1\x1e"
+                                     "2"))
+    h = (h ^ c) * 0x100000001b3ULL;
   EXPECT_EQ(sum.value(), h);
   RowChecksum server;
   std::vector<std::string> keys = {"a", "b"};

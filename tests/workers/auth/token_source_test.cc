@@ -287,9 +287,9 @@ class ServiceAccountTest : public ::testing::Test {
   // Starts mockgsc with the server key; tokens it issues live lifetime_s seconds.
   void StartMock(int lifetime_s = 3600) {
     WriteKey("server-key.json", *server_pem_, "https://oauth2.googleapis.com/token");
-    mock_ = std::make_unique<MockGsc>(std::vector<std::string>{
-        "--service-account-key", dir_.File("server-key.json"), "--token-lifetime-s",
-        std::to_string(lifetime_s)});
+    mock_ = std::make_unique<MockGsc>(
+        std::vector<std::string>{"--service-account-key", dir_.File("server-key.json"),
+                                 "--token-lifetime-s", std::to_string(lifetime_s)});
   }
 
   std::unique_ptr<TokenSource> Make(const std::string& key_path, std::string* error) {
@@ -404,9 +404,9 @@ TEST_F(ServiceAccountTest, AnUnreachableEndpointIsTransient) {
   const uint16_t port = mock_->port();
   mock_->Stop();
   std::string error;
-  auto source = Make(WriteKey("key.json", *server_pem_,
-                              "http://127.0.0.1:" + std::to_string(port) + "/token"),
-                     &error);
+  auto source = Make(
+      WriteKey("key.json", *server_pem_, "http://127.0.0.1:" + std::to_string(port) + "/token"),
+      &error);
   ASSERT_TRUE(source) << error;
   Got got = TokenOf(io_, *source);
   EXPECT_EQ(got.ec, TokenError::kEndpointUnavailable);
@@ -418,7 +418,8 @@ TEST_F(ServiceAccountTest, AnUnreachableEndpointIsTransient) {
 TEST_F(ServiceAccountTest, BadKeyFilesAreReportedAtStartupWithoutTheirContents) {
   StartMock();
   const std::string garbage_pem =
-      "-----BEGIN PRIVATE KEY-----\nTUlJRXZRSUJBREFOQmdrcWhraUc5dzBCQVFFRkFBU0NCS2N3Z2dTakFnRUFBb0lC\n"
+      "-----BEGIN PRIVATE "
+      "KEY-----\nTUlJRXZRSUJBREFOQmdrcWhraUc5dzBCQVFFRkFBU0NCS2N3Z2dTakFnRUFBb0lC\n"
       "-----END PRIVATE KEY-----\n";
   struct Case {
     std::string name;
@@ -430,13 +431,12 @@ TEST_F(ServiceAccountTest, BadKeyFilesAreReportedAtStartupWithoutTheirContents) 
       {"not-json.json", "private_key = " + garbage_pem, "not a JSON object"},
       {"user.json", R"({"type":"authorized_user","client_secret":"s3cr3t-client"})",
        "expected \"service_account\""},
-      {"no-email.json", json::serialize(json::object{{"type", "service_account"},
-                                                     {"private_key", garbage_pem}}),
+      {"no-email.json",
+       json::serialize(json::object{{"type", "service_account"}, {"private_key", garbage_pem}}),
        "\"client_email\" is missing"},
       {"garbage-pem.json",
-       json::serialize(json::object{{"type", "service_account"},
-                                    {"client_email", kEmail},
-                                    {"private_key", garbage_pem}}),
+       json::serialize(json::object{
+           {"type", "service_account"}, {"client_email", kEmail}, {"private_key", garbage_pem}}),
        "private_key is not a PEM private key"},
       {"plain-http.json",
        json::serialize(json::object{{"type", "service_account"},
@@ -469,8 +469,9 @@ TEST_F(ServiceAccountTest, MockgscRefusesForgedOrStaleAssertions) {
                             json::serialize(claims), pem, &error);
     EXPECT_TRUE(jwt) << error;
     auto response = testing::HttpPost(
-        token_url, "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=" +
-                       jwt.value_or(""),
+        token_url,
+        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=" +
+            jwt.value_or(""),
         {{"Content-Type", "application/x-www-form-urlencoded"}});
     return std::make_pair(response.status, response.body);
   };
