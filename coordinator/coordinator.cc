@@ -162,9 +162,17 @@ void Coordinator::Send(Message message) {
                    mailbox_depth_);
     }
   }
+  // try_send leaves message untouched when the mailbox is full (only with a huge
+  // --queue-limit): then wait for room rather than lose the message.
   if (!mailbox_.try_send(error_code{}, std::move(message))) {
-    // Full (never expected at 65536): fall back to waiting for room.
-    spdlog::warn("coordinator mailbox full");
+    asio::co_spawn(
+        ex_,
+        [this, m = std::move(message)]() mutable -> asio::awaitable<void> {
+          co_await mailbox_.async_send(error_code{}, std::move(m), asio::use_awaitable);
+        },
+        [](std::exception_ptr e) {
+          if (e) spdlog::error("coordinator mailbox: a message could not be delivered");
+        });
   }
 }
 

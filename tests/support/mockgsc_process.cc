@@ -9,6 +9,10 @@
 #include "tests/support/http_client.h"
 
 namespace batchfetch::testing {
+
+int64_t JsonInt(const boost::json::object& object, std::string_view key) {
+  return object.at(key).to_number<int64_t>();
+}
 namespace {
 
 boost::json::object GetJsonObject(const std::string& url) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tests/support/subprocess.h"
@@ -15,6 +16,9 @@ namespace batchfetch::testing {
 
 // A running `$MOCKGSC_BIN --port 0 <args>` for one test; stopped with SIGTERM (then
 // SIGKILL after 5 s) on destruction. Used from one thread.
+// The integer field key of a JSON object (a /__stats answer, say); throws if absent.
+int64_t JsonInt(const boost::json::object& object, std::string_view key);
+
 class MockGsc {
  public:
   // What GET /__expected says a complete fetch of one day stores.

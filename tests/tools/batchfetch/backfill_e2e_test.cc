@@ -21,10 +21,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-int64_t Int(const boost::json::object& o, const char* key) {
-  return o.at(key).to_number<int64_t>();
-}
-
 class BackfillE2eTest : public ::testing::Test {
  protected:
   TempDir dir_;
@@ -45,17 +41,17 @@ TEST_F(BackfillE2eTest, SixtyDaysMatchExpectedUnderQuotaAndResumeFetchesNothing)
   EXPECT_GT(empty_days, 0) << "the data set must cover empty days";
 
   boost::json::object stats = server.Stats();
-  EXPECT_EQ(Int(stats, "quota_rejections"), 0);
-  EXPECT_LE(Int(stats, "max_window_requests"), 960);
-  EXPECT_EQ(Int(stats, "pages_fetched_more_than_once"), 0);
-  const int64_t requests = Int(stats, "requests");
+  EXPECT_EQ(JsonInt(stats, "quota_rejections"), 0);
+  EXPECT_LE(JsonInt(stats, "max_window_requests"), 960);
+  EXPECT_EQ(JsonInt(stats, "pages_fetched_more_than_once"), 0);
+  const int64_t requests = JsonInt(stats, "requests");
 
   // Re-running the finished job fetches nothing and changes no row.
   const int64_t rows_before = LedgerReader(runner_.db()).TotalRows();
   CommandResult again =
       RunCommand(runner_.Args(server, dates.front(), dates.back(), 8), seconds(60));
   ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
-  EXPECT_EQ(Int(server.Stats(), "requests"), requests);
+  EXPECT_EQ(JsonInt(server.Stats(), "requests"), requests);
   EXPECT_EQ(LedgerReader(runner_.db()).TotalRows(), rows_before);
   runner_.ExpectAllDaysMatch(server, dates);
 }
@@ -71,7 +67,7 @@ TEST_F(BackfillE2eTest, KilledHalfwayThenRerunCompletesWithSameRows) {
   {
     Subprocess first(options);
     // Kill it once some pages have landed.
-    for (int i = 0; i < 400 && Int(server.Stats(), "requests") < 30; ++i) {
+    for (int i = 0; i < 400 && JsonInt(server.Stats(), "requests") < 30; ++i) {
       std::this_thread::sleep_for(milliseconds(25));
     }
     ASSERT_TRUE(first.Kill(SIGKILL));
@@ -93,7 +89,7 @@ TEST_F(BackfillE2eTest, ConcurrencyOneKeepsExactlyOneRequestInFlightInDateOrder)
   CommandResult run =
       RunCommand(runner_.Args(server, dates.front(), dates.back(), 1), seconds(120));
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
-  EXPECT_EQ(Int(server.Stats(), "max_in_flight"), 1);
+  EXPECT_EQ(JsonInt(server.Stats(), "max_in_flight"), 1);
   runner_.ExpectAllDaysMatch(server, dates);
   // Pages were completed in (date, start_row) order.
   LedgerReader reader(runner_.db());

@@ -24,10 +24,6 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using Clock = std::chrono::steady_clock;
 
-int64_t Int(const boost::json::object& o, const char* key) {
-  return o.at(key).to_number<int64_t>();
-}
-
 int64_t StatusCount(const boost::json::object& stats, const char* status) {
   const auto& by = stats.at("by_status").as_object();
   auto it = by.find(status);
@@ -51,8 +47,8 @@ TEST_F(FailureSemanticsTest, TwentyPercentFaultsStillStoreEveryRowOnceUnderQuota
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   runner_.ExpectAllDaysMatch(server, dates);
   boost::json::object stats = server.Stats();
-  EXPECT_EQ(Int(stats, "quota_rejections"), 0);
-  EXPECT_LE(Int(stats, "max_window_requests"), 960);
+  EXPECT_EQ(JsonInt(stats, "quota_rejections"), 0);
+  EXPECT_LE(JsonInt(stats, "max_window_requests"), 960);
   // Every kind of fault happened and the summary shows the retries.
   for (const char* kind : {"500", "503", "429", "reset", "truncated", "malformed", "stall"}) {
     EXPECT_GT(StatusCount(stats, kind), 0) << kind;
@@ -88,7 +84,7 @@ TEST_F(FailureSemanticsTest, AlwaysFailingPageGoesDeadExitsTwoAndRetryCompletesI
   ASSERT_EQ(rerun.exit_code, 0) << rerun.out << rerun.err;
   runner_.ExpectAllDaysMatch(healed, dates);
   // Only the healed day was fetched again.
-  EXPECT_LE(Int(healed.Stats(), "requests"), 3);
+  EXPECT_LE(JsonInt(healed.Stats(), "requests"), 3);
 }
 
 TEST_F(FailureSemanticsTest, FatalErrorHaltsWithinOneSecondWithSixteenRequestsStalled) {
@@ -125,12 +121,12 @@ TEST_F(FailureSemanticsTest, FatalErrorHaltsWithinOneSecondWithSixteenRequestsSt
   EXPECT_NE(err_text.find("sufficient permission"), std::string::npos) << err_text;
 
   boost::json::object stats = server.Stats();
-  EXPECT_GE(Int(stats, "max_in_flight"), 17);
+  EXPECT_GE(JsonInt(stats, "max_in_flight"), 17);
   LedgerReader reader(runner_.db());
   EXPECT_EQ(reader.Scalar("SELECT COUNT(*) FROM batches WHERE state = 'leased'"), 0)
       << "no lease may stay held after a halt";
   EXPECT_EQ(reader.Scalar("SELECT COUNT(*) FROM batches WHERE state = 'done'"),
-            Int(stats, "page_fetches_total"))
+            JsonInt(stats, "page_fetches_total"))
       << "every page fetched before the halt is stored";
 }
 
@@ -143,7 +139,7 @@ TEST_F(FailureSemanticsTest, SigtermFinishesInFlightPagesReleasesLeasesAndExits1
   options.stderr_path = dir_.File("err.txt");
   Subprocess run(options);
   const Clock::time_point deadline = Clock::now() + seconds(30);
-  while (Int(server.Stats(), "requests") < 20) {
+  while (JsonInt(server.Stats(), "requests") < 20) {
     ASSERT_LT(Clock::now(), deadline);
     std::this_thread::sleep_for(milliseconds(10));
   }
@@ -153,11 +149,11 @@ TEST_F(FailureSemanticsTest, SigtermFinishesInFlightPagesReleasesLeasesAndExits1
   EXPECT_EQ(*code, 143);
   // Let the server finish answering anything still in flight before counting.
   boost::json::object stats = server.Stats();
-  EXPECT_EQ(Int(stats, "in_flight"), 0);
+  EXPECT_EQ(JsonInt(stats, "in_flight"), 0);
   LedgerReader reader(runner_.db());
   EXPECT_EQ(reader.Scalar("SELECT COUNT(*) FROM batches WHERE state = 'leased'"), 0);
   EXPECT_EQ(reader.Scalar("SELECT COUNT(*) FROM batches WHERE state = 'done'"),
-            Int(stats, "page_fetches_total"))
+            JsonInt(stats, "page_fetches_total"))
       << "every page the server answered was committed";
   EXPECT_GT(reader.Scalar("SELECT COUNT(*) FROM batches WHERE state = 'pending'"), 0);
 }
@@ -173,7 +169,7 @@ TEST_F(FailureSemanticsTest, QuotaErrorsSlowTheJobCoolDownAtLowTrafficAndBurnNoA
       seconds(120));
   ASSERT_EQ(run.exit_code, 0) << "quota errors must not burn attempts\n" << run.out << run.err;
   runner_.ExpectAllDaysMatch(server, dates);
-  EXPECT_GT(Int(server.Stats(), "quota_rejections"), 0);
+  EXPECT_GT(JsonInt(server.Stats(), "quota_rejections"), 0);
   EXPECT_NE(run.err.find("load quota"), std::string::npos) << run.err;
   EXPECT_NE(run.err.find("resuming at"), std::string::npos) << run.err;
   EXPECT_EQ(run.out.find("quota errors 0,"), std::string::npos) << run.out;
@@ -229,7 +225,7 @@ TEST_F(FailureSemanticsTest, HostileDatabasesAreRefusedWithOneLineAndExitOne) {
   CommandResult other = run_with_db(foreign);
   EXPECT_EQ(other.exit_code, 1) << other.err;
   EXPECT_NE(other.err.find("not a batchfetch database"), std::string::npos) << other.err;
-  EXPECT_EQ(Int(server.Stats(), "requests"), 0) << "nothing may be fetched for a bad --db";
+  EXPECT_EQ(JsonInt(server.Stats(), "requests"), 0) << "nothing may be fetched for a bad --db";
 }
 
 }  // namespace

@@ -48,10 +48,6 @@ MockGsc::ExpectedDay ExpectedAs(const MockGsc& server, const std::string& date,
           o.at("truncated").as_bool()};
 }
 
-int64_t Int(const boost::json::object& o, const char* key) {
-  return o.at(key).to_number<int64_t>();
-}
-
 TEST(FreshDataTest, ProvisionalDaysAreReplacedByTheirFinalRowsOnTheNextRun) {
   TempDir dir;
   BackfillRunner runner(dir.File("ledger.db"));
@@ -114,8 +110,8 @@ TEST(FreshDataTest, ProvisionalDaysAreReplacedByTheirFinalRowsOnTheNextRun) {
   EXPECT_EQ(run.err.find("provisional days stored"), std::string::npos) << run.err;
 
   const boost::json::object stats = server.Stats();
-  EXPECT_EQ(Int(stats, "requests"), want_requests);
-  EXPECT_EQ(Int(stats, "pages_fetched_more_than_once"), 0);
+  EXPECT_EQ(JsonInt(stats, "requests"), want_requests);
+  EXPECT_EQ(JsonInt(stats, "pages_fetched_more_than_once"), 0);
   runner.ExpectAllDaysMatch(server, dates);  // the final rows exactly, no duplicate
   LedgerReader reader(runner.db());
   EXPECT_EQ(reader.Scalar("SELECT count(*) FROM batches WHERE provisional = 1"), 0);

@@ -22,10 +22,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-int64_t Int(const boost::json::object& o, const char* key) {
-  return o.at(key).to_number<int64_t>();
-}
-
 class MultiprocessPgTest : public ::testing::Test {
  protected:
   void ExpectAllDone(const std::vector<std::string>& dates) {
@@ -55,9 +51,9 @@ TEST_F(MultiprocessPgTest, ThreeProcessesShareSixtyDaysAndOneQuota) {
   }
   ExpectAllDone(dates);
   const boost::json::object stats = server_->Stats();
-  EXPECT_LE(Int(stats, "max_window_requests"), 96) << "the shared budget";
-  EXPECT_EQ(Int(stats, "quota_rejections"), 0);
-  EXPECT_EQ(Int(stats, "pages_fetched_more_than_once"), 0);
+  EXPECT_LE(JsonInt(stats, "max_window_requests"), 96) << "the shared budget";
+  EXPECT_EQ(JsonInt(stats, "quota_rejections"), 0);
+  EXPECT_EQ(JsonInt(stats, "pages_fetched_more_than_once"), 0);
   EXPECT_EQ(pages, PgScalar(uri_, "SELECT count(*) FROM batches")) << "every page persisted once";
 }
 
@@ -72,7 +68,7 @@ TEST_F(MultiprocessPgTest, EightProcessesRaceForOnePageAndExactlyOneWins) {
     winners += fleet.PagesOf(i) == 1 ? 1 : 0;
   }
   EXPECT_EQ(winners, 1);
-  EXPECT_EQ(Int(server_->Stats(), "requests"), 1);
+  EXPECT_EQ(JsonInt(server_->Stats(), "requests"), 1);
   ExpectAllDone({"2025-02-01"});
 }
 
@@ -82,7 +78,7 @@ TEST_F(MultiprocessPgTest, AKilledProcessesPagesComeBackAfterItsLease) {
   const auto dates = BackfillRunner::Dates("2025-03-01", 40);
   Fleet fleet(runner_.Args(*server_, dates.front(), dates.back(), 3, {"--lease", "2"}), 3,
               dir_.path().string());
-  for (int i = 0; i < 400 && Int(server_->Stats(), "requests") < 20; ++i) {
+  for (int i = 0; i < 400 && JsonInt(server_->Stats(), "requests") < 20; ++i) {
     std::this_thread::sleep_for(milliseconds(25));
   }
   ASSERT_TRUE(fleet.process(0).Kill(SIGKILL));
@@ -98,7 +94,7 @@ TEST_F(MultiprocessPgTest, LiveLeasesNameEveryWorkingProcess) {
   // More days than two processes claim at once (16 each at concurrency 2).
   const auto dates = BackfillRunner::Dates("2025-05-01", 45);
   Fleet fleet(runner_.Args(*server_, dates.front(), dates.back(), 2), 2, dir_.path().string());
-  for (int i = 0; i < 400 && Int(server_->Stats(), "requests") < 4; ++i) {
+  for (int i = 0; i < 400 && JsonInt(server_->Stats(), "requests") < 4; ++i) {
     std::this_thread::sleep_for(milliseconds(25));
   }
   const int64_t owners =

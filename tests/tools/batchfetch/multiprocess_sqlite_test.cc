@@ -22,13 +22,9 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-int64_t Int(const boost::json::object& o, const char* key) {
-  return o.at(key).to_number<int64_t>();
-}
-
 // Waits until the server has answered at least n requests (10 s at most).
 void WaitForRequests(const MockGsc& server, int64_t n) {
-  for (int i = 0; i < 400 && Int(server.Stats(), "requests") < n; ++i) {
+  for (int i = 0; i < 400 && JsonInt(server.Stats(), "requests") < n; ++i) {
     std::this_thread::sleep_for(milliseconds(25));
   }
 }
@@ -64,12 +60,12 @@ TEST_F(MultiprocessSqliteTest, ThreeProcessesShareSixtyDaysAndOneQuota) {
   }
   ExpectAllDone(dates);
   const boost::json::object stats = server_->Stats();
-  EXPECT_LE(Int(stats, "max_window_requests"), 96) << "the shared budget";
-  EXPECT_EQ(Int(stats, "quota_rejections"), 0);
-  EXPECT_EQ(Int(stats, "pages_fetched_more_than_once"), 0);
+  EXPECT_LE(JsonInt(stats, "max_window_requests"), 96) << "the shared budget";
+  EXPECT_EQ(JsonInt(stats, "quota_rejections"), 0);
+  EXPECT_EQ(JsonInt(stats, "pages_fetched_more_than_once"), 0);
   EXPECT_EQ(pages, LedgerReader(runner_.db()).Scalar("SELECT COUNT(*) FROM batches"))
       << "every page persisted once";
-  EXPECT_GT(Int(stats, "requests"), 96) << "the run must outlast one quota window";
+  EXPECT_GT(JsonInt(stats, "requests"), 96) << "the run must outlast one quota window";
 }
 
 TEST_F(MultiprocessSqliteTest, EightProcessesRaceForOnePageAndExactlyOneWins) {
@@ -85,7 +81,7 @@ TEST_F(MultiprocessSqliteTest, EightProcessesRaceForOnePageAndExactlyOneWins) {
     winners += pages == 1 ? 1 : 0;
   }
   EXPECT_EQ(winners, 1);
-  EXPECT_EQ(Int(server_->Stats(), "requests"), 1);
+  EXPECT_EQ(JsonInt(server_->Stats(), "requests"), 1);
   ExpectAllDone({"2025-02-01"});
 }
 
@@ -130,7 +126,7 @@ TEST_F(MultiprocessSqliteTest, AStalledOwnersLateCompletionsChangeNothing) {
   // Its responses came back after the takeover: rows upserted harmlessly, no state moved.
   ExpectAllDone(dates);
   EXPECT_EQ(LedgerReader(runner_.db()).TotalRows(), rows_before);
-  EXPECT_GT(Int(server_->Stats(), "pages_fetched_more_than_once"), 0)
+  EXPECT_GT(JsonInt(server_->Stats(), "pages_fetched_more_than_once"), 0)
       << "the takeover must have refetched pages the stalled owner held";
   EXPECT_EQ(LedgerReader(runner_.db())
                 .Scalar("SELECT COUNT(*) FROM batches WHERE "

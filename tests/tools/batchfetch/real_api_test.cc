@@ -3,9 +3,6 @@
 // per-site quota, and the API's combination rules refused before any request.
 
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/rsa.h>
 
 #include <boost/json.hpp>
 #include <fstream>
@@ -14,6 +11,7 @@
 #include <vector>
 
 #include "tests/support/mockgsc_process.h"
+#include "tests/support/rsa_key.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
 #include "tests/tools/batchfetch/backfill_runner.h"
@@ -23,23 +21,6 @@ namespace batchfetch::testing {
 namespace {
 
 using std::chrono::seconds;
-
-int64_t Int(const boost::json::object& o, const char* key) {
-  return o.at(key).to_number<int64_t>();
-}
-
-std::string NewRsaKeyPem() {
-  EVP_PKEY* key = EVP_RSA_gen(2048);
-  if (key == nullptr) throw std::runtime_error("EVP_RSA_gen failed");
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-  char* data = nullptr;
-  long size = BIO_get_mem_data(bio, &data);
-  std::string pem(data, static_cast<size_t>(size));
-  BIO_free(bio);
-  EVP_PKEY_free(key);
-  return pem;
-}
 
 std::string WriteKey(const std::string& path, const std::string& pem,
                      const std::string& token_uri) {
@@ -74,7 +55,7 @@ TEST(RealApiTest, ServiceAccountTokenIsVerifiedRefreshedMidRunAndNeverLeaks) {
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   runner.ExpectAllDaysMatch(server, dates);
   boost::json::object stats = server.Stats();
-  EXPECT_GE(Int(stats, "tokens_issued"), 2) << "a 2 s token must be refreshed during the run";
+  EXPECT_GE(JsonInt(stats, "tokens_issued"), 2) << "a 2 s token must be refreshed during the run";
 
   // No piece of the key in any output or in the database files.
   const std::string key_line = pem.substr(pem.find('\n') + 1, 40);
@@ -118,7 +99,7 @@ TEST(RealApiTest, ThreeSitesTimesTwoTypesEachMatchExpectedUnderEverySitesQuota) 
   }
   EXPECT_EQ(reader.DuplicateRows(), 0);
   boost::json::object stats = server.Stats();
-  EXPECT_EQ(Int(stats, "quota_rejections"), 0);
+  EXPECT_EQ(JsonInt(stats, "quota_rejections"), 0);
   for (const auto& [key, count] : stats.at("max_window_requests_by_key").as_object()) {
     EXPECT_LE(count.to_number<int64_t>(), 960) << key;
   }
@@ -142,7 +123,7 @@ TEST(RealApiTest, InvalidCombinationsAreRefusedBeforeAnyRequest) {
     EXPECT_EQ(run.exit_code, 1) << extra[0] << " " << extra[1] << ": " << run.err;
     EXPECT_NE(run.err.find("batchfetch backfill: "), std::string::npos) << run.err;
   }
-  EXPECT_EQ(Int(server.Stats(), "requests"), 0);
+  EXPECT_EQ(JsonInt(server.Stats(), "requests"), 0);
   std::ifstream db(runner.db());
   EXPECT_FALSE(db.good()) << "a refused command must not create the ledger";
 }

@@ -1,9 +1,6 @@
 #include "workers/token_source.h"
 
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/rsa.h>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -21,6 +18,7 @@
 #include "ratelimit/clock.h"
 #include "tests/support/http_client.h"
 #include "tests/support/mockgsc_process.h"
+#include "tests/support/rsa_key.h"
 #include "tests/support/temp_dir.h"
 #include "workers/command_token_source.h"
 #include "workers/http_client.h"
@@ -36,6 +34,7 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 using testing::MockGsc;
+using testing::NewRsaKeyPem;
 using testing::TempDir;
 
 struct Got {
@@ -239,20 +238,6 @@ TEST_F(CommandTokenSourceTest, CancellingTheCallerKillsTheCommandAtOnce) {
 }
 
 // --- ServiceAccountTokenSource against mockgsc ----------------------------------------
-
-// A fresh 2048-bit RSA key as PKCS#8 PEM, the form Google's key files hold.
-std::string NewRsaKeyPem() {
-  EVP_PKEY* key = EVP_RSA_gen(2048);
-  if (key == nullptr) throw std::runtime_error("EVP_RSA_gen failed");
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-  char* data = nullptr;
-  long size = BIO_get_mem_data(bio, &data);
-  std::string pem(data, static_cast<size_t>(size));
-  BIO_free(bio);
-  EVP_PKEY_free(key);
-  return pem;
-}
 
 constexpr char kEmail[] = "backfill@test-project.iam.gserviceaccount.com";
 constexpr char kSite[] = "sc-domain:example.com";
