@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "persistence/page.h"
+#include "core/page.h"
 
 namespace batchfetch {
 
@@ -22,6 +22,7 @@ struct RunOptions {
   std::chrono::milliseconds retry_cap{60000};    // back-off cap
   std::chrono::milliseconds quota_cooldown{15 * 60 * 1000};  // load-quota cool-down
   std::chrono::milliseconds poll_interval{250};  // re-claim while pages wait for a retry
+  std::chrono::milliseconds retry_after_cap{300000};  // longest Retry-After honoured
   std::string worker_id;                         // lease owner name
 };
 
@@ -46,7 +47,7 @@ struct RunSummary {
   int64_t lost_leases = 0;   // commits whose lease had been taken over
   int64_t max_mailbox_depth = 0;
   int64_t peak_window_grants = 0;  // most limiter grants seen in one window
-  JobProgress progress;            // the ledger's view at the end
+  ReportProgress progress;         // the ledger's view at the end, every report summed
   std::chrono::steady_clock::duration elapsed{};
   std::vector<double> latency_ms;  // request latencies (a bounded sample)
 };

@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "persistence/page.h"
+#include "core/clock.h"
+#include "core/page.h"
+#include "core/report.h"
 #include "persistence/status.h"
 
 namespace batchfetch {
@@ -27,42 +29,68 @@ struct LiveLease {
   WallTime expires_at;      // latest lease_expires_at among them
 };
 
-struct JobReport {
-  JobProgress progress;
+// What `batchfetch status` shows for one report.
+struct ReportStatus {
+  Report report;
+  ReportProgress progress;
+  std::vector<std::string> days_held;       // held days as ranges: "2025-01-01..2025-01-31"
+                                            // or a single "2025-02-03", in date order
+  std::vector<std::string> truncated_days;  // held days at the API's cap
   std::vector<DeadPage> dead;
   std::vector<LiveLease> leases;
 };
 
-// Problems `verify` looks for. Clean when every count is 0 and every list empty
-// (truncated_days are reported, not problems: the API's daily cap).
+// Problems `verify` looks for in one report. Clean when every count is 0 and every list
+// empty (truncated_days are reported, not problems: the API's daily cap).
 struct VerifyReport {
-  int64_t duplicate_rows = 0;               // rows whose natural key appears more than once
+  int64_t duplicate_rows = 0;               // rows whose key appears more than once
                                             // (grouped by the key columns, so a table without
                                             // the primary key is checked too)
   std::vector<std::string> unfinished;      // "DATE:START_ROW state": pages not done
   std::vector<std::string> missing_pages;   // "DATE:START_ROW" of a next page absent from the
                                             // ledger although the page before it was full
-  std::vector<std::string> missing_days;    // days of the range with no page at all
-  std::vector<std::string> row_mismatch;    // "DATE: stored N, ledger says M": fewer rows stored
-                                            // than the day's done pages counted (deleted rows)
+  std::vector<std::string> row_mismatch;    // "DATE: stored N, ledger says M": a held day
+                                            // whose stored rows differ from its pages' counts
+  std::vector<std::string> bad_values;      // "DATE: ..." rows with impossible numbers
+                                            // (negative counts, ctr outside [0,1], not finite)
   std::vector<std::string> truncated_days;  // days at the API's daily cap
 
   bool clean() const {
     return duplicate_rows == 0 && unfinished.empty() && missing_pages.empty() &&
-           missing_days.empty() && row_mismatch.empty();
+           row_mismatch.empty() && bad_values.empty();
   }
 };
 
-// Which finished days RegisterJob hands back for re-fetch: fresh data changes for a few
-// days after it first appears (the API marks them with metadata.firstIncompleteDate).
+// Which finished days PlanDays hands back for re-fetch: fresh data changes for a few days
+// after it first appears (the API marks them with metadata.firstIncompleteDate).
 struct RefreshPolicy {
-  std::string today;     // YYYY-MM-DD (UTC); "" = refresh nothing
-  int refresh_days = 0;  // days on/after today - refresh_days are refreshed, as are days
-                         // whose stored rows are provisional
+  std::string today;     // YYYY-MM-DD in the API's time zone (ApiDay); "" = refresh nothing
+  int refresh_days = 0;  // held days on/after today - refresh_days are refreshed, as are
+                         // held days whose rows are provisional
 };
 
-// The durable record of jobs, pages and fetched rows. Implementations: SQLite (one
-// file, many processes) and PostgreSQL (many machines).
+// What PlanDays did with the days it was given.
+struct DayPlan {
+  int64_t added = 0;      // days with no page before: a pending page 0 was inserted
+  int64_t refreshed = 0;  // held days handed back for re-fetch (refresh window, provisional)
+  int64_t held = 0;       // held days left alone: nothing to fetch
+  int64_t unfinished = 0; // days already being fetched (pending, leased or dead pages)
+};
+
+// One report's share of a claim.
+struct ClaimRequest {
+  std::string report_id;
+  int max = 0;  // pages to lease at most
+};
+
+// The durable record of reports, the days held of each, pages and fetched rows.
+// Implementations: SQLite (one file, many processes) and PostgreSQL (many machines).
+//
+// Rows: a page's rows are staged under its lease; when the day's last page commits
+// (a short page, or one that reaches the cap) the day's staged rows replace the day's
+// stored rows in the same transaction. A reader sees the old complete day or the new
+// one, never a mix. A commit or failure whose lease token no longer holds writes nothing
+// at all: no state, no rows.
 //
 // Thread rule: one Ledger object is used by one thread at a time (the writer thread).
 // Several Ledger objects (processes) may share one database.
@@ -70,30 +98,30 @@ class Ledger {
  public:
   virtual ~Ledger() = default;
 
-  // Records job and one pending first page (start_row 0) per day of its range, in one
-  // transaction. Idempotent: an existing job and its pages are left as they are, except
-  // that (same transaction) every day refresh names — provisional, or on/after
-  // refresh.today - refresh.refresh_days — whose pages are all done is reset for
-  // re-fetch: its pages past start_row 0 deleted, page 0 pending with attempts 0. A day
-  // with any page not done (leased, pending, dead) is left alone.
-  virtual Status RegisterJob(const Job& job, const RefreshPolicy& refresh) = 0;
-  // RegisterJob with no refresh.
-  Status RegisterJob(const Job& job) { return RegisterJob(job, RefreshPolicy()); }
+  // Records report (idempotent: an existing report is left as it is).
+  virtual Status RegisterReport(const Report& report) = 0;
 
-  // Leases up to max pages of job_id that are pending with next_attempt_at <= now, or
-  // leased with an expired lease, oldest date first. Each gets a fresh token and
-  // lease_expires_at = now + lease. Appends them to *out.
-  virtual Status Claim(const std::string& job_id, const std::string& owner, int max,
+  // In one transaction, for each of days (YYYY-MM-DD, any order): inserts a pending page 0
+  // when report_id holds no page of that day; hands a held day back for re-fetch when
+  // refresh names it (its pages past start_row 0 deleted, page 0 pending with attempts 0;
+  // its stored rows stay visible until the new fetch completes); leaves every other day
+  // alone. *out counts what it did. REQUIRES: report_id registered.
+  virtual Status PlanDays(const std::string& report_id, std::span<const std::string> days,
+                          const RefreshPolicy& refresh, DayPlan* out) = 0;
+
+  // In one transaction, for each request in order: leases up to max pages of its report
+  // that are pending with next_attempt_at <= now, or leased with an expired lease, in
+  // (date, start_row) order. Each gets a fresh token and lease_expires_at = now + lease.
+  // Appends them to *out in that order.
+  virtual Status Claim(std::span<const ClaimRequest> requests, const std::string& owner,
                        std::chrono::milliseconds lease, WallTime now, std::vector<Lease>* out) = 0;
 
-  // One transaction for all pages: UPSERT each page's rows on the natural key; mark the
-  // page done (row_count, truncated, provisional) only if its lease token still holds.
-  // A page 0 whose token holds first DELETEs the rows stored for its day (job's site,
-  // search_type, dimensions), so a re-fetched day holds exactly the new rows; a page
-  // whose token was lost never deletes, it only UPSERTs. When the page
-  // was full (rows == row_limit) insert the next page as pending, or mark the day
-  // truncated when the next page would start at or past kDailyRowCap.
-  // (*lease_held)[i] tells whether pages[i]'s token still held.
+  // One transaction for all pages. For each page whose lease token still holds: stage its
+  // rows, mark it done (row_count, truncated, provisional); if it was full (rows ==
+  // row_limit) and did not reach the cap insert the next page as pending, else (the day's
+  // last page) swap the day's staged rows in for its stored rows and mark the day held
+  // (truncated when start_row + rows >= kDailyRowCap). A page whose token was lost writes
+  // nothing. (*lease_held)[i] tells whether pages[i]'s token still held.
   virtual Status CommitPages(std::span<const FetchedPage> pages, WallTime now,
                              std::vector<bool>* lease_held) = 0;
 
@@ -110,33 +138,41 @@ class Ledger {
   // Extends the leases whose token still holds to expires_at.
   virtual Status Renew(std::span<const Lease> leases, WallTime expires_at) = 0;
 
-  // Pages of job_id by state and rows stored.
-  virtual Status Progress(const std::string& job_id, JobProgress* out) = 0;
+  // Pages by state and rows held, summed over report_ids.
+  virtual Status Progress(std::span<const std::string> report_ids, ReportProgress* out) = 0;
 
-  // Dead pages back to pending with attempts reset; all jobs when job_id is empty.
-  virtual Status RetryDead(const std::string& job_id, int64_t* count) = 0;
+  // Dead pages back to pending with attempts reset; every report when report_id is
+  // empty. kNotFound when report_id names no report.
+  virtual Status RetryDead(const std::string& report_id, int64_t* count) = 0;
 
-  // Every job in the ledger.
-  virtual Status ListJobs(std::vector<Job>* out) = 0;
+  // Every report in the ledger, oldest first.
+  virtual Status ListReports(std::vector<Report>* out) = 0;
 
-  // What `batchfetch status` shows for job_id: pages by state, dead pages with their last
-  // error, and the live leases (lease_expires_at > now) grouped by owner.
-  virtual Status Report(const std::string& job_id, WallTime now, JobReport* out) {
-    (void)job_id, (void)now, (void)out;
-    return Status::Error(Status::Code::kInvalid, "Report is not implemented by this ledger yet");
-  }
+  // What `batchfetch status` shows for report_id (live leases: lease_expires_at > now).
+  virtual Status Describe(const std::string& report_id, WallTime now, ReportStatus* out) = 0;
 
-  // The reconciliation `batchfetch verify` runs for job_id (see VerifyReport).
-  virtual Status Verify(const std::string& job_id, VerifyReport* out) {
-    (void)job_id, (void)out;
-    return Status::Error(Status::Code::kInvalid, "Verify is not implemented by this ledger yet");
-  }
+  // The reconciliation `batchfetch verify` runs for report_id (see VerifyReport).
+  virtual Status Verify(const std::string& report_id, VerifyReport* out) = 0;
 };
 
-// Opens (creating it 0600 if missing) the ledger named by target: a file path for
-// SQLite or a "postgresql://" / "postgres://" URI. Creates or checks the schema;
-// a file of another program or a newer schema gives kForeign.
-Status OpenLedger(const std::string& target, std::unique_ptr<Ledger>* out);
+// How OpenLedger may treat the target.
+enum class OpenMode {
+  kCreate,    // create the ledger (0600) when missing, migrate an older schema in place
+  kExisting,  // read/write, but refuse (kNotFound) a path or database that holds no ledger
+  kReadOnly,  // as kExisting, read-only (status, verify); a read-only file works
+};
+
+// Opens the ledger named by target: a file path for SQLite or a "postgresql://" /
+// "postgres://" URI. Creates, checks or migrates the schema as mode allows; a file of
+// another program or a newer schema gives kForeign and is left untouched.
+Status OpenLedger(const std::string& target, OpenMode mode, std::unique_ptr<Ledger>* out);
+inline Status OpenLedger(const std::string& target, std::unique_ptr<Ledger>* out) {
+  return OpenLedger(target, OpenMode::kCreate, out);
+}
+
+// target with any password (user:PASSWORD@, ?password=) replaced by "***": the only form
+// of a --db value that may reach a log line or an error message.
+std::string RedactTarget(const std::string& target);
 
 // True for a "postgresql://" or "postgres://" target.
 bool IsPostgresTarget(const std::string& target);

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "persistence/page.h"
+#include "core/page.h"
 #include "persistence/status.h"
 
 namespace batchfetch::ledger_util {

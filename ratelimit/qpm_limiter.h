@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <deque>
 
-#include "ratelimit/clock.h"
+#include "core/clock.h"
 #include "ratelimit/rate_limiter.h"
 #include "ratelimit/sliding_window_log.h"
 

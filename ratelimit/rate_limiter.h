@@ -5,7 +5,7 @@
 #include <boost/system/error_code.hpp>
 #include <cstdint>
 
-#include "ratelimit/clock.h"
+#include "core/clock.h"
 
 namespace batchfetch {
 

@@ -14,7 +14,7 @@
 
 #include "persistence/quota_ledger.h"
 #include "persistence/status.h"
-#include "ratelimit/clock.h"
+#include "core/clock.h"
 #include "ratelimit/rate_limiter.h"
 
 namespace batchfetch {

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "ratelimit/clock.h"
+#include "core/clock.h"
 
 namespace batchfetch {
 

@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/json_escape.h"
+
 namespace batchfetch {
 
 // Installs the process-wide spdlog logger on stderr. format is "console" or "json"
@@ -16,9 +18,6 @@ bool SetupLogging(std::string_view format, std::string_view level, const std::st
 // it is redrawn after each, so the two never garble each other. "" removes it. Meant for
 // a terminal (uses "\r" and the erase-line escape). Thread-safe.
 void SetStatusLine(std::string_view line);
-
-// s with the characters JSON needs escaped escaped (no surrounding quotes).
-std::string JsonEscape(std::string_view s);
 
 }  // namespace batchfetch
 

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "persistence/page.h"
+#include "core/page.h"
 
 namespace batchfetch {
 

@@ -4,7 +4,7 @@
 #include <chrono>
 #include <string>
 
-#include "ratelimit/clock.h"
+#include "core/clock.h"
 #include "workers/token_cache.h"
 #include "workers/token_source.h"
 

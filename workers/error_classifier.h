@@ -6,7 +6,7 @@
 #include <string>
 #include <system_error>
 
-#include "persistence/page.h"
+#include "core/page.h"
 #include "workers/http_client.h"
 
 namespace batchfetch {

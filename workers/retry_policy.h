@@ -7,7 +7,7 @@
 #include <random>
 #include <string_view>
 
-#include "persistence/page.h"
+#include "core/page.h"
 
 namespace batchfetch {
 

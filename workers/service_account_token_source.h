@@ -4,7 +4,7 @@
 #include <chrono>
 #include <string>
 
-#include "ratelimit/clock.h"
+#include "core/clock.h"
 #include "workers/http_client.h"
 #include "workers/service_account_key.h"
 #include "workers/token_cache.h"

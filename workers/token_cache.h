@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "ratelimit/clock.h"
+#include "core/clock.h"
 
 namespace batchfetch {
 

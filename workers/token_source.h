@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "ratelimit/clock.h"
+#include "core/clock.h"
 #include "workers/http_client.h"
 
 namespace batchfetch {

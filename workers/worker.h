@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "persistence/page.h"
+#include "core/page.h"
 #include "ratelimit/rate_limiter.h"
 #include "workers/error_classifier.h"
 #include "workers/http_client.h"
@@ -56,8 +56,8 @@ class WorkerHost {
 };
 
 struct WorkerConfig {
-  std::shared_ptr<const Job> job;
   std::string api_base;
+  int row_limit = 25000;          // --row-limit; a page asks for PageRowLimit(row_limit, start)
   TokenSource* tokens = nullptr;  // not owned; nullptr = no Authorization header
   std::chrono::milliseconds request_timeout{60000};
 };

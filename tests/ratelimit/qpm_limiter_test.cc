@@ -19,7 +19,7 @@
 #include <variant>
 #include <vector>
 
-#include "ratelimit/clock.h"
+#include "core/clock.h"
 
 namespace batchfetch {
 namespace {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "ratelimit/clock.h"
+#include "core/clock.h"
 
 namespace batchfetch {
 namespace {

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "coordinator/run_options.h"
-#include "persistence/page.h"
+#include "core/page.h"
 #include "telemetry/listen_address.h"
 
 namespace batchfetch {

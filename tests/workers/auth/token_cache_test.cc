@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "ratelimit/clock.h"
+#include "core/clock.h"
 #include "workers/token_error.h"
 
 namespace batchfetch {

@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "ratelimit/clock.h"
+#include "core/clock.h"
 #include "tests/support/http_client.h"
 #include "tests/support/mockgsc_process.h"
 #include "tests/support/rsa_key.h"

@@ -1,12 +1,18 @@
-#ifndef BATCHFETCH_RATELIMIT_CLOCK_H_
-#define BATCHFETCH_RATELIMIT_CLOCK_H_
+#ifndef BATCHFETCH_CORE_CLOCK_H_
+#define BATCHFETCH_CORE_CLOCK_H_
 
 #include <chrono>
 
 namespace batchfetch {
 
-// The time seam: the limiter reads time only through a Clock, so tests can drive it
-// with a FakeClock and never sleep.
+// Wall-clock time: what the ledger stores and what PostgreSQL servers agree on. Never
+// used to measure a wait on one host (it can step); Clock below is for that.
+using WallClock = std::chrono::system_clock;
+using WallTime = WallClock::time_point;
+
+// The monotonic time seam: limiters, timers and the batch plan's deadlines read time only
+// through a Clock (or take it as an argument), so tests drive them with a FakeClock and
+// never sleep.
 class Clock {
  public:
   using Duration = std::chrono::steady_clock::duration;
@@ -38,4 +44,4 @@ class FakeClock final : public Clock {
 
 }  // namespace batchfetch
 
-#endif  // BATCHFETCH_RATELIMIT_CLOCK_H_
+#endif  // BATCHFETCH_CORE_CLOCK_H_

@@ -1,4 +1,4 @@
-#include "ratelimit/clock.h"
+#include "core/clock.h"
 
 namespace batchfetch {
 

@@ -1,4 +1,4 @@
-#include "persistence/page.h"
+#include "core/civil_date.h"
 
 #include <gtest/gtest.h>
 
@@ -34,45 +34,32 @@ TEST(IsValidDateTest, AcceptsOnlyRealDaysInYyyyMmDd) {
   EXPECT_FALSE(IsValidDate("20x4-01-01"));
 }
 
-TEST(JobSpecTest, DimensionsCsvJoinsWithCommas) {
-  JobSpec spec;
-  EXPECT_EQ(spec.DimensionsCsv(), "date,query,page");
-  spec.dimensions = {};
-  EXPECT_EQ(spec.DimensionsCsv(), "");
-  spec.dimensions = {"country"};
-  EXPECT_EQ(spec.DimensionsCsv(), "country");
+TEST(ApiDayTest, CountsDaysInPacificTimeAcrossDaylightSaving) {
+  using std::chrono::hours;
+  using std::chrono::minutes;
+  auto at = [](int64_t days, int64_t h, int64_t m = 0) {
+    return WallTime(std::chrono::sys_days(std::chrono::days(days))) + hours(h) + minutes(m);
+  };
+  const int64_t jan15 = *ParseCivilDate("2025-01-15");
+  EXPECT_EQ(ApiDay(at(jan15, 7, 59)), "2025-01-14");  // 23:59 PST the day before
+  EXPECT_EQ(ApiDay(at(jan15, 8, 0)), "2025-01-15");   // midnight PST
+  const int64_t jul15 = *ParseCivilDate("2025-07-15");
+  EXPECT_EQ(ApiDay(at(jul15, 6, 59)), "2025-07-14");  // 23:59 PDT
+  EXPECT_EQ(ApiDay(at(jul15, 7, 0)), "2025-07-15");
+  // 2025-03-09: PDT from 10:00 UTC; 2025-11-02: PST again from 09:00 UTC.
+  const int64_t mar10 = *ParseCivilDate("2025-03-10");
+  EXPECT_EQ(ApiDay(at(mar10, 6, 59)), "2025-03-09");
+  EXPECT_EQ(ApiDay(at(mar10, 7, 0)), "2025-03-10");
+  const int64_t nov3 = *ParseCivilDate("2025-11-03");
+  EXPECT_EQ(ApiDay(at(nov3, 7, 59)), "2025-11-02");
+  EXPECT_EQ(ApiDay(at(nov3, 8, 0)), "2025-11-03");
 }
 
-TEST(JobSpecTest, IdIsStableHexAndChangesWithEveryField) {
-  JobSpec base;
-  base.site = "sc-domain:example.com";
-  base.start_date = "2024-01-01";
-  base.end_date = "2024-01-31";
-  const std::string id = base.Id();
-  EXPECT_EQ(id, base.Id());
-  EXPECT_EQ(id.size(), 16u);
-  EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos);
-
-  std::vector<JobSpec> variants(7, base);
-  variants[0].site = "sc-domain:example.org";
-  variants[1].search_type = "image";
-  variants[2].dimensions = {"date", "query"};
-  variants[3].data_state = "all";
-  variants[4].start_date = "2024-01-02";
-  variants[5].end_date = "2024-01-30";
-  variants[6].row_limit = 1000;
-  for (const JobSpec& v : variants) EXPECT_NE(v.Id(), id);
-
-  // Field boundaries matter: moving a character between fields is another job.
-  JobSpec a = base, b = base;
-  a.dimensions = {"date", "query"};
-  b.dimensions = {"date,query"};
-  EXPECT_EQ(a.Id(), b.Id()) << "the csv is the stored form, so these are one job";
-  a.site = "ab";
-  a.search_type = "c";
-  b.site = "a";
-  b.search_type = "bc";
-  EXPECT_NE(a.Id(), b.Id());
+TEST(CivilDateTest, CountsAndMovesDaysWithoutListingThem) {
+  EXPECT_EQ(CountDays("0001-01-01", "9999-12-31"), 3652059);
+  EXPECT_EQ(CountDays("2024-01-02", "2024-01-01"), 0);
+  EXPECT_EQ(AddDays("2024-03-01", -1), "2024-02-29");
+  EXPECT_EQ(AddDays("2024-13-01", 1), "");
 }
 
 }  // namespace
