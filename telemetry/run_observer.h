@@ -24,7 +24,7 @@ struct EngineGauges {
   int64_t budget = 0;            // grants allowed per window
   double window_seconds = 60;
   double oldest_pending_age_s = 0;  // age of the oldest page claimed and not yet fetched
-  JobProgress progress;             // the ledger's last answer (pages by state, rows)
+  ReportProgress progress;          // the ledger's last answer, every report summed
 };
 
 // What the engine tells observers (metrics, audit log, progress display) as it runs.
