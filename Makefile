@@ -4,26 +4,40 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: deps build test demo bench asan format clean
+.PHONY: deps build test demo bench asan install format clean
 
 deps:
-	@tools/install-deps
-
-$(BUILD)/build.ninja: CMakeLists.txt
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	@tools/install-deps test
 
 build: deps
-	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DBATCHFETCH_BUILD_TESTS=ON -DBATCHFETCH_BUILD_BENCHMARKS=ON $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
-demo: build
+# The demo needs only the runtime packages: a fresh build directory is configured without
+# tests and benchmarks; an existing one keeps its settings.
+demo:
+	@tools/install-deps runtime
+	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DBATCHFETCH_BUILD_TESTS=OFF -DBATCHFETCH_BUILD_BENCHMARKS=OFF $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS) --target batchfetch mockgsc
 	tools/demo $(BUILD)
 
-bench: build
+bench:
+	@tools/install-deps bench
+	@$(MAKE) --no-print-directory build
 	bench/run $(BUILD)
+
+PREFIX ?= /usr/local
+install:
+	@tools/install-deps runtime
+	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DBATCHFETCH_BUILD_TESTS=OFF -DBATCHFETCH_BUILD_BENCHMARKS=OFF $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS) --target batchfetch
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBATCHFETCH_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
