@@ -56,10 +56,10 @@ void AuditLog::OnRequest(const PageKey& page, long http_status, std::string_view
   if (!file_) return;
   std::fprintf(
       file_,
-      "{\"time\":\"%s\",\"worker\":\"%s\",\"job\":\"%s\",\"date\":\"%s\",\"start_row\":%lld,"
+      "{\"time\":\"%s\",\"worker\":\"%s\",\"report\":\"%s\",\"date\":\"%s\",\"start_row\":%lld,"
       "\"status\":%ld,\"outcome\":\"%s\",\"latency_ms\":%.3f,\"limiter_wait_ms\":%.3f,"
       "\"grants_in_window\":%lld,\"budget\":%lld}\n",
-      UtcNow().c_str(), JsonEscape(worker_id_).c_str(), JsonEscape(page.job_id).c_str(),
+      UtcNow().c_str(), JsonEscape(worker_id_).c_str(), JsonEscape(page.report_id).c_str(),
       JsonEscape(page.date).c_str(), static_cast<long long>(page.start_row), http_status,
       JsonEscape(outcome).c_str(), static_cast<double>(latency.count()) / 1000.0,
       static_cast<double>(limiter_wait.count()) / 1000.0, static_cast<long long>(grants_in_window),

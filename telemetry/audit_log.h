@@ -10,7 +10,7 @@ namespace batchfetch {
 
 // The QPM audit log: one JSON object per request, one line each, flushed as written so a
 // crash loses nothing already answered:
-//   {"time":"2025-01-01T00:00:00.123456Z","worker":"w1","job":"…","date":"2025-01-01",
+//   {"time":"2025-01-01T00:00:00.123456Z","worker":"w1","report":"…","date":"2025-01-01",
 //    "start_row":0,"status":200,"outcome":"ok","latency_ms":12.3,"limiter_wait_ms":0.1,
 //    "grants_in_window":57,"budget":960}
 // time is the UTC wall time the answer arrived. No header, URL or token is ever written.

@@ -11,20 +11,20 @@ double Seconds(std::chrono::microseconds d) { return static_cast<double>(d.count
 
 }  // namespace
 
-EngineMetrics::EngineMetrics(std::string worker_id, std::string job_id)
+EngineMetrics::EngineMetrics(std::string worker_id, int64_t reports)
     : worker_id_(std::move(worker_id)),
-      job_id_(std::move(job_id)),
+      reports_(reports),
       started_(std::chrono::steady_clock::now()) {
   MetricsRegistry& r = registry_;
-  *r.Gauge("batchfetch_info", "Constant 1, labelled with this process's worker id and job id",
-           {{"worker", worker_id_}, {"job_id", job_id_}}) = 1;
+  *r.Gauge("batchfetch_info",
+           "Constant 1, labelled with this process's worker id and its number of reports",
+           {{"worker", worker_id_}, {"reports", std::to_string(reports_)}}) = 1;
   static const char* kStates[] = {"pending", "leased", "done", "dead"};
   for (int i = 0; i < 4; ++i) {
-    pages_by_state_[i] =
-        r.Gauge("batchfetch_pages", "Pages of the job by ledger state", {{"state", kStates[i]}});
+    pages_by_state_[i] = r.Gauge("batchfetch_pages", "Pages of the run's reports by ledger state",
+                                 {{"state", kStates[i]}});
   }
-  rows_stored_ =
-      r.Gauge("batchfetch_rows_stored", "Rows the ledger holds for the job (done pages)");
+  rows_stored_ = r.Gauge("batchfetch_rows_stored", "Rows the ledger holds for the run's reports");
   truncated_days_ = r.Gauge("batchfetch_truncated_days", "Days at the API's daily row cap");
   requests_by_status_[{200, "ok"}] =
       r.Counter("batchfetch_requests_total", "Requests answered, by HTTP status and outcome",
@@ -145,7 +145,7 @@ std::string EngineMetrics::RenderPrometheus() {
 std::string EngineMetrics::RenderStatsJson() const {
   boost::json::object o;
   o["worker"] = worker_id_;
-  o["job"] = job_id_;
+  o["reports"] = reports_;
   o["state"] = halted_ ? "halted" : finished_ ? "finished" : "running";
   if (halted_) o["halt_reason"] = halt_reason_;
   o["uptime_s"] =

@@ -21,8 +21,8 @@ namespace batchfetch {
 // Thread rule: the io thread only (observer calls and the metrics server both run there).
 class EngineMetrics final : public RunObserver {
  public:
-  // worker_id and job_id label batchfetch_info ("job_id": Prometheus owns "job").
-  EngineMetrics(std::string worker_id, std::string job_id);
+  // worker_id and the number of reports of the run label batchfetch_info.
+  EngineMetrics(std::string worker_id, int64_t reports);
 
   void OnRequest(const PageKey& page, long http_status, std::string_view outcome,
                  std::chrono::microseconds latency, std::chrono::microseconds limiter_wait,
@@ -38,7 +38,7 @@ class EngineMetrics final : public RunObserver {
 
   // Prometheus text exposition of every metric.
   std::string RenderPrometheus();
-  // {"worker":…,"job":…,"state":…,"requests":…,"pages_committed":…,…} on one line.
+  // {"worker":…,"reports":…,"state":…,"requests":…,"pages_committed":…,…} on one line.
   std::string RenderStatsJson() const;
   // ("ok"|"finished"|"halted", HTTP status 200 or 503 when halted) for /health.
   std::pair<std::string, int> Health() const;
@@ -48,7 +48,7 @@ class EngineMetrics final : public RunObserver {
  private:
   MetricsRegistry registry_;
   std::string worker_id_;
-  std::string job_id_;
+  int64_t reports_;
   std::chrono::steady_clock::time_point started_;
 
   std::map<std::pair<long, std::string>, double*> requests_by_status_;

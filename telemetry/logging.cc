@@ -28,6 +28,28 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
   }
 };
 
+// %~ : the message with control characters (newline, escape, ...) written as \xNN, so a
+// value from the command line cannot forge a log line or reach the terminal raw.
+class SafeMessageFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    static const char kHex[] = "0123456789abcdef";
+    for (char ch : std::string_view(msg.payload.data(), msg.payload.size())) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c < 0x20 || c == 0x7f) {
+        const char esc[4] = {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
+        dest.append(esc, esc + 4);
+      } else {
+        dest.push_back(ch);
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<SafeMessageFlag>();
+  }
+};
+
 // The status line and the lock every write to stderr takes.
 struct StatusLine {
   std::mutex mu;
@@ -67,7 +89,6 @@ void SetStatusLine(std::string_view line) {
   std::fflush(stderr);
 }
 
-
 bool SetupLogging(std::string_view format, std::string_view level, const std::string& worker_id,
                   std::string* error) {
   spdlog::level::level_enum lvl;
@@ -90,7 +111,8 @@ bool SetupLogging(std::string_view format, std::string_view level, const std::st
         R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","worker":")" + JsonEscape(worker_id) +
         R"(","msg":"%*"})");
   } else if (format == "console") {
-    formatter->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ [" + worker_id + "] %v");
+    formatter->add_flag<SafeMessageFlag>('~').set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ [" +
+                                                          JsonEscape(worker_id) + "] %~");
   } else {
     *error = "--log-format must be console or json (got '" + std::string(format) + "')";
     return false;

@@ -89,7 +89,7 @@ void ProgressDisplay::OnGauges(const EngineGauges& gauges) {
 
 std::string ProgressDisplay::Line(Clock::time_point now) {
   while (!recent_.empty() && recent_.front() < now - kRateSpan) recent_.pop_front();
-  const JobProgress& p = gauges_.progress;
+  const ReportProgress& p = gauges_.progress;
   const int64_t total = std::max<int64_t>(p.total(), 0);
   const int64_t done = std::min(total, p.done + pages_since_gauges_);
   const int64_t dead = p.dead + dead_since_gauges_;

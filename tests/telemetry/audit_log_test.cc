@@ -19,9 +19,9 @@ TEST(AuditLogTest, OneFlushedJsonLinePerRequestInAnOwnerOnlyFile) {
   AuditLog log("host-1-\"w\"");
   std::string error;
   ASSERT_TRUE(log.Open(path, &error)) << error;
-  log.OnRequest(PageKey{"job", "2025-01-02", 500}, 200, "ok", microseconds(12345), microseconds(10),
-                57, 960);
-  log.OnRequest(PageKey{"job", "2025-01-03", 0}, 0, "transient", microseconds(1), microseconds(0),
+  log.OnRequest(PageKey{"rep-1", "2025-01-02", 500}, 200, "ok", microseconds(12345),
+                microseconds(10), 57, 960);
+  log.OnRequest(PageKey{"rep-1", "2025-01-03", 0}, 0, "transient", microseconds(1), microseconds(0),
                 58, 960);
   // Flushed already: read it while the log is still open.
   std::ifstream in(path);
@@ -31,6 +31,7 @@ TEST(AuditLogTest, OneFlushedJsonLinePerRequestInAnOwnerOnlyFile) {
   ASSERT_EQ(lines.size(), 2u);
   const boost::json::object& first = lines[0];
   EXPECT_EQ(first.at("worker").as_string(), "host-1-\"w\"");
+  EXPECT_EQ(first.at("report").as_string(), "rep-1");
   EXPECT_EQ(first.at("date").as_string(), "2025-01-02");
   EXPECT_EQ(first.at("start_row").to_number<int64_t>(), 500);
   EXPECT_EQ(first.at("status").to_number<int64_t>(), 200);

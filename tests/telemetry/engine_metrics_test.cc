@@ -21,8 +21,8 @@ testing::PromExposition Scrape(EngineMetrics& m) {
 }
 
 TEST(EngineMetricsTest, ObserverCallsBecomeCountersGaugesAndHistograms) {
-  EngineMetrics m("worker-1", "job-1");
-  PageKey page{"job-1", "2025-01-01", 0};
+  EngineMetrics m("worker-1", 3);
+  PageKey page{"report-1", "2025-01-01", 0};
   m.OnRequest(page, 200, "ok", milliseconds(20), microseconds(5), 1, 960);
   m.OnRequest(page, 503, "transient", milliseconds(30), microseconds(5), 2, 960);
   m.OnRequest(page, 429, "quota", milliseconds(3), microseconds(5), 3, 960);
@@ -74,7 +74,7 @@ TEST(EngineMetricsTest, ObserverCallsBecomeCountersGaugesAndHistograms) {
 }
 
 TEST(EngineMetricsTest, StatsIsOneJsonObjectWithTheRunCounters) {
-  EngineMetrics m("w", "j");
+  EngineMetrics m("w", 1);
   m.OnRequest(PageKey{"j", "2025-01-01", 0}, 200, "ok", milliseconds(20), microseconds(0), 1, 9);
   m.OnCommitted(PageKey{"j", "2025-01-01", 0}, 12, milliseconds(1));
   m.OnFinished();
@@ -84,6 +84,7 @@ TEST(EngineMetricsTest, StatsIsOneJsonObjectWithTheRunCounters) {
   EXPECT_EQ(o.at("requests").to_number<int64_t>(), 1);
   EXPECT_EQ(o.at("rows_written").to_number<int64_t>(), 12);
   EXPECT_EQ(o.at("state").as_string(), "finished");
+  EXPECT_EQ(o.at("reports").to_number<int64_t>(), 1);
   EXPECT_EQ(m.Health(), std::make_pair(std::string("finished"), 200));
 }
 

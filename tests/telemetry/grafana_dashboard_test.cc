@@ -24,7 +24,7 @@ TEST(GrafanaDashboardTest, EveryQueriedMetricIsExported) {
   text << in.rdbuf();
   boost::json::object dashboard = boost::json::parse(text.str()).as_object();
 
-  EngineMetrics metrics("w", "j");
+  EngineMetrics metrics("w", 1);
   testing::PromExposition e;
   std::string error;
   ASSERT_TRUE(testing::ParsePrometheusText(metrics.RenderPrometheus(), &e, &error)) << error;

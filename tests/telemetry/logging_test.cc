@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <fstream>
 #include <sstream>
@@ -68,6 +69,17 @@ TEST(LoggingTest, ConsoleLinesCarryTheWorkerIdAndLevelFilters) {
   });
   EXPECT_EQ(s.find("hidden"), std::string::npos);
   EXPECT_NE(s.find("[w-9] shown"), std::string::npos) << s;
+}
+
+TEST(LoggingTest, ConsoleLinesEscapeControlCharactersSoNoLineCanBeForged) {
+  const std::string s = CaptureStderr([] {
+    std::string error;
+    ASSERT_TRUE(SetupLogging("console", "info", "w\nx", &error)) << error;
+    spdlog::info("site a\n2025-01-01 00:00:00.000 error [w] forged \x1b[2J end");
+  });
+  EXPECT_EQ(std::count(s.begin(), s.end(), '\n'), 1) << s;
+  EXPECT_EQ(s.find('\x1b'), std::string::npos) << s;
+  EXPECT_NE(s.find("site a\\x0a2025-01-01"), std::string::npos) << s;
 }
 
 TEST(LoggingTest, StatusLineIsErasedBeforeALogLineAndRedrawnAfter) {
