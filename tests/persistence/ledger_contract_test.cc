@@ -1,6 +1,8 @@
 // The behaviour every Ledger and QuotaLedger promises, run against each backend: SQLite
 // (a temporary file) and PostgreSQL (a fresh database in a throw-away cluster that the
-// test starts itself; it fails, never skips, when the cluster cannot start).
+// test starts itself; it fails, never skips, when the cluster cannot start). A backend
+// is a LedgerTestBackend (tests/persistence/ledger_test_backend.h); the SQL the tests
+// read with is plain enough for both.
 
 #include <gtest/gtest.h>
 
@@ -11,8 +13,10 @@
 #include <set>
 #include <thread>
 
+#include "core/civil_date.h"
 #include "persistence/ledger.h"
 #include "persistence/quota_ledger.h"
+#include "tests/persistence/ledger_test_backend.h"
 #include "tests/persistence/sqlite_ledger_fixture.h"
 #include "tests/support/pg_cluster.h"
 
@@ -31,63 +35,108 @@ std::string Quote(const std::string& s) {
   return out + "'";
 }
 
-std::string Ms(int64_t ms_after_t0) { return std::to_string(1'700'000'000'000 + ms_after_t0); }
-
 class LedgerContractTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (postgres()) {
-      target_ = testing::PgCluster::Shared().NewDatabase();
-    } else {
-      ASSERT_FALSE(dir_.path().empty());
-      target_ = dir_.File("ledger.db");
-    }
-    ASSERT_OK(OpenLedger(target_, &ledger_));
+    backend_ = MakeLedgerTestBackend(GetParam());
+    target_ = backend_->NewTarget();
+    ASSERT_OK(OpenLedger(target_, OpenMode::kCreate, &ledger_));
   }
-
-  bool postgres() const { return GetParam() == "postgres"; }
 
   // One value through a connection of its own, as a user would read it.
   std::string Text(const std::string& sql) {
-    if (postgres()) {
-      auto rows = testing::PgQuery(target_, sql);
-      return rows.empty() ? "<none>" : rows[0][0];
-    }
-    return Peek(target_).Text(sql);
+    const auto rows = backend_->Query(target_, sql);
+    return rows.empty() || rows[0].empty() ? "<none>" : rows[0][0];
   }
-  int64_t Int(const std::string& sql) { return std::stoll(Text(sql)); }
+  int64_t Int(const std::string& sql) {
+    const std::string text = Text(sql);
+    return text == "<none>" || text.empty() ? -1 : static_cast<int64_t>(std::stod(text));
+  }
+  void Exec(const std::string& sql) { backend_->Query(target_, sql); }
 
+  // Rows stored for report on date, and the sum of their clicks.
+  int64_t StoredRows(const Report& report, const std::string& date) {
+    return Int("SELECT count(*) FROM search_analytics WHERE report_id = '" + report.id +
+               "' AND date = '" + date + "'");
+  }
+  int64_t StoredClicks(const Report& report, const std::string& date) {
+    return Int("SELECT coalesce(sum(clicks), 0) FROM search_analytics WHERE report_id = '" +
+               report.id + "' AND date = '" + date + "'");
+  }
+  int64_t Pages(const Report& report, const std::string& where = "TRUE") {
+    return Int("SELECT count(*) FROM batches WHERE report_id = '" + report.id + "' AND (" + where +
+               ")");
+  }
   std::string BatchField(const std::string& field, const PageKey& key) {
-    return Text("SELECT " + field + " FROM batches WHERE job_id = '" + key.job_id +
+    return Text("SELECT " + field + " FROM batches WHERE report_id = '" + key.report_id +
                 "' AND date = '" + key.date + "' AND start_row = " + std::to_string(key.start_row));
   }
 
-  std::vector<Lease> Claim(const std::string& job_id, int max, WallTime now,
+  DayPlan Plan(const Report& report, const std::string& from, const std::string& to,
+               const RefreshPolicy& refresh = {}) {
+    EXPECT_TRUE(ledger_->RegisterReport(report).ok());
+    const std::vector<std::string> days = DaysBetween(from, to);
+    DayPlan plan;
+    const Status status = ledger_->PlanDays(report.id, days, refresh, &plan);
+    EXPECT_TRUE(status.ok()) << status.ToString();
+    return plan;
+  }
+
+  std::vector<Lease> Claim(const std::string& report_id, int max, WallTime now,
                            const std::string& owner = "worker-a") {
     std::vector<Lease> out;
-    const Status status = ledger_->Claim(job_id, owner, max, kLease, now, &out);
+    const ClaimRequest request{report_id, max};
+    const Status status = ledger_->Claim(std::span(&request, 1), owner, kLease, now, &out);
     EXPECT_TRUE(status.ok()) << status.ToString();
     return out;
   }
 
-  bool CommitPage(std::shared_ptr<const Job> job, const Lease& lease, std::vector<Row> rows,
-                  WallTime now) {
+  bool CommitPage(std::shared_ptr<const Report> report, const Lease& lease, std::vector<Row> rows,
+                  WallTime now, int64_t row_limit = 0, bool provisional = false) {
     std::vector<FetchedPage> pages;
-    pages.push_back(MakePage(std::move(job), lease, std::move(rows)));
+    pages.push_back(MakePage(std::move(report), lease, std::move(rows), row_limit, provisional));
     std::vector<bool> held;
     const Status status = ledger_->CommitPages(pages, now, &held);
     EXPECT_TRUE(status.ok()) << status.ToString();
     return held.size() == 1 && held[0];
   }
 
-  JobProgress ProgressOf(const std::string& job_id) {
-    JobProgress progress;
-    const Status status = ledger_->Progress(job_id, &progress);
+  // Fetches every claimable page of report as worker-a would, the day's answer being
+  // `total` rows of salt (per date), row_limit rows per request. Returns the pages
+  // committed. Each page's rows are [start_row, start_row + PageRowLimit) of the answer.
+  int FetchAll(std::shared_ptr<const Report> report, int total, int row_limit, int salt,
+               WallTime now, bool provisional = false) {
+    int pages = 0;
+    for (int guard = 0; guard < 1000; ++guard) {
+      std::vector<Lease> leases = Claim(report->id, 1, now);
+      if (leases.empty()) break;
+      const Lease& lease = leases[0];
+      const int64_t asked = PageRowLimit(row_limit, lease.key.start_row);
+      std::vector<Row> all = MakeRows(total, lease.key.date, salt);
+      const int64_t begin = std::min<int64_t>(lease.key.start_row, total);
+      const int64_t end = std::min<int64_t>(begin + asked, total);
+      std::vector<Row> rows(all.begin() + begin, all.begin() + end);
+      EXPECT_TRUE(CommitPage(report, lease, std::move(rows), now, asked, provisional));
+      ++pages;
+    }
+    return pages;
+  }
+
+  ReportProgress ProgressOf(const std::string& report_id) {
+    ReportProgress progress;
+    const Status status = ledger_->Progress(std::span(&report_id, 1), &progress);
     EXPECT_TRUE(status.ok()) << status.ToString();
     return progress;
   }
 
-  TempDir dir_;
+  VerifyReport VerifyOf(const std::string& report_id) {
+    VerifyReport report;
+    const Status status = ledger_->Verify(report_id, &report);
+    EXPECT_TRUE(status.ok()) << status.ToString();
+    return report;
+  }
+
+  std::unique_ptr<LedgerTestBackend> backend_;
   std::string target_;
   std::unique_ptr<Ledger> ledger_;
 };
@@ -95,94 +144,270 @@ class LedgerContractTest : public ::testing::TestWithParam<std::string> {
 INSTANTIATE_TEST_SUITE_P(Backends, LedgerContractTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 
-TEST_P(LedgerContractTest, RegisterJobIsIdempotentAndListsEveryField) {
-  auto job = std::make_shared<Job>(*MakeJob("2024-02-27", "2024-03-02", 1000));
-  job->spec.search_type = "image";
-  job->spec.dimensions = {"date", "country", "device"};
-  job->spec.data_state = "all";
-  job->id = job->spec.Id();
-  ASSERT_OK(ledger_->RegisterJob(*job));
-  ASSERT_EQ(Claim(job->id, 1, At(0)).size(), 1u);
-  ASSERT_OK(ledger_->RegisterJob(*job));
-  const JobProgress p = ProgressOf(job->id);
-  EXPECT_EQ(p.total(), 5);
-  EXPECT_EQ(p.leased, 1);
-  std::vector<Job> jobs;
-  ASSERT_OK(ledger_->ListJobs(&jobs));
-  ASSERT_EQ(jobs.size(), 1u);
-  EXPECT_EQ(jobs[0].spec.Id(), job->id);
-  EXPECT_EQ(jobs[0].spec.dimensions, job->spec.dimensions);
-  EXPECT_EQ(ledger_->RegisterJob(*MakeJob("2024-01-05", "2024-01-01")).code(),
-            Status::Code::kInvalid);
-  JobProgress none;
-  EXPECT_EQ(ledger_->Progress("no-such-job", &none).code(), Status::Code::kNotFound);
+// Reports.
+
+TEST_P(LedgerContractTest, RegisterReportIsIdempotentAndListsEveryField) {
+  auto report = MakeReportWith([](ReportSpec& s) {
+    s.search_type = "image";
+    s.dimensions = {"date", "country", "device"};
+    s.data_state = "all";
+    s.aggregation_type = "byPage";
+    s.filters = {"query:contains:shoe", "country:equals:fra"};
+  });
+  ASSERT_OK(ledger_->RegisterReport(*report));
+  ASSERT_OK(ledger_->RegisterReport(*report));
+  std::vector<Report> reports;
+  ASSERT_OK(ledger_->ListReports(&reports));
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].id, report->id);
+  EXPECT_EQ(reports[0].spec.Id(), report->id) << "every field round-trips";
+  EXPECT_EQ(reports[0].spec.dimensions, report->spec.dimensions);
+  EXPECT_EQ(reports[0].spec.aggregation_type, "byPage");
+  EXPECT_EQ(reports[0].spec.FiltersText(), report->spec.FiltersText());
+  EXPECT_EQ(Int("SELECT count(*) FROM reports"), 1);
+  const std::string unknown = "no-such-report";
+  ReportProgress p;
+  ASSERT_OK(ledger_->Progress(std::span(&unknown, 0), &p));
+  EXPECT_EQ(p.total(), 0);
 }
 
+TEST_P(LedgerContractTest, ListReportsIsOldestFirst) {
+  auto a = MakeReport("sc-domain:b.example");
+  auto b = MakeReport("sc-domain:a.example");
+  ASSERT_OK(ledger_->RegisterReport(*a));
+  ASSERT_OK(ledger_->RegisterReport(*b));
+  ASSERT_OK(ledger_->RegisterReport(*a));
+  std::vector<Report> reports;
+  ASSERT_OK(ledger_->ListReports(&reports));
+  ASSERT_EQ(reports.size(), 2u);
+  // Registered in the same millisecond perhaps: then by insertion, never by name.
+  EXPECT_EQ(reports[0].id, a->id);
+  EXPECT_EQ(reports[1].id, b->id);
+}
+
+// PlanDays.
+
+TEST_P(LedgerContractTest, PlanDaysInsertsAFirstPageForEveryNewDayOnce) {
+  auto report = MakeReport();
+  DayPlan plan = Plan(*report, "2024-02-27", "2024-03-02");
+  EXPECT_EQ(plan.added, 5);
+  EXPECT_EQ(Pages(*report, "start_row = 0 AND state = 'pending'"), 5);
+  plan = Plan(*report, "2024-02-27", "2024-03-02");
+  EXPECT_EQ(plan.added, 0);
+  EXPECT_EQ(plan.unfinished, 5);
+  EXPECT_EQ(Pages(*report), 5);
+  const ReportProgress p = ProgressOf(report->id);
+  EXPECT_EQ(p.pending, 5);
+  EXPECT_EQ(p.days_held, 0);
+}
+
+TEST_P(LedgerContractTest, PlanDaysWithAWiderRangeLeavesHeldDaysAlone) {
+  auto report = MakeReport();
+  Plan(*report, "2024-01-02", "2024-01-03");
+  ASSERT_EQ(FetchAll(report, 5, 1000, 1, At(0)), 2);
+  DayPlan plan = Plan(*report, "2024-01-01", "2024-01-04");
+  EXPECT_EQ(plan.added, 2);
+  EXPECT_EQ(plan.held, 2);
+  EXPECT_EQ(plan.refreshed, 0);
+  EXPECT_EQ(plan.unfinished, 0);
+  std::vector<Lease> leases = Claim(report->id, 10, At(1));
+  ASSERT_EQ(leases.size(), 2u);
+  EXPECT_EQ(leases[0].key.date, "2024-01-01");
+  EXPECT_EQ(leases[1].key.date, "2024-01-04");
+}
+
+TEST_P(LedgerContractTest, PlanDaysRefreshesProvisionalAndRecentHeldDaysButNoDayBeingFetched) {
+  auto report = MakeReport();
+  Plan(*report, "2024-01-01", "2024-01-05");
+  // 01-01 provisional (two pages), 01-02 and 01-03 old and final, 01-05 recent.
+  std::vector<Lease> leases = Claim(report->id, 5, At(0));
+  ASSERT_EQ(leases.size(), 5u);
+  ASSERT_TRUE(CommitPage(report, leases[0], MakeRows(4, "2024-01-01"), At(1), 4, true));
+  const Lease second = Claim(report->id, 1, At(2))[0];
+  ASSERT_EQ(second.key.start_row, 4);
+  ASSERT_TRUE(CommitPage(report, second, MakeRows(2, "2024-01-01", 5), At(2), 4, true));
+  ASSERT_TRUE(CommitPage(report, leases[1], MakeRows(3, "2024-01-02"), At(1), 4));
+  ASSERT_TRUE(CommitPage(report, leases[2], MakeRows(3, "2024-01-03"), At(1), 4));
+  ASSERT_TRUE(CommitPage(report, leases[4], MakeRows(3, "2024-01-05"), At(1), 4));
+  // 01-04 is still leased.
+  EXPECT_EQ(ProgressOf(report->id).provisional_days, 1);
+  EXPECT_EQ(ProgressOf(report->id).days_held, 4);
+
+  DayPlan plan = Plan(*report, "2024-01-01", "2024-01-05");  // no refresh policy
+  EXPECT_EQ(plan.held, 4);
+  EXPECT_EQ(plan.unfinished, 1);
+  EXPECT_EQ(ProgressOf(report->id).done, 5);
+
+  RefreshPolicy refresh;
+  refresh.today = "2024-01-06";
+  refresh.refresh_days = 2;  // 01-04 and later
+  plan = Plan(*report, "2024-01-01", "2024-01-05", refresh);
+  EXPECT_EQ(plan.refreshed, 2);  // 01-01 (provisional), 01-05 (recent)
+  EXPECT_EQ(plan.held, 2);
+  EXPECT_EQ(plan.unfinished, 1);
+  EXPECT_EQ(plan.added, 0);
+  const ReportProgress p = ProgressOf(report->id);
+  EXPECT_EQ(p.done, 2);
+  EXPECT_EQ(p.pending, 2);
+  EXPECT_EQ(p.leased, 1);
+  EXPECT_EQ(Pages(*report, "date = '2024-01-01'"), 1) << "later pages of a refreshed day go";
+  EXPECT_EQ(BatchField("attempts", {report->id, "2024-01-01", 0}), "0");
+  EXPECT_EQ(BatchField("lease_token", leases[3].key), leases[3].token);
+  // The held rows stay visible (and held) until the new fetch completes.
+  EXPECT_EQ(StoredRows(*report, "2024-01-01"), 6);
+  EXPECT_EQ(p.days_held, 4);
+  EXPECT_EQ(p.rows, 15);
+
+  // The re-fetch replaces the day: the new answer lacks rows the old one had.
+  std::vector<Lease> again = Claim(report->id, 5, At(3));
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(again[0].key.date, "2024-01-01");
+  ASSERT_TRUE(CommitPage(report, again[0], MakeRows(2, "2024-01-01", 1), At(4), 4));
+  ASSERT_TRUE(CommitPage(report, again[1], MakeRows(3, "2024-01-05", 1), At(4), 4));
+  ASSERT_TRUE(CommitPage(report, leases[3], MakeRows(1, "2024-01-04"), At(4), 4));
+  EXPECT_EQ(StoredRows(*report, "2024-01-01"), 2);
+  EXPECT_EQ(StoredRows(*report, "2024-01-05"), 3);
+  EXPECT_EQ(Int("SELECT count(*) FROM search_analytics WHERE query NOT LIKE 'query 1-%'"
+                " AND date IN ('2024-01-01', '2024-01-05')"),
+            0);
+  EXPECT_EQ(ProgressOf(report->id).provisional_days, 0);
+  EXPECT_TRUE(VerifyOf(report->id).clean());
+}
+
+TEST_P(LedgerContractTest, PlanDaysNeverTouchesAnotherReport) {
+  auto mine = MakeReport();
+  auto other = MakeReportWith([](ReportSpec& s) { s.data_state = "all"; });
+  Plan(*other, "2024-01-01", "2024-01-02");
+  ASSERT_EQ(FetchAll(other, 3, 1000, 7, At(0), /*provisional=*/true), 2);
+  RefreshPolicy refresh;
+  refresh.today = "2024-01-03";
+  refresh.refresh_days = 10;
+  DayPlan plan = Plan(*mine, "2024-01-01", "2024-01-02", refresh);
+  EXPECT_EQ(plan.added, 2);
+  EXPECT_EQ(plan.refreshed, 0);
+  EXPECT_EQ(Pages(*other, "state = 'done'"), 2);
+  EXPECT_EQ(StoredRows(*other, "2024-01-01"), 3);
+  EXPECT_EQ(ProgressOf(other->id).days_held, 2);
+}
+
+TEST_P(LedgerContractTest, PlanDaysRejectsABadDateAndChangesNothing) {
+  auto report = MakeReport();
+  ASSERT_OK(ledger_->RegisterReport(*report));
+  const std::vector<std::string> days = {"2024-01-01", "2024-02-30"};
+  DayPlan plan;
+  EXPECT_EQ(ledger_->PlanDays(report->id, days, {}, &plan).code(), Status::Code::kInvalid);
+  EXPECT_EQ(Pages(*report), 0);
+}
+
+// Claim.
+
 TEST_P(LedgerContractTest, ClaimHandsOutOldestDatesFirstWithFreshTokensUntilLeasesExpire) {
-  auto job = MakeJob("2024-01-01", "2024-01-05");
-  ASSERT_OK(ledger_->RegisterJob(*job));
-  auto first = Claim(job->id, 2, At(0));
+  auto report = MakeReport();
+  Plan(*report, "2024-01-01", "2024-01-05");
+  auto first = Claim(report->id, 2, At(0));
   ASSERT_EQ(first.size(), 2u);
   EXPECT_EQ(first[0].key.date, "2024-01-01");
   EXPECT_EQ(first[1].key.date, "2024-01-02");
+  EXPECT_EQ(first[0].key.report_id, report->id);
   EXPECT_NE(first[0].token, first[1].token);
   EXPECT_EQ(BatchField("lease_owner", first[0].key), "worker-a");
-  EXPECT_EQ(BatchField("lease_expires_at", first[0].key), Ms(kLease.count()));
-  auto rest = Claim(job->id, 10, At(1), "worker-b");
+  auto rest = Claim(report->id, 10, At(1), "worker-b");
   ASSERT_EQ(rest.size(), 3u);
   EXPECT_EQ(rest[0].key.date, "2024-01-03");
-  EXPECT_TRUE(Claim(job->id, 10, At(kLease.count() - 1)).empty());
+  EXPECT_TRUE(Claim(report->id, 10, At(kLease.count() - 1)).empty());
   // Expired leases come back without an attempt counted, with new tokens.
-  auto again = Claim(job->id, 10, At(kLease.count()), "worker-c");
+  auto again = Claim(report->id, 10, At(kLease.count()), "worker-c");
   ASSERT_EQ(again.size(), 2u);
   EXPECT_EQ(again[0].attempts, 0);
   EXPECT_NE(again[0].token, first[0].token);
   EXPECT_EQ(BatchField("attempts", again[0].key), "0");
 }
 
-TEST_P(LedgerContractTest, CommitStoresRowsAndQueuesTheNextPageOfAFullOne) {
-  auto job = MakeJob("2024-01-01", "2024-01-02", 4);
-  ASSERT_OK(ledger_->RegisterJob(*job));
-  auto leases = Claim(job->id, 2, At(0));
+TEST_P(LedgerContractTest, ClaimOverSeveralReportsKeepsRequestOrderAndDateOrderWithin) {
+  auto a = MakeReport("sc-domain:a.example");
+  auto b = MakeReport("sc-domain:b.example");
+  auto c = MakeReport("sc-domain:c.example");
+  Plan(*a, "2024-01-01", "2024-01-04");
+  Plan(*b, "2024-01-01", "2024-01-04");
+  Plan(*c, "2024-01-01", "2024-01-01");
+  const std::vector<ClaimRequest> requests = {{b->id, 2}, {a->id, 3}, {c->id, 0}, {b->id, 1}};
+  std::vector<Lease> out(1);  // appended to, not replaced
+  ASSERT_OK(ledger_->Claim(requests, "w", kLease, At(0), &out));
+  ASSERT_EQ(out.size(), 1u + 2 + 3 + 1);
+  const std::vector<std::pair<std::string, std::string>> want = {
+      {b->id, "2024-01-01"}, {b->id, "2024-01-02"}, {a->id, "2024-01-01"},
+      {a->id, "2024-01-02"}, {a->id, "2024-01-03"}, {b->id, "2024-01-03"}};
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(out[i + 1].key.report_id, want[i].first) << i;
+    EXPECT_EQ(out[i + 1].key.date, want[i].second) << i;
+  }
+  EXPECT_EQ(ProgressOf(c->id).pending, 1);
+}
+
+// CommitPages.
+
+TEST_P(LedgerContractTest, AFullPageQueuesTheNextAndTheDaysRowsAppearWithItsLastPage) {
+  auto report = MakeReport();
+  Plan(*report, "2024-01-01", "2024-01-02");
+  auto leases = Claim(report->id, 2, At(0));
   ASSERT_EQ(leases.size(), 2u);
-  EXPECT_TRUE(CommitPage(job, leases[0], MakeRows(4, "2024-01-01"), At(1)));  // full
-  EXPECT_TRUE(CommitPage(job, leases[1], MakeRows(3, "2024-01-02"), At(1)));  // short
-  JobProgress p = ProgressOf(job->id);
+  EXPECT_TRUE(CommitPage(report, leases[0], MakeRows(4, "2024-01-01"), At(1), 4));  // full
+  EXPECT_TRUE(CommitPage(report, leases[1], MakeRows(3, "2024-01-02"), At(1), 4));  // short
+  ReportProgress p = ProgressOf(report->id);
   EXPECT_EQ(p.done, 2);
   EXPECT_EQ(p.pending, 1);
-  EXPECT_EQ(p.rows, 7);
-  auto next = Claim(job->id, 5, At(2));
+  EXPECT_EQ(p.rows, 3) << "01-01 is not complete yet";
+  EXPECT_EQ(p.days_held, 1);
+  EXPECT_EQ(StoredRows(*report, "2024-01-01"), 0);
+  auto next = Claim(report->id, 5, At(2));
   ASSERT_EQ(next.size(), 1u);
   EXPECT_EQ(next[0].key.start_row, 4);
-  EXPECT_EQ(Int("SELECT count(*) FROM search_analytics"), 7);
+  EXPECT_TRUE(CommitPage(report, next[0], MakeRows(1, "2024-01-01", 1), At(3), 4));
+  EXPECT_EQ(StoredRows(*report, "2024-01-01"), 5);
+  p = ProgressOf(report->id);
+  EXPECT_EQ(p.rows, 8);
+  EXPECT_EQ(p.days_held, 2);
   EXPECT_EQ(Int("SELECT clicks FROM search_analytics WHERE query = 'query 0-1' AND"
                 " date = '2024-01-01'"),
             12);
+  EXPECT_TRUE(VerifyOf(report->id).clean());
 }
 
-TEST_P(LedgerContractTest, AFullPageAtTheDailyCapMarksTheDayTruncated) {
-  auto job = MakeJob("2024-01-01", "2024-01-01", 25000);
-  ASSERT_OK(ledger_->RegisterJob(*job));
-  Lease lease = Claim(job->id, 1, At(0))[0];
-  EXPECT_TRUE(CommitPage(job, lease, MakeRows(25000, "2024-01-01", 1), At(1)));
-  lease = Claim(job->id, 1, At(2))[0];
-  EXPECT_EQ(lease.key.start_row, 25000);
-  EXPECT_TRUE(CommitPage(job, lease, MakeRows(25000, "2024-01-01", 2), At(3)));
-  const JobProgress p = ProgressOf(job->id);
-  EXPECT_EQ(p.done, 2);
-  EXPECT_EQ(p.pending, 0);
+TEST_P(LedgerContractTest, RowLimit20000OnA50000RowDayAsksThreePagesAndMarksTheDayTruncated) {
+  auto report = MakeReport();
+  Plan(*report, "2024-01-01", "2024-01-01");
+  std::vector<int64_t> starts, asked;
+  for (int i = 0; i < 5; ++i) {
+    auto leases = Claim(report->id, 1, At(i));
+    if (leases.empty()) break;
+    starts.push_back(leases[0].key.start_row);
+    asked.push_back(PageRowLimit(20000, leases[0].key.start_row));
+    // The API has more than the cap for this day: every request is answered in full.
+    ASSERT_TRUE(CommitPage(report, leases[0],
+                           MakeRows(static_cast<int>(asked.back()), "2024-01-01", i), At(i),
+                           asked.back()));
+  }
+  EXPECT_EQ(starts, (std::vector<int64_t>{0, 20000, 40000}));
+  EXPECT_EQ(asked, (std::vector<int64_t>{20000, 20000, 10000}));
+  EXPECT_EQ(Pages(*report, "start_row >= 50000"), 0);
+  const ReportProgress p = ProgressOf(report->id);
   EXPECT_EQ(p.truncated_days, 1);
   EXPECT_EQ(p.rows, 50000);
+  EXPECT_EQ(p.pending, 0);
+  EXPECT_EQ(StoredRows(*report, "2024-01-01"), 50000);
+  const VerifyReport v = VerifyOf(report->id);
+  EXPECT_TRUE(v.clean()) << (v.missing_pages.empty() ? "" : v.missing_pages[0]);
+  EXPECT_EQ(v.truncated_days, std::vector<std::string>{"2024-01-01"});
 }
 
 TEST_P(LedgerContractTest, RowsWithAwkwardTextRoundTripExactly) {
-  auto job = MakeJob("2024-01-01", "2024-01-01");
-  ASSERT_OK(ledger_->RegisterJob(*job));
+  auto report = MakeReport();
+  Plan(*report, "2024-01-01", "2024-01-01");
   std::vector<Row> rows = MakeRows(3, "2024-01-01");
   rows[0].query = "tab\there \"quoted\" back\\slash";
   rows[1].query = "new\nline and 'single' and \r and ünïcödé 検索";
   rows[2].clicks = 2.5;  // not integral
-  EXPECT_TRUE(CommitPage(job, Claim(job->id, 1, At(0))[0], rows, At(1)));
+  EXPECT_TRUE(CommitPage(report, Claim(report->id, 1, At(0))[0], rows, At(1)));
   for (const Row& row : rows) {
     EXPECT_EQ(Int("SELECT count(*) FROM search_analytics WHERE query = " + Quote(row.query)), 1)
         << row.query;
@@ -191,53 +416,167 @@ TEST_P(LedgerContractTest, RowsWithAwkwardTextRoundTripExactly) {
             "2.5");
 }
 
-TEST_P(LedgerContractTest, ALateOwnerChangesNoPageStateAndItsRowsMakeNoDuplicates) {
-  auto job = MakeJob("2024-01-01", "2024-01-01");
-  ASSERT_OK(ledger_->RegisterJob(*job));
-  const Lease late = Claim(job->id, 1, At(0))[0];
-  const Lease owner = Claim(job->id, 1, At(kLease.count()), "worker-b")[0];
-  const std::vector<Row> rows = MakeRows(7, "2024-01-01");
-  bool held = true;
-  ASSERT_OK(ledger_->Renew(std::span(&late, 1), At(10 * kLease.count())));
-  EXPECT_EQ(BatchField("lease_expires_at", owner.key), Ms(2 * kLease.count()));
-  ASSERT_OK(ledger_->FailPage(late, "late failure", true, 5, At(0), At(1), &held));
-  EXPECT_FALSE(held);
-  ASSERT_OK(ledger_->Release(std::span(&late, 1), At(1)));
-  EXPECT_FALSE(CommitPage(job, late, rows, At(2)));
-  EXPECT_EQ(BatchField("state", owner.key), "leased");
-  EXPECT_EQ(BatchField("lease_owner", owner.key), "worker-b");
-  EXPECT_EQ(BatchField("lease_token", owner.key), owner.token);
-  EXPECT_TRUE(CommitPage(job, owner, rows, At(3)));
-  EXPECT_FALSE(CommitPage(job, late, rows, At(4)));
-  EXPECT_EQ(ProgressOf(job->id).done, 1);
-  EXPECT_EQ(Int("SELECT count(*) FROM search_analytics"), 7);
-  VerifyReport verify;
-  ASSERT_OK(ledger_->Verify(job->id, &verify));
-  EXPECT_TRUE(verify.clean());
-  EXPECT_EQ(verify.duplicate_rows, 0);
+TEST_P(LedgerContractTest, ReportsDifferingOnlyInFiltersOrAggregationKeepSeparateCompleteRows) {
+  auto plain = MakeReport();
+  auto filtered = MakeReportWith([](ReportSpec& s) { s.filters = {"query:contains:shoe"}; });
+  auto by_page = MakeReportWith([](ReportSpec& s) { s.aggregation_type = "byPage"; });
+  auto all = MakeReportWith([](ReportSpec& s) { s.data_state = "all"; });
+  std::set<std::string> ids = {plain->id, filtered->id, by_page->id, all->id};
+  ASSERT_EQ(ids.size(), 4u);
+  int salt = 0;
+  for (const auto& report : {plain, filtered, by_page, all}) {
+    Plan(*report, "2024-01-01", "2024-01-01");
+    // Same queries, pages and dates: the rows differ only in their report.
+    ASSERT_EQ(FetchAll(report, 7 + salt, 4, 0, At(salt)), 2);
+    ++salt;
+  }
+  salt = 0;
+  for (const auto& report : {plain, filtered, by_page, all}) {
+    EXPECT_EQ(StoredRows(*report, "2024-01-01"), 7 + salt) << report->spec.Describe();
+    EXPECT_EQ(StoredClicks(*report, "2024-01-01"), 12 * (7 + salt));
+    EXPECT_TRUE(VerifyOf(report->id).clean());
+    ++salt;
+  }
+  // A refresh of one replaces its rows only.
+  RefreshPolicy refresh{"2024-01-02", 5};
+  ASSERT_EQ(Plan(*filtered, "2024-01-01", "2024-01-01", refresh).refreshed, 1);
+  ASSERT_EQ(FetchAll(filtered, 2, 4, 9, At(10)), 1);
+  EXPECT_EQ(StoredRows(*filtered, "2024-01-01"), 2);
+  EXPECT_EQ(StoredRows(*plain, "2024-01-01"), 7);
+  EXPECT_EQ(StoredRows(*by_page, "2024-01-01"), 9);
+  EXPECT_EQ(StoredRows(*all, "2024-01-01"), 10);
 }
 
+TEST_P(LedgerContractTest, ADeadPageOfAnOverlappingRunNeverRemovesTheFirstRunsRows) {
+  auto report = MakeReport();
+  // Run A: 01-02 in two pages, complete.
+  Plan(*report, "2024-01-02", "2024-01-02");
+  ASSERT_EQ(FetchAll(report, 6, 4, 1, At(0)), 2);
+  ASSERT_EQ(StoredRows(*report, "2024-01-02"), 6);
+  // Run B: a wider range that refreshes 01-02; its page 0 commits, its page 1 dies.
+  RefreshPolicy refresh{"2024-01-03", 1};
+  const DayPlan plan = Plan(*report, "2024-01-01", "2024-01-03", refresh);
+  EXPECT_EQ(plan.refreshed, 1);
+  EXPECT_EQ(plan.added, 2);
+  std::vector<Lease> leases = Claim(report->id, 3, At(1), "run-b");
+  ASSERT_EQ(leases.size(), 3u);
+  ASSERT_EQ(leases[1].key.date, "2024-01-02");
+  ASSERT_TRUE(CommitPage(report, leases[1], MakeRows(4, "2024-01-02", 2), At(2), 4));
+  const Lease second = Claim(report->id, 1, At(3), "run-b")[0];
+  ASSERT_EQ(second.key.start_row, 4);
+  bool held = false;
+  ASSERT_OK(ledger_->FailPage(second, "HTTP 400", true, 5, At(3), At(3), &held));
+  EXPECT_TRUE(held);
+  // A's rows are still the day's rows, whole.
+  EXPECT_EQ(StoredRows(*report, "2024-01-02"), 6);
+  EXPECT_EQ(Int("SELECT count(*) FROM search_analytics WHERE query LIKE 'query 1-%'"), 6);
+  const VerifyReport v = VerifyOf(report->id);
+  EXPECT_TRUE(v.row_mismatch.empty()) << v.row_mismatch[0];
+  EXPECT_EQ(v.unfinished.size(), 3u);  // 01-01, 01-03 leased; 01-02:4 dead
+  const ReportProgress p = ProgressOf(report->id);
+  EXPECT_EQ(p.dead, 1);
+  EXPECT_EQ(p.days_held, 1);
+  EXPECT_EQ(p.rows, 6);
+  // RetryDead and a complete second fetch replace the day.
+  int64_t revived = 0;
+  ASSERT_OK(ledger_->RetryDead(report->id, &revived));
+  EXPECT_EQ(revived, 1);
+  const Lease retry = Claim(report->id, 1, At(4), "run-b")[0];
+  ASSERT_EQ(retry.key, second.key);
+  ASSERT_TRUE(CommitPage(report, retry, MakeRows(1, "2024-01-02", 3), At(5), 4));
+  EXPECT_EQ(StoredRows(*report, "2024-01-02"), 5);
+  EXPECT_EQ(Int("SELECT count(*) FROM search_analytics WHERE query LIKE 'query 1-%'"), 0);
+}
+
+TEST_P(LedgerContractTest, ALostLeaseCommitWritesNothingAfterTheNewOwnerCommittedFinalData) {
+  auto report = MakeReport();
+  Plan(*report, "2024-01-01", "2024-01-01");
+  const Lease stale = Claim(report->id, 1, At(0), "paused")[0];
+  const Lease owner = Claim(report->id, 1, At(kLease.count()), "worker-b")[0];
+  ASSERT_EQ(owner.key, stale.key);
+  std::vector<Row> final_rows = MakeRows(5, "2024-01-01", 1, 20);
+  ASSERT_TRUE(CommitPage(report, owner, final_rows, At(kLease.count() + 1)));
+  // The paused owner wakes up with provisional (smaller) values for the same keys.
+  std::vector<Row> provisional_rows = MakeRows(7, "2024-01-01", 1, 3);
+  EXPECT_FALSE(CommitPage(report, stale, provisional_rows, At(kLease.count() + 2), 0, true));
+  EXPECT_EQ(StoredRows(*report, "2024-01-01"), 5);
+  EXPECT_EQ(StoredClicks(*report, "2024-01-01"), 100);
+  const ReportProgress p = ProgressOf(report->id);
+  EXPECT_EQ(p.provisional_days, 0);
+  EXPECT_EQ(p.done, 1);
+  EXPECT_EQ(BatchField("provisional", owner.key), "0");
+  bool held = true;
+  ASSERT_OK(ledger_->FailPage(stale, "late failure", true, 5, At(0), At(1), &held));
+  EXPECT_FALSE(held);
+  ASSERT_OK(ledger_->Release(std::span(&stale, 1), At(1)));
+  ASSERT_OK(ledger_->Renew(std::span(&stale, 1), At(10 * kLease.count())));
+  EXPECT_EQ(BatchField("state", owner.key), "done");
+  EXPECT_TRUE(VerifyOf(report->id).clean());
+}
+
+TEST_P(LedgerContractTest, ALostLeaseCommitMidDayNeitherStagesRowsNorClearsTheNewOwners) {
+  auto report = MakeReport();
+  Plan(*report, "2024-01-01", "2024-01-01");
+  const Lease stale = Claim(report->id, 1, At(0), "paused")[0];
+  const Lease owner = Claim(report->id, 1, At(kLease.count()), "worker-b")[0];
+  // The new owner's page 0 is full: the day is half fetched.
+  ASSERT_TRUE(CommitPage(report, owner, MakeRows(4, "2024-01-01", 1), At(kLease.count()), 4));
+  // The stale page 0 (a full page of other rows) must not restart or pollute the day.
+  EXPECT_FALSE(CommitPage(report, stale, MakeRows(4, "2024-01-01", 2), At(kLease.count()), 4));
+  EXPECT_EQ(Pages(*report), 2);
+  const Lease next = Claim(report->id, 1, At(kLease.count() + 1), "worker-b")[0];
+  ASSERT_EQ(next.key.start_row, 4);
+  ASSERT_TRUE(CommitPage(report, next, {}, At(kLease.count() + 2), 4));
+  EXPECT_EQ(StoredRows(*report, "2024-01-01"), 4);
+  EXPECT_EQ(Int("SELECT count(*) FROM search_analytics WHERE query LIKE 'query 2-%'"), 0);
+  EXPECT_TRUE(VerifyOf(report->id).clean());
+}
+
+TEST_P(LedgerContractTest, AReaderDuringAThreePageRefreshSeesTheOldOrTheNewCompleteDay) {
+  auto report = MakeReport();
+  Plan(*report, "2024-01-01", "2024-01-01");
+  ASSERT_EQ(FetchAll(report, 10, 4, 1, At(0)), 3);  // 4 + 4 + 2
+  ASSERT_EQ(StoredRows(*report, "2024-01-01"), 10);
+  RefreshPolicy refresh{"2024-01-02", 3};
+  ASSERT_EQ(Plan(*report, "2024-01-01", "2024-01-01", refresh).refreshed, 1);
+  std::vector<int64_t> seen;
+  for (int i = 0; i < 3; ++i) {
+    const Lease lease = Claim(report->id, 1, At(10 + i))[0];
+    std::vector<Row> all = MakeRows(11, "2024-01-01", 2, 30);
+    const int64_t begin = lease.key.start_row, end = std::min<int64_t>(begin + 4, 11);
+    ASSERT_TRUE(CommitPage(report, lease, std::vector<Row>(all.begin() + begin, all.begin() + end),
+                           At(10 + i), 4));
+    seen.push_back(StoredRows(*report, "2024-01-01"));
+    EXPECT_EQ(StoredClicks(*report, "2024-01-01"), seen.back() == 10 ? 120 : 330);
+  }
+  EXPECT_EQ(seen, (std::vector<int64_t>{10, 10, 11}));
+  EXPECT_EQ(ProgressOf(report->id).rows, 11);
+  EXPECT_TRUE(VerifyOf(report->id).clean());
+}
+
+// Failures, leases, dead pages.
+
 TEST_P(LedgerContractTest, RenewExtendsAndReleaseReturnsPagesWithoutAnAttempt) {
-  auto job = MakeJob("2024-01-01", "2024-01-03");
-  ASSERT_OK(ledger_->RegisterJob(*job));
-  auto leases = Claim(job->id, 3, At(0));
+  auto report = MakeReport();
+  Plan(*report, "2024-01-01", "2024-01-03");
+  auto leases = Claim(report->id, 3, At(0));
   ASSERT_OK(ledger_->Renew(std::span(leases).subspan(0, 1), At(3 * kLease.count())));
-  auto taken = Claim(job->id, 3, At(2 * kLease.count()), "worker-b");
+  auto taken = Claim(report->id, 3, At(2 * kLease.count()), "worker-b");
   EXPECT_EQ(taken.size(), 2u) << "the renewed lease still holds";
   ASSERT_OK(ledger_->Release(taken, At(2 * kLease.count() + 1)));
-  EXPECT_EQ(ProgressOf(job->id).pending, 2);
-  auto again = Claim(job->id, 3, At(2 * kLease.count() + 2));
+  EXPECT_EQ(ProgressOf(report->id).pending, 2);
+  auto again = Claim(report->id, 3, At(2 * kLease.count() + 2));
   ASSERT_EQ(again.size(), 2u);
   EXPECT_EQ(again[0].attempts, 0);
 }
 
 TEST_P(LedgerContractTest, FailPageRetriesAfterRetryAtThenDiesAndRetryDeadRevivesIt) {
-  auto job = MakeJob("2024-01-01", "2024-01-01");
-  ASSERT_OK(ledger_->RegisterJob(*job));
+  auto report = MakeReport();
+  Plan(*report, "2024-01-01", "2024-01-01");
   constexpr int kMaxAttempts = 3;
   int64_t t = 0;
   for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
-    auto leases = Claim(job->id, 1, At(t));
+    auto leases = Claim(report->id, 1, At(t));
     ASSERT_EQ(leases.size(), 1u) << "attempt " << attempt;
     EXPECT_EQ(leases[0].attempts, attempt - 1);
     bool held = false;
@@ -245,73 +584,171 @@ TEST_P(LedgerContractTest, FailPageRetriesAfterRetryAtThenDiesAndRetryDeadRevive
                                 kMaxAttempts, At(t + 1000), At(t + 1), &held));
     EXPECT_TRUE(held);
     if (attempt < kMaxAttempts) {
-      EXPECT_TRUE(Claim(job->id, 1, At(t + 999)).empty());
+      EXPECT_TRUE(Claim(report->id, 1, At(t + 999)).empty());
     }
     t += 1000;
   }
-  JobReport report;
-  ASSERT_OK(ledger_->Report(job->id, At(t), &report));
-  EXPECT_EQ(report.progress.dead, 1);
-  ASSERT_EQ(report.dead.size(), 1u);
-  EXPECT_EQ(report.dead[0].attempts, 3);
-  EXPECT_EQ(report.dead[0].last_error, "HTTP 503 #3");
-  EXPECT_EQ(std::count(report.dead[0].errors.begin(), report.dead[0].errors.end(), '\n'), 2);
+  ReportStatus status;
+  ASSERT_OK(ledger_->Describe(report->id, At(t), &status));
+  EXPECT_EQ(status.progress.dead, 1);
+  ASSERT_EQ(status.dead.size(), 1u);
+  EXPECT_EQ(status.dead[0].attempts, 3);
+  EXPECT_EQ(status.dead[0].last_error, "HTTP 503 #3");
+  EXPECT_EQ(std::count(status.dead[0].errors.begin(), status.dead[0].errors.end(), '\n'), 2);
   int64_t count = 0;
-  ASSERT_OK(ledger_->RetryDead(job->id, &count));
+  ASSERT_OK(ledger_->RetryDead(report->id, &count));
   EXPECT_EQ(count, 1);
-  auto revived = Claim(job->id, 1, At(t));
+  auto revived = Claim(report->id, 1, At(t));
   ASSERT_EQ(revived.size(), 1u);
   EXPECT_EQ(revived[0].attempts, 0);
 }
 
-TEST_P(LedgerContractTest, ReportListsLiveLeaseOwnersWithTheirLastHeartbeat) {
-  auto job = MakeJob("2024-01-01", "2024-01-06");
-  ASSERT_OK(ledger_->RegisterJob(*job));
-  Claim(job->id, 2, At(0), "worker-a");
-  Claim(job->id, 1, At(500), "worker-b");
-  Claim(job->id, 1, At(-kLease.count()), "worker-gone");  // expired at At(0)
-  JobReport report;
-  ASSERT_OK(ledger_->Report(job->id, At(1000), &report));
-  EXPECT_EQ(report.progress.leased, 4);
-  ASSERT_EQ(report.leases.size(), 2u);
-  EXPECT_EQ(report.leases[0].owner, "worker-a");
-  EXPECT_EQ(report.leases[0].pages, 2);
-  EXPECT_EQ(report.leases[0].last_heartbeat, At(0));
-  EXPECT_EQ(report.leases[0].expires_at, At(kLease.count()));
-  EXPECT_EQ(report.leases[1].owner, "worker-b");
-  EXPECT_EQ(report.leases[1].last_heartbeat, At(500));
+TEST_P(LedgerContractTest, RetryDeadOfAnUnknownReportIsNotFoundAndEmptyMeansEveryReport) {
+  auto a = MakeReport("sc-domain:a.example");
+  auto b = MakeReport("sc-domain:b.example");
+  for (const auto& report : {a, b}) {
+    Plan(*report, "2024-01-01", "2024-01-01");
+    bool held = false;
+    ASSERT_OK(ledger_->FailPage(Claim(report->id, 1, At(0))[0], "HTTP 400", true, 5, At(0), At(0),
+                                &held));
+  }
+  int64_t count = -1;
+  EXPECT_EQ(ledger_->RetryDead("no-such-report", &count).code(), Status::Code::kNotFound);
+  EXPECT_EQ(Int("SELECT count(*) FROM batches WHERE state = 'dead'"), 2);
+  ASSERT_OK(ledger_->RetryDead("", &count));
+  EXPECT_EQ(count, 2);
 }
 
-TEST_P(LedgerContractTest, VerifyIsCleanForAFinishedJobAndListsUnfinishedPages) {
-  auto job = MakeJob("2024-01-01", "2024-01-03", 4);
-  ASSERT_OK(ledger_->RegisterJob(*job));
-  for (const Lease& lease : Claim(job->id, 2, At(0))) {
-    ASSERT_TRUE(CommitPage(job, lease, MakeRows(2, lease.key.date), At(1)));
+TEST_P(LedgerContractTest, ProgressSumsOverTheReportsGiven) {
+  auto a = MakeReport("sc-domain:a.example");
+  auto b = MakeReport("sc-domain:b.example");
+  auto c = MakeReport("sc-domain:c.example");
+  Plan(*a, "2024-01-01", "2024-01-02");
+  Plan(*b, "2024-01-01", "2024-01-03");
+  Plan(*c, "2024-01-01", "2024-01-04");
+  ASSERT_EQ(FetchAll(a, 3, 1000, 0, At(0)), 2);
+  Claim(b->id, 1, At(0));
+  const std::vector<std::string> ids = {a->id, b->id};
+  ReportProgress p;
+  ASSERT_OK(ledger_->Progress(ids, &p));
+  EXPECT_EQ(p.done, 2);
+  EXPECT_EQ(p.leased, 1);
+  EXPECT_EQ(p.pending, 2);
+  EXPECT_EQ(p.rows, 6);
+  EXPECT_EQ(p.days_held, 2);
+}
+
+TEST_P(LedgerContractTest, DescribeShowsDaysHeldAsRangesTruncatedDaysDeadPagesAndLeases) {
+  auto report = MakeReport();
+  Plan(*report, "2024-01-30", "2024-02-02");
+  Plan(*report, "2024-02-05", "2024-02-05");
+  Plan(*report, "2024-02-07", "2024-02-08");
+  ASSERT_EQ(FetchAll(report, 2, 1000, 0, At(0)), 7);
+  Plan(*report, "2024-02-09", "2024-02-12");
+  auto leases = Claim(report->id, 4, At(0), "worker-a");
+  ASSERT_EQ(leases.size(), 4u);
+  // 02-09: truncated (the cap reached in one page of 50000 asked).
+  ASSERT_TRUE(CommitPage(report, leases[0], MakeRows(3, "2024-02-09"), At(1), 3));
+  bool held = false;
+  ASSERT_OK(ledger_->FailPage(leases[1], "HTTP 400 bad", true, 5, At(1), At(1), &held));
+  std::vector<Lease> next = Claim(report->id, 1, At(2), "worker-b");
+  ASSERT_EQ(next.size(), 1u);  // 02-09:3
+  ReportStatus status;
+  ASSERT_OK(ledger_->Describe(report->id, At(1000), &status));
+  EXPECT_EQ(status.report.id, report->id);
+  EXPECT_EQ(status.report.spec.site, report->spec.site);
+  EXPECT_EQ(status.days_held, (std::vector<std::string>{"2024-01-30..2024-02-02", "2024-02-05",
+                                                        "2024-02-07..2024-02-08"}));
+  EXPECT_EQ(status.progress.days_held, 7);
+  ASSERT_EQ(status.dead.size(), 1u);
+  EXPECT_EQ(status.dead[0].key.date, "2024-02-10");
+  EXPECT_EQ(status.dead[0].last_error, "HTTP 400 bad");
+  ASSERT_EQ(status.leases.size(), 2u);
+  EXPECT_EQ(status.leases[0].owner, "worker-a");
+  EXPECT_EQ(status.leases[0].pages, 2);
+  EXPECT_EQ(status.leases[0].expires_at, At(kLease.count()));
+  EXPECT_EQ(status.leases[1].owner, "worker-b");
+  EXPECT_EQ(status.leases[1].last_heartbeat, At(2));
+  EXPECT_TRUE(status.truncated_days.empty());
+  EXPECT_EQ(ledger_->Describe("no-such-report", At(0), &status).code(), Status::Code::kNotFound);
+}
+
+TEST_P(LedgerContractTest, DescribeListsTruncatedDays) {
+  auto report = MakeReport();
+  Plan(*report, "2024-03-01", "2024-03-01");
+  const Lease lease = Claim(report->id, 1, At(0))[0];
+  const Lease capped{PageKey{report->id, "2024-03-01", 0}, lease.token, 0};
+  // One page of 25000 asked, full: not the last page. The second reaches the cap.
+  ASSERT_TRUE(CommitPage(report, capped, MakeRows(25000, "2024-03-01", 1), At(1), 25000));
+  ASSERT_TRUE(CommitPage(report, Claim(report->id, 1, At(2))[0], MakeRows(25000, "2024-03-01", 2),
+                         At(3), 25000));
+  ReportStatus status;
+  ASSERT_OK(ledger_->Describe(report->id, At(4), &status));
+  EXPECT_EQ(status.truncated_days, std::vector<std::string>{"2024-03-01"});
+  EXPECT_EQ(status.progress.truncated_days, 1);
+  EXPECT_EQ(status.days_held, std::vector<std::string>{"2024-03-01"});
+}
+
+// Verify.
+
+TEST_P(LedgerContractTest, VerifyIsCleanForAFinishedReportAndListsUnfinishedPages) {
+  auto report = MakeReport();
+  Plan(*report, "2024-01-01", "2024-01-03");
+  for (const Lease& lease : Claim(report->id, 2, At(0))) {
+    ASSERT_TRUE(CommitPage(report, lease, MakeRows(2, lease.key.date), At(1)));
   }
-  VerifyReport report;
-  ASSERT_OK(ledger_->Verify(job->id, &report));
-  EXPECT_FALSE(report.clean());
-  EXPECT_EQ(report.unfinished, std::vector<std::string>{"2024-01-03:0 pending"});
-  ASSERT_TRUE(CommitPage(job, Claim(job->id, 1, At(2))[0], MakeRows(1, "2024-01-03"), At(3)));
-  ASSERT_OK(ledger_->Verify(job->id, &report));
-  EXPECT_TRUE(report.clean());
+  VerifyReport v = VerifyOf(report->id);
+  EXPECT_FALSE(v.clean());
+  EXPECT_EQ(v.unfinished, std::vector<std::string>{"2024-01-03:0 pending"});
+  ASSERT_TRUE(CommitPage(report, Claim(report->id, 1, At(2))[0], MakeRows(1, "2024-01-03"), At(3)));
+  EXPECT_TRUE(VerifyOf(report->id).clean());
+  VerifyReport none;
+  EXPECT_EQ(ledger_->Verify("no-such-report", &none).code(), Status::Code::kNotFound);
+}
+
+TEST_P(LedgerContractTest, VerifyFindsDeletedRowsMissingPagesAndImpossibleValues) {
+  auto report = MakeReport();
+  auto other = MakeReportWith([](ReportSpec& s) { s.data_state = "all"; });
+  Plan(*report, "2024-01-01", "2024-01-03");
+  Plan(*other, "2024-01-01", "2024-01-01");
+  ASSERT_EQ(FetchAll(report, 6, 4, 0, At(0)), 6);
+  ASSERT_EQ(FetchAll(other, 6, 4, 0, At(0)), 2);
+  ASSERT_TRUE(VerifyOf(report->id).clean());
+  Exec("DELETE FROM search_analytics WHERE report_id = '" + report->id +
+       "' AND date = '2024-01-01' AND query = 'query 0-0'");
+  Exec("DELETE FROM batches WHERE report_id = '" + report->id +
+       "' AND date = '2024-01-02' AND start_row = 4");
+  Exec("UPDATE search_analytics SET clicks = -1 WHERE report_id = '" + report->id +
+       "' AND date = '2024-01-03' AND query = 'query 0-1'");
+  Exec("UPDATE search_analytics SET ctr = 1.5 WHERE report_id = '" + report->id +
+       "' AND date = '2024-01-03' AND query = 'query 0-2'");
+  const VerifyReport v = VerifyOf(report->id);
+  EXPECT_FALSE(v.clean());
+  EXPECT_EQ(v.row_mismatch, std::vector<std::string>{"2024-01-01: stored 5, ledger says 6"});
+  EXPECT_EQ(v.missing_pages, std::vector<std::string>{"2024-01-02:4"});
+  ASSERT_EQ(v.bad_values.size(), 1u);
+  EXPECT_EQ(v.bad_values[0].rfind("2024-01-03: ", 0), 0u) << v.bad_values[0];
+  EXPECT_EQ(v.duplicate_rows, 0);
+  EXPECT_TRUE(VerifyOf(other->id).clean()) << "another report's rows are its own";
 }
 
 // Concurrency: every claimer has a connection of its own, as processes would.
 TEST_P(LedgerContractTest, ConcurrentClaimersNeverShareAPage) {
-  auto job = MakeJob("2023-01-01", "2023-12-31");  // 365 pages
-  ASSERT_OK(ledger_->RegisterJob(*job));
+  auto report = MakeReport();
+  Plan(*report, "2023-01-01", "2023-12-31");  // 365 pages
   constexpr int kClaimers = 4;
   std::vector<Lease> claimed[kClaimers];
   Status results[kClaimers];
   std::latch start(kClaimers);
   auto claimer = [&](int i) {
     std::unique_ptr<Ledger> ledger;
-    results[i] = OpenLedger(target_, &ledger);
+    results[i] = OpenLedger(target_, OpenMode::kExisting, &ledger);
     start.arrive_and_wait();
+    const ClaimRequest request{report->id, 3};
     while (results[i].ok()) {
       const std::size_t before = claimed[i].size();
-      results[i] = ledger->Claim(job->id, "w" + std::to_string(i), 3, kLease, At(0), &claimed[i]);
+      results[i] = ledger->Claim(std::span(&request, 1), "w" + std::to_string(i), kLease, At(0),
+                                 &claimed[i]);
       if (claimed[i].size() == before) break;
     }
   };
@@ -330,19 +767,22 @@ TEST_P(LedgerContractTest, ConcurrentClaimersNeverShareAPage) {
 }
 
 TEST_P(LedgerContractTest, EightClaimersOfOnePageHaveExactlyOneWinner) {
-  auto job = MakeJob("2024-01-01", "2024-01-01");
-  ASSERT_OK(ledger_->RegisterJob(*job));
+  auto report = MakeReport();
+  Plan(*report, "2024-01-01", "2024-01-01");
   constexpr int kClaimers = 8;
   std::vector<std::unique_ptr<Ledger>> ledgers(kClaimers);
-  for (auto& l : ledgers) ASSERT_OK(OpenLedger(target_, &l));
+  for (auto& l : ledgers) ASSERT_OK(OpenLedger(target_, OpenMode::kExisting, &l));
   std::atomic<int> winners{0}, errors{0};
   std::latch start(kClaimers);
   std::vector<std::thread> threads;
   for (int i = 0; i < kClaimers; ++i) {
     threads.emplace_back([&, i] {
       std::vector<Lease> out;
+      const ClaimRequest request{report->id, 1};
       start.arrive_and_wait();
-      if (!ledgers[i]->Claim(job->id, "w" + std::to_string(i), 1, kLease, At(0), &out).ok()) {
+      if (!ledgers[i]
+               ->Claim(std::span(&request, 1), "w" + std::to_string(i), kLease, At(0), &out)
+               .ok()) {
         ++errors;
       }
       if (!out.empty()) ++winners;
@@ -351,100 +791,30 @@ TEST_P(LedgerContractTest, EightClaimersOfOnePageHaveExactlyOneWinner) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(errors.load(), 0);
   EXPECT_EQ(winners.load(), 1);
-  EXPECT_EQ(ProgressOf(job->id).leased, 1);
+  EXPECT_EQ(ProgressOf(report->id).leased, 1);
+}
+
+TEST_P(LedgerContractTest, ExistingAndReadOnlyOpenAFinishedLedger) {
+  auto report = MakeReport();
+  Plan(*report, "2024-01-01", "2024-01-01");
+  ASSERT_EQ(FetchAll(report, 3, 1000, 0, At(0)), 1);
+  ledger_.reset();
+  std::unique_ptr<Ledger> ro;
+  ASSERT_OK(OpenLedger(target_, OpenMode::kReadOnly, &ro));
+  std::vector<Report> reports;
+  ASSERT_OK(ro->ListReports(&reports));
+  ASSERT_EQ(reports.size(), 1u);
+  VerifyReport v;
+  ASSERT_OK(ro->Verify(report->id, &v));
+  EXPECT_TRUE(v.clean());
+  std::unique_ptr<Ledger> rw;
+  ASSERT_OK(OpenLedger(target_, OpenMode::kExisting, &rw));
+  ReportProgress p;
+  ASSERT_OK(rw->Progress(std::span(&report->id, 1), &p));
+  EXPECT_EQ(p.rows, 3);
 }
 
 // The shared quota.
-TEST_P(LedgerContractTest, RefreshResetsFinishedProvisionalAndRecentDaysButNoLeasedOne) {
-  auto job = MakeJob("2024-01-01", "2024-01-05", 4);
-  ASSERT_OK(ledger_->RegisterJob(*job));
-  std::vector<Lease> leases = Claim(job->id, 5, At(0));
-  ASSERT_EQ(leases.size(), 5u);
-  auto commit = [&](const Lease& lease, int n, int salt, bool provisional) {
-    std::vector<FetchedPage> pages;
-    pages.push_back(MakePage(job, lease, MakeRows(n, lease.key.date, salt)));
-    pages.back().provisional = provisional;
-    std::vector<bool> held;
-    const Status status = ledger_->CommitPages(pages, At(1), &held);
-    EXPECT_TRUE(status.ok()) << status.ToString();
-    return held.size() == 1 && held[0];
-  };
-  // 01-01: two pages, provisional; 01-02 and 01-03: old and final; 01-04: still leased;
-  // 01-05: recent.
-  ASSERT_TRUE(commit(leases[0], 4, 0, true));
-  const Lease second = Claim(job->id, 1, At(2))[0];
-  ASSERT_EQ(second.key.start_row, 4);
-  ASSERT_TRUE(commit(second, 2, 5, true));
-  ASSERT_TRUE(commit(leases[1], 3, 0, false));
-  ASSERT_TRUE(commit(leases[2], 3, 0, false));
-  ASSERT_TRUE(commit(leases[4], 3, 0, false));
-  EXPECT_EQ(ProgressOf(job->id).provisional_days, 1);
-  EXPECT_EQ(BatchField("provisional", {job->id, "2024-01-01", 4}), "1");
-
-  ASSERT_OK(ledger_->RegisterJob(*job));  // no refresh: nothing changes
-  EXPECT_EQ(ProgressOf(job->id).done, 5);
-
-  RefreshPolicy refresh;
-  refresh.today = "2024-01-06";
-  refresh.refresh_days = 2;  // 01-04 and later
-  ASSERT_OK(ledger_->RegisterJob(*job, refresh));
-  const JobProgress p = ProgressOf(job->id);
-  EXPECT_EQ(p.done, 2);     // 01-02, 01-03
-  EXPECT_EQ(p.pending, 2);  // page 0 of 01-01 and of 01-05
-  EXPECT_EQ(p.leased, 1);   // 01-04, untouched
-  EXPECT_EQ(p.provisional_days, 0);
-  EXPECT_EQ(Int("SELECT count(*) FROM batches WHERE date = '2024-01-01'"), 1);
-  EXPECT_EQ(BatchField("attempts", {job->id, "2024-01-01", 0}), "0");
-  EXPECT_EQ(BatchField("lease_token", leases[3].key), leases[3].token);
-  // The stored rows stay until the day is fetched again.
-  EXPECT_EQ(Int("SELECT count(*) FROM search_analytics WHERE date = '2024-01-01'"), 6);
-
-  // The re-fetch replaces the day's rows: the final data lacks rows the old one had.
-  std::vector<Lease> again = Claim(job->id, 5, At(3));
-  ASSERT_EQ(again.size(), 2u);
-  EXPECT_EQ(again[0].key.date, "2024-01-01");
-  ASSERT_TRUE(commit(again[0], 2, 1, false));
-  ASSERT_TRUE(commit(again[1], 3, 1, false));
-  ASSERT_TRUE(commit(leases[3], 1, 0, false));
-  EXPECT_EQ(Int("SELECT count(*) FROM search_analytics WHERE date = '2024-01-01'"), 2);
-  EXPECT_EQ(Int("SELECT count(*) FROM search_analytics WHERE date = '2024-01-05'"), 3);
-  EXPECT_EQ(Int("SELECT count(*) FROM search_analytics WHERE query NOT LIKE 'query 1-%'"
-                " AND date IN ('2024-01-01', '2024-01-05')"),
-            0);
-  VerifyReport verify;
-  ASSERT_OK(ledger_->Verify(job->id, &verify));
-  EXPECT_TRUE(verify.clean());
-}
-
-TEST_P(LedgerContractTest, APageZeroWithItsLeaseReplacesItsDayButALateOwnerOnlyUpserts) {
-  auto job = MakeJob("2024-01-01", "2024-01-02");
-  ASSERT_OK(ledger_->RegisterJob(*job));
-  const Lease late = Claim(job->id, 1, At(0))[0];
-  const Lease owner = Claim(job->id, 1, At(kLease.count()), "worker-b")[0];
-  ASSERT_EQ(owner.key, late.key);
-  // Rows of another day and of another dimension list are never touched.
-  auto other = std::make_shared<Job>(*MakeJob("2024-01-01", "2024-01-01"));
-  other->spec.dimensions = {"date", "query"};
-  other->id = other->spec.Id();
-  ASSERT_OK(ledger_->RegisterJob(*other));
-  EXPECT_TRUE(
-      CommitPage(other, Claim(other->id, 1, At(0))[0], MakeRows(4, "2024-01-01", 9), At(1)));
-
-  EXPECT_FALSE(CommitPage(job, late, MakeRows(7, "2024-01-01", 1), At(kLease.count() + 1)));
-  const std::string mine =
-      "SELECT count(*) FROM search_analytics WHERE dimensions = 'date,query,page'";
-  EXPECT_EQ(Int(mine), 7);  // a late owner's rows still UPSERT
-  EXPECT_TRUE(CommitPage(job, owner, MakeRows(3, "2024-01-01", 2), At(kLease.count() + 2)));
-  EXPECT_EQ(Int(mine), 3);  // the owner's page 0 replaced the day
-  EXPECT_EQ(Int(mine + " AND query LIKE 'query 2-%'"), 3);
-  EXPECT_FALSE(CommitPage(job, late, MakeRows(2, "2024-01-01", 2), At(kLease.count() + 3)));
-  EXPECT_EQ(Int(mine), 3);  // the late owner deleted nothing
-  EXPECT_EQ(Int("SELECT count(*) FROM search_analytics WHERE dimensions = 'date,query'"), 4);
-  EXPECT_EQ(Int("SELECT count(*) FROM search_analytics"
-                " GROUP BY site, search_type, dimensions, date, hour, query, page, country,"
-                " device, search_appearance ORDER BY count(*) DESC LIMIT 1"),
-            1);
-}
 
 TEST_P(LedgerContractTest, QuotaGrantsUpToTheBudgetThenSaysWhenToRetry) {
   std::unique_ptr<QuotaLedger> quota;
