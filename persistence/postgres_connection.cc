@@ -16,6 +16,8 @@ using Code = Status::Code;
 // Transactions that lose a deadlock or a serialization check are re-run this many times.
 constexpr int kMaxTransactionTries = 8;
 
+constexpr const char* kStatementTimeoutSql = "SET statement_timeout = '30s'";
+
 void IgnoreNotice(void* /*arg*/, const char* /*message*/) {}
 
 // The status for an SQLSTATE (five characters, "" when unknown).
@@ -137,8 +139,11 @@ std::string PgConnection::Clean(std::string message) const {
 Status PgConnection::Open() {
   if (conn_ != nullptr) PQfinish(conn_);
   // The URI's own settings win over these defaults (later keywords override earlier).
-  const char* keywords[] = {"connect_timeout", "application_name", "dbname", nullptr};
-  const char* values[] = {"10", "batchfetch", uri_.c_str(), nullptr};
+  // Keepalives notice a dead peer within ~25 s, so a network partition cannot hang a halt.
+  const char* keywords[] = {
+      "connect_timeout",  "keepalives",       "keepalives_idle", "keepalives_interval",
+      "keepalives_count", "application_name", "dbname",          nullptr};
+  const char* values[] = {"10", "1", "10", "5", "3", "batchfetch", uri_.c_str(), nullptr};
   conn_ = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (conn_ == nullptr) return Status::Error(Code::kIoError, "out of memory connecting");
   if (PQstatus(conn_) != CONNECTION_OK) {
@@ -146,6 +151,11 @@ Status PgConnection::Open() {
                          Clean("cannot connect to " + redacted_ + ": " + PQerrorMessage(conn_)));
   }
   PQsetNoticeProcessor(conn_, IgnoreNotice, nullptr);
+  // No statement may block longer than this (a lock held by a stalled peer, a partition).
+  if (Status status = Check(PQexec(conn_, kStatementTimeoutSql), PGRES_COMMAND_OK, "setup");
+      !status.ok()) {
+    return status;
+  }
   for (const std::string& sql : setup_) {
     Status status = Check(PQexec(conn_, sql.c_str()), PGRES_COMMAND_OK, "setup");
     if (!status.ok()) return status;
@@ -160,6 +170,10 @@ Status PgConnection::Open() {
 
 Status PgConnection::EnsureOpen() {
   if (conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK) return Status::Ok();
+  if (in_transaction_) {
+    // Reconnecting here would run the rest of the transaction's statements on their own.
+    return Status::Error(Code::kIoError, "connection to " + redacted_ + " lost in a transaction");
+  }
   return Open();
 }
 
@@ -211,6 +225,15 @@ Status PgConnection::Run(const std::string& name, const PgParams& params, PgResu
       out);
 }
 
+Status PgConnection::RunOnce(const std::string& sql, const PgParams& params, PgResult* out) {
+  Status status = EnsureOpen();
+  if (!status.ok()) return status;
+  const std::vector<const char*> values = params.Pointers();
+  return Take(
+      PQexecParams(conn_, sql.c_str(), params.size(), nullptr, values.data(), nullptr, nullptr, 0),
+      sql.substr(0, std::min<std::size_t>(sql.size(), 60)), out);
+}
+
 Status PgConnection::Exec(const std::string& sql, PgResult* out) {
   Status status = EnsureOpen();
   if (!status.ok()) return status;
@@ -258,8 +281,12 @@ Status PgConnection::Transaction(const std::function<Status()>& body) {
   std::minstd_rand jitter(std::random_device{}());
   for (int attempt = 1;; ++attempt) {
     Status status = Exec("BEGIN");
-    if (status.ok()) status = body();
-    if (status.ok()) status = Exec("COMMIT");
+    if (status.ok()) {
+      in_transaction_ = true;
+      status = body();
+      if (status.ok()) status = Exec("COMMIT");
+      in_transaction_ = false;
+    }
     if (status.ok()) return status;
     if (conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK &&
         PQtransactionStatus(conn_) != PQTRANS_IDLE) {

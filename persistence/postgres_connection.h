@@ -55,6 +55,7 @@ class PgParams {
     return *this;
   }
   int size() const { return static_cast<int>(values_.size()); }
+  const std::vector<std::string>& values() const { return values_; }
   // Pointers for libpq, valid while this object lives unchanged.
   std::vector<const char*> Pointers() const;
 
@@ -84,6 +85,8 @@ class PgConnection {
   Status Prepare(const std::string& name, const std::string& sql);
   // Runs the prepared statement name with params; *out (nullable) gets the result.
   Status Run(const std::string& name, const PgParams& params, PgResult* out = nullptr);
+  // Runs sql, not prepared, with params (one statement; for rare statements).
+  Status RunOnce(const std::string& sql, const PgParams& params, PgResult* out = nullptr);
   // Runs sql (no parameters; several statements allowed when out is null).
   Status Exec(const std::string& sql, PgResult* out = nullptr);
   // Sends text-format COPY data: sql is "COPY ... FROM STDIN", data its rows.
@@ -113,7 +116,8 @@ class PgConnection {
   const std::string password_;
   const std::string redacted_;
   pg_conn* conn_ = nullptr;
-  std::vector<std::string> setup_;                             // run on every connect
+  bool in_transaction_ = false;     // a lost connection inside one is an error, not a reconnect
+  std::vector<std::string> setup_;  // run on every connect
   std::vector<std::pair<std::string, std::string>> prepared_;  // name, sql
 };
 

@@ -2,20 +2,26 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
+#include <map>
 #include <set>
 #include <tuple>
 
+#include "core/civil_date.h"
 #include "persistence/ledger_util.h"
 
 namespace batchfetch {
 namespace {
 
-using ledger_util::FromMillis;
 using ledger_util::HistoryLine;
 using ledger_util::PageName;
 using ledger_util::SplitCsv;
 using ledger_util::ToMillis;
 using Code = Status::Code;
+
+// A renewal never extends a lease further than this past the server's now when the
+// caller asked for no lease yet (Renew without a Claim on this object).
+constexpr std::chrono::milliseconds kMaxRenewal{std::chrono::minutes(10)};
 
 // COPY text format: backslash, tab, newline and carriage return are escaped.
 void AppendCopyText(std::string_view s, std::string* out) {
@@ -48,6 +54,13 @@ void AppendCopyNumber(double value, std::string* out, char end) {
   out->push_back(end);
 }
 
+// A count the API sent as a JSON number, as the BIGINT column holds it.
+bool ToCount(double value, int64_t* out) {
+  if (!std::isfinite(value) || std::fabs(value) > 9.0e18) return false;
+  *out = std::llround(value);
+  return true;
+}
+
 // A PostgreSQL array literal of text values: {"a","b"}.
 std::string TextArray(const std::vector<std::string>& values) {
   std::string out = "{";
@@ -74,17 +87,59 @@ std::string IntArray(const std::vector<int64_t>& values) {
   return out;
 }
 
+// Pages (or days) as parallel arrays for the unnest() statements.
+struct KeyArrays {
+  std::vector<std::string> report_ids, dates;
+  std::vector<int64_t> start_rows;
+
+  void Add(const PageKey& key) {
+    report_ids.push_back(key.report_id);
+    dates.push_back(key.date);
+    start_rows.push_back(key.start_row);
+  }
+  bool empty() const { return report_ids.empty(); }
+  PgParams DayParams() const {
+    PgParams p;
+    p.Add(TextArray(report_ids)).Add(TextArray(dates));
+    return p;
+  }
+  PgParams PageParams() const {
+    PgParams p = DayParams();
+    p.Add(IntArray(start_rows));
+    return p;
+  }
+};
+
+ReportSpec SpecFromRow(const PgResult& res, int row, int first_column) {
+  ReportSpec spec;
+  spec.site = res.Text(row, first_column);
+  spec.search_type = res.Text(row, first_column + 1);
+  spec.dimensions = SplitCsv(res.Text(row, first_column + 2));
+  spec.data_state = res.Text(row, first_column + 3);
+  spec.aggregation_type = res.Text(row, first_column + 4);
+  spec.filters.clear();
+  const std::string filters = res.Text(row, first_column + 5);
+  for (std::size_t start = 0; start < filters.size();) {
+    const std::size_t end = std::min(filters.find('\n', start), filters.size());
+    spec.filters.push_back(filters.substr(start, end - start));
+    start = end + 1;
+  }
+  return spec;
+}
+
+Status NoReport(const std::string& report_id) {
+  return Status::Error(Code::kNotFound, "no report " + report_id + " in the ledger");
+}
+
 }  // namespace
 
-Status PostgresLedger::Open(const std::string& uri, std::unique_ptr<Ledger>* out) {
+Status OpenPostgresLedger(const std::string& uri, OpenMode mode, std::unique_ptr<Ledger>* out) {
   std::unique_ptr<PgConnection> conn;
   Status status = PgConnection::Connect(uri, &conn);
-  if (status.ok()) status = EnsurePostgresSchema(*conn);
-  if (status.ok()) {
-    status = conn->Setup(
-        "CREATE TEMP TABLE IF NOT EXISTS search_analytics_stage (LIKE search_analytics)"
-        " ON COMMIT DELETE ROWS");
+  if (status.ok() && mode == OpenMode::kReadOnly) {
+    status = conn->Setup("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY");
   }
+  if (status.ok()) status = EnsurePostgresSchema(*conn, mode);
   if (!status.ok()) return status;
   std::unique_ptr<PostgresLedger> ledger(new PostgresLedger(std::move(conn)));
   status = ledger->PrepareAll();
@@ -97,48 +152,100 @@ PostgresLedger::PostgresLedger(std::unique_ptr<PgConnection> conn) : conn_(std::
 
 PostgresLedger::~PostgresLedger() = default;
 
-Status PostgresLedger::RegisterJob(const Job& job, const RefreshPolicy& refresh) {
-  std::vector<std::string> days;
-  if (Status status = ledger_util::ValidateJob(job, &days); !status.ok()) return status;
-  const JobSpec& spec = job.spec;
-  const int64_t now_ms = ToMillis(WallClock::now());
-  return conn_->Transaction([&]() -> Status {
-    PgParams job_params;
-    job_params.Add(job.id).Add(spec.site).Add(spec.search_type).Add(spec.DimensionsCsv());
-    job_params.Add(spec.data_state).Add(spec.start_date).Add(spec.end_date);
-    job_params.Add(int64_t{spec.row_limit}).Add(now_ms);
-    Status status = conn_->Run("insert_job", job_params);
-    if (!status.ok()) return status;
-    PgParams pages;
-    pages.Add(job.id).Add(TextArray(days)).Add(now_ms);
-    status = conn_->Run("insert_first_pages", pages);
-    if (!status.ok() || refresh.today.empty()) return status;
+Status PostgresLedger::RegisterReport(const Report& report) {
+  const ReportSpec& spec = report.spec;
+  if (report.id.empty() || spec.site.empty()) {
+    return Status::Error(Code::kInvalid, "a report needs an id and a site");
+  }
+  PgParams p;
+  p.Add(report.id).Add(spec.site).Add(spec.search_type).Add(spec.DimensionsCsv());
+  p.Add(spec.data_state).Add(spec.aggregation_type).Add(spec.FiltersText());
+  return conn_->Run("insert_report", p);
+}
 
-    PgParams select;
-    select.Add(job.id).Add(AddDays(refresh.today, -refresh.refresh_days));
-    PgResult found;
-    status = conn_->Run("refresh_dates", select, &found);
-    if (!status.ok() || found.rows() == 0) return status;
-    std::vector<std::string> dates;
-    for (int i = 0; i < found.rows(); ++i) dates.push_back(found.Text(i, 0));
-    PgParams drop;
-    drop.Add(job.id).Add(TextArray(dates));
-    status = conn_->Run("drop_later_pages", drop);
+Status PostgresLedger::PlanDays(const std::string& report_id, std::span<const std::string> days,
+                                const RefreshPolicy& refresh, DayPlan* out) {
+  *out = DayPlan();
+  std::set<std::string> unique;
+  for (const std::string& day : days) {
+    if (!IsValidDate(day)) return Status::Error(Code::kInvalid, "not a day: " + day);
+    unique.insert(day);
+  }
+  if (!refresh.today.empty() && !IsValidDate(refresh.today)) {
+    return Status::Error(Code::kInvalid, "not a day: " + refresh.today);
+  }
+  const std::string refresh_from =
+      refresh.today.empty() ? "" : AddDays(refresh.today, -refresh.refresh_days);
+  const std::vector<std::string> asked(unique.begin(), unique.end());
+  return conn_->Transaction([&]() -> Status {
+    *out = DayPlan();
+    Report report;
+    Status status = ReadReport(report_id, &report);
+    if (!status.ok() || asked.empty()) return status;
+    PgParams p;
+    p.Add(report_id).Add(TextArray(asked));
+    PgResult states;
+    status = conn_->Run("day_states", p, &states);
     if (!status.ok()) return status;
-    PgParams reset;
-    reset.Add(job.id).Add(TextArray(dates)).Add(now_ms);
-    status = conn_->Run("reset_first_pages", reset);
-    return status;
+    std::vector<std::string> added, refreshed;
+    for (int i = 0; i < states.rows(); ++i) {
+      const std::string day = states.Text(i, 0);
+      const int64_t pages = states.Int64(i, 1), open = states.Int64(i, 2);
+      const bool provisional = states.Int64(i, 4) != 0;
+      if (pages == 0) {
+        added.push_back(day);
+      } else if (open > 0) {
+        ++out->unfinished;
+      } else if (!refresh.today.empty() && (day >= refresh_from || provisional)) {
+        refreshed.push_back(day);
+      } else {
+        ++out->held;
+      }
+    }
+    if (!added.empty()) {
+      PgParams insert;
+      insert.Add(report_id).Add(TextArray(added));
+      status = conn_->Run("insert_first_pages", insert);
+      if (!status.ok()) return status;
+    }
+    if (!refreshed.empty()) {
+      PgParams reset;
+      reset.Add(report_id).Add(TextArray(refreshed));
+      for (const char* name :
+           {"refresh_drop_later_pages", "refresh_reset_first_pages", "refresh_clear_stage"}) {
+        status = conn_->Run(name, reset);
+        if (!status.ok()) return status;
+      }
+    }
+    out->added = static_cast<int64_t>(added.size());
+    out->refreshed = static_cast<int64_t>(refreshed.size());
+    return Status::Ok();
   });
 }
 
-Status PostgresLedger::Claim(const std::string& job_id, const std::string& owner, int max,
+Status PostgresLedger::Claim(std::span<const ClaimRequest> requests, const std::string& owner,
                              std::chrono::milliseconds lease, WallTime now,
                              std::vector<Lease>* out) {
-  if (max <= 0) return Status::Ok();
-  const int64_t now_ms = ToMillis(now);
+  last_now_ = now;
+  longest_lease_ = std::max(longest_lease_, lease);
+  // One entry per report, in the order first asked (a report named twice adds up).
+  std::vector<std::string> ids;
+  std::vector<int64_t> maxima;
+  std::map<std::string, std::size_t> order;
+  for (const ClaimRequest& r : requests) {
+    if (r.max <= 0) continue;
+    auto [it, fresh] = order.emplace(r.report_id, ids.size());
+    if (fresh) {
+      ids.push_back(r.report_id);
+      maxima.push_back(r.max);
+    } else {
+      maxima[it->second] += r.max;
+    }
+  }
+  if (ids.empty()) return Status::Ok();
   PgParams params;
-  params.Add(owner).Add(now_ms + lease.count()).Add(now_ms).Add(job_id).Add(int64_t{max});
+  params.Add(TextArray(ids)).Add(IntArray(maxima)).Add(owner).Add(ToMillis(now));
+  params.Add(static_cast<int64_t>(std::max<int64_t>(0, lease.count())));
   PgResult res;
   // One statement is its own transaction: the CTE's row locks end with it.
   Status status = conn_->Run("claim", params, &res);
@@ -146,16 +253,17 @@ Status PostgresLedger::Claim(const std::string& job_id, const std::string& owner
   const std::size_t base = out->size();
   for (int i = 0; i < res.rows(); ++i) {
     Lease& l = out->emplace_back();
-    l.key.job_id = job_id;
-    l.key.date = res.Text(i, 0);
-    l.key.start_row = res.Int64(i, 1);
-    l.token = res.Text(i, 2);
-    l.attempts = static_cast<int>(res.Int64(i, 3));
+    l.key.report_id = res.Text(i, 0);
+    l.key.date = res.Text(i, 1);
+    l.key.start_row = res.Int64(i, 2);
+    l.token = res.Text(i, 3);
+    l.attempts = static_cast<int>(res.Int64(i, 4));
   }
-  // RETURNING gives rows in no promised order.
+  // RETURNING gives rows in no promised order: requests in order, then (date, start_row).
   std::sort(out->begin() + static_cast<std::ptrdiff_t>(base), out->end(),
-            [](const Lease& a, const Lease& b) {
-              return std::tie(a.key.date, a.key.start_row) < std::tie(b.key.date, b.key.start_row);
+            [&](const Lease& a, const Lease& b) {
+              return std::tie(order[a.key.report_id], a.key.date, a.key.start_row) <
+                     std::tie(order[b.key.report_id], b.key.date, b.key.start_row);
             });
   return Status::Ok();
 }
@@ -163,90 +271,113 @@ Status PostgresLedger::Claim(const std::string& job_id, const std::string& owner
 Status PostgresLedger::CommitPages(std::span<const FetchedPage> pages, WallTime now,
                                    std::vector<bool>* lease_held) {
   lease_held->assign(pages.size(), false);
+  last_now_ = now;
   for (const FetchedPage& page : pages) {
-    if (page.job == nullptr || page.job->id != page.lease.key.job_id) {
-      return Status::Error(Code::kInvalid, "a fetched page must carry the job it belongs to");
+    if (page.report == nullptr || page.report->id != page.lease.key.report_id) {
+      return Status::Error(Code::kInvalid, "a fetched page must carry the report it belongs to");
+    }
+    for (const Row& row : page.rows) {
+      int64_t n;
+      if (!ToCount(row.clicks, &n) || !ToCount(row.impressions, &n)) {
+        return Status::Error(Code::kInvalid,
+                             "page " + PageName(page.lease.key.date, page.lease.key.start_row) +
+                                 " has clicks or impressions that are not finite counts");
+      }
     }
   }
   if (pages.empty()) return Status::Ok();
-  const int64_t now_ms = ToMillis(now);
-  const std::string now_text = std::to_string(now_ms);
 
-  // Every row of the group, in COPY text format, in the table's column order.
-  std::string copy;
-  std::size_t rows = 0;
-  for (const FetchedPage& page : pages) rows += page.rows.size();
-  copy.reserve(rows * 160);
+  KeyArrays keys;
+  std::vector<std::string> tokens;
+  std::vector<int64_t> row_counts, row_limits, truncated, provisional;
   for (const FetchedPage& page : pages) {
-    const JobSpec& spec = page.job->spec;
-    std::string prefix;
-    AppendCopyText(spec.site, &prefix);
-    AppendCopyText(spec.search_type, &prefix);
-    AppendCopyText(spec.DimensionsCsv(), &prefix);
-    for (const Row& row : page.rows) {
-      copy += prefix;
-      // One request covers one day, so a row without the date dimension is of its page's.
-      AppendCopyText(row.date.empty() ? page.lease.key.date : row.date, &copy);
-      AppendCopyText(row.hour, &copy);
-      AppendCopyText(row.query, &copy);
-      AppendCopyText(row.page, &copy);
-      AppendCopyText(row.country, &copy);
-      AppendCopyText(row.device, &copy);
-      AppendCopyText(row.search_appearance, &copy);
-      AppendCopyNumber(row.clicks, &copy, '\t');
-      AppendCopyNumber(row.impressions, &copy, '\t');
-      AppendCopyNumber(row.ctr, &copy, '\t');
-      AppendCopyNumber(row.position, &copy, '\t');
-      copy += now_text;
-      copy += '\n';
-    }
+    const PageKey& key = page.lease.key;
+    const int64_t rows = static_cast<int64_t>(page.rows.size());
+    keys.Add(key);
+    tokens.push_back(page.lease.token);
+    row_counts.push_back(rows);
+    row_limits.push_back(page.row_limit);
+    truncated.push_back(ReachesDailyCap(key.start_row, rows) ? 1 : 0);
+    provisional.push_back(page.provisional ? 1 : 0);
   }
 
   return conn_->Transaction([&]() -> Status {
     lease_held->assign(pages.size(), false);
-    // Completed first: only a page 0 whose lease holds may replace its day's rows.
-    std::vector<std::string> sites, types, dims, dates;
-    std::vector<PageKey> next_pages;  // after full pages whose lease held, below the cap
+    PgParams complete = keys.PageParams();
+    complete.Add(TextArray(tokens)).Add(IntArray(row_counts)).Add(IntArray(row_limits));
+    complete.Add(IntArray(truncated)).Add(IntArray(provisional));
+    PgResult done;
+    Status status = conn_->Run("complete_pages", complete, &done);
+    if (!status.ok()) return status;
+    std::set<std::tuple<std::string, std::string, int64_t>> held;
+    for (int i = 0; i < done.rows(); ++i) {
+      held.emplace(done.Text(i, 0), done.Text(i, 1), done.Int64(i, 2));
+    }
+    if (held.empty()) return Status::Ok();
+
+    KeyArrays staged, next, finished;
+    std::vector<int64_t> finished_truncated;
+    std::string copy;
     for (std::size_t i = 0; i < pages.size(); ++i) {
       const FetchedPage& page = pages[i];
-      const JobSpec& spec = page.job->spec;
       const PageKey& key = page.lease.key;
-      const int64_t row_count = static_cast<int64_t>(page.rows.size());
-      const bool full = row_count >= spec.row_limit;
-      const bool truncated = full && key.start_row + spec.row_limit >= kDailyRowCap;
-      PgParams complete;
-      complete.Add(row_count).Add(int64_t{truncated ? 1 : 0}).Add(now_ms);
-      complete.Add(key.job_id).Add(key.date).Add(key.start_row).Add(page.lease.token);
-      complete.Add(int64_t{page.provisional ? 1 : 0});
-      PgResult res;
-      Status status = conn_->Run("complete_page", complete, &res);
-      if (!status.ok()) return status;
-      (*lease_held)[i] = res.affected() == 1;
-      if ((*lease_held)[i] && key.start_row == 0) {
-        sites.push_back(spec.site);
-        types.push_back(spec.search_type);
-        dims.push_back(spec.DimensionsCsv());
-        dates.push_back(key.date);
+      if (!held.contains({key.report_id, key.date, key.start_row})) continue;
+      (*lease_held)[i] = true;
+      staged.Add(key);
+      const int64_t rows = static_cast<int64_t>(page.rows.size());
+      const bool full = page.row_limit > 0 && rows >= page.row_limit;
+      if (full && !ReachesDailyCap(key.start_row, rows)) {
+        next.Add(PageKey{key.report_id, key.date, key.start_row + rows});
+      } else {
+        finished.Add(key);
+        finished_truncated.push_back(ReachesDailyCap(key.start_row, rows) ? 1 : 0);
       }
-      if ((*lease_held)[i] && full && !truncated) {
-        next_pages.push_back({key.job_id, key.date, key.start_row + spec.row_limit});
+      std::string prefix;
+      AppendCopyText(key.report_id, &prefix);
+      AppendCopyText(key.date, &prefix);  // one request covers one day: the page's
+      AppendCopyText(std::to_string(key.start_row), &prefix);
+      AppendCopyText(page.report->spec.site, &prefix);
+      AppendCopyText(page.report->spec.search_type, &prefix);
+      for (const Row& row : page.rows) {
+        copy += prefix;
+        AppendCopyText(row.hour, &copy);
+        AppendCopyText(row.query, &copy);
+        AppendCopyText(row.page, &copy);
+        AppendCopyText(row.country, &copy);
+        AppendCopyText(row.device, &copy);
+        AppendCopyText(row.search_appearance, &copy);
+        int64_t clicks = 0, impressions = 0;
+        ToCount(row.clicks, &clicks);
+        ToCount(row.impressions, &impressions);
+        copy += std::to_string(clicks) + '\t' + std::to_string(impressions) + '\t';
+        AppendCopyNumber(row.ctr, &copy, '\t');
+        AppendCopyNumber(row.position, &copy, '\n');
       }
     }
-    if (!dates.empty()) {
-      PgParams del;
-      del.Add(TextArray(sites)).Add(TextArray(types)).Add(TextArray(dims)).Add(TextArray(dates));
-      Status status = conn_->Run("delete_day_rows", del);
+    // What an earlier fetch of these pages (and the pages after them) staged is stale.
+    status = conn_->Run("clear_stage_from", staged.PageParams());
+    if (!status.ok()) return status;
+    if (!copy.empty()) {
+      status = conn_->CopyIn(
+          "COPY search_analytics_stage(report_id, date, start_row, site, search_type, hour,"
+          " query, page, country, device, search_appearance, clicks, impressions, ctr,"
+          " position) FROM STDIN",
+          copy);
       if (!status.ok()) return status;
     }
-    if (rows > 0) {
-      Status status = conn_->CopyIn("COPY search_analytics_stage FROM STDIN", copy);
-      if (status.ok()) status = conn_->Run("upsert_stage", PgParams());
+    if (!next.empty()) {
+      status = conn_->Run("insert_next_pages", next.PageParams());
       if (!status.ok()) return status;
     }
-    for (const PageKey& key : next_pages) {
-      PgParams next;
-      next.Add(key.job_id).Add(key.date).Add(key.start_row).Add(now_ms);
-      Status status = conn_->Run("insert_page", next);
+    if (!finished.empty()) {
+      for (const char* name :
+           {"swap_delete_day_rows", "swap_insert_day_rows", "swap_clear_stage"}) {
+        status = conn_->Run(name, finished.DayParams());
+        if (!status.ok()) return status;
+      }
+      PgParams record = finished.DayParams();
+      record.Add(IntArray(finished_truncated));
+      status = conn_->Run("swap_record_days", record);
       if (!status.ok()) return status;
     }
     return Status::Ok();
@@ -257,6 +388,7 @@ Status PostgresLedger::FailPage(const Lease& lease, const std::string& error, bo
                                 int max_attempts, WallTime retry_at, WallTime now,
                                 bool* lease_held) {
   *lease_held = false;
+  last_now_ = now;
   const int64_t now_ms = ToMillis(now);
   const int attempt = lease.attempts + 1;
   PgParams params;
@@ -265,8 +397,7 @@ Status PostgresLedger::FailPage(const Lease& lease, const std::string& error, bo
       .Add(int64_t{final ? 1 : 0})
       .Add(int64_t{max_attempts})
       .Add(ToMillis(retry_at))
-      .Add(now_ms)
-      .Add(lease.key.job_id)
+      .Add(lease.key.report_id)
       .Add(lease.key.date)
       .Add(lease.key.start_row)
       .Add(lease.token);
@@ -276,149 +407,197 @@ Status PostgresLedger::FailPage(const Lease& lease, const std::string& error, bo
   return status;
 }
 
-Status PostgresLedger::UpdateLeases(const std::string& name, std::initializer_list<int64_t> times,
+Status PostgresLedger::UpdateLeases(const std::string& name, PgParams params,
                                     std::span<const Lease> leases) {
   if (leases.empty()) return Status::Ok();
-  std::vector<std::string> job_ids, dates, tokens;
+  std::vector<std::string> report_ids, dates, tokens;
   std::vector<int64_t> start_rows;
   for (const Lease& lease : leases) {
-    job_ids.push_back(lease.key.job_id);
+    report_ids.push_back(lease.key.report_id);
     dates.push_back(lease.key.date);
     start_rows.push_back(lease.key.start_row);
     tokens.push_back(lease.token);
   }
-  PgParams params;
-  for (int64_t t : times) params.Add(t);
-  params.Add(TextArray(job_ids)).Add(TextArray(dates)).Add(IntArray(start_rows));
-  params.Add(TextArray(tokens));
-  return conn_->Run(name, params);
+  PgParams all;
+  all.Add(TextArray(report_ids)).Add(TextArray(dates)).Add(IntArray(start_rows));
+  all.Add(TextArray(tokens));
+  for (const std::string& extra : params.values()) all.Add(extra);
+  return conn_->Run(name, all);
 }
 
 Status PostgresLedger::Release(std::span<const Lease> leases, WallTime now) {
-  return UpdateLeases("release", {ToMillis(now)}, leases);
+  last_now_ = now;
+  return UpdateLeases("release", PgParams(), leases);
 }
 
 Status PostgresLedger::Renew(std::span<const Lease> leases, WallTime expires_at) {
-  // updated_at records the renewal (the owner's heartbeat, shown by Report).
-  return UpdateLeases("renew", {ToMillis(expires_at), ToMillis(WallClock::now())}, leases);
+  // The server's clock decides expiry: the caller's absolute time becomes a duration from
+  // its own last now, bounded by the longest lease it claimed, so a stepped client clock
+  // cannot keep a lease for longer than one lease.
+  const auto cap = longest_lease_.count() > 0 ? longest_lease_ : kMaxRenewal;
+  const auto wanted = std::chrono::duration_cast<std::chrono::milliseconds>(expires_at - last_now_);
+  const int64_t ms = std::clamp<int64_t>(wanted.count(), 0, cap.count());
+  PgParams p;
+  p.Add(ms);
+  return UpdateLeases("renew", std::move(p), leases);
 }
 
-Status PostgresLedger::ReadProgress(const std::string& job_id, JobProgress* out) {
-  *out = JobProgress();
+Status PostgresLedger::ReadReport(const std::string& report_id, Report* out) {
   PgParams id;
-  id.Add(job_id);
-  PgResult exists;
-  Status status = conn_->Run("job_exists", id, &exists);
+  id.Add(report_id);
+  PgResult res;
+  Status status = conn_->Run("report_row", id, &res);
   if (!status.ok()) return status;
-  if (exists.Int64(0, 0) == 0)
-    return Status::Error(Code::kNotFound, "no job " + job_id + " in the ledger");
+  if (res.rows() == 0) return NoReport(report_id);
+  out->id = report_id;
+  out->spec = SpecFromRow(res, 0, 0);
+  return Status::Ok();
+}
+
+Status PostgresLedger::ReadProgress(std::span<const std::string> report_ids, ReportProgress* out) {
+  *out = ReportProgress();
+  const std::set<std::string> unique(report_ids.begin(), report_ids.end());
+  const std::vector<std::string> ids(unique.begin(), unique.end());
+  PgParams p;
+  p.Add(TextArray(ids));
+  PgResult known;
+  Status status = conn_->Run("count_reports", p, &known);
+  if (!status.ok()) return status;
+  if (known.Int64(0, 0) != static_cast<int64_t>(ids.size())) {
+    for (const std::string& id : ids) {
+      Report report;
+      if (Status s = ReadReport(id, &report); !s.ok()) return s;
+    }
+  }
   PgResult states;
-  status = conn_->Run("count_states", id, &states);
+  status = conn_->Run("count_states", p, &states);
   if (!status.ok()) return status;
   for (int i = 0; i < states.rows(); ++i) {
     const std::string state = states.Text(i, 0);
     const int64_t n = states.Int64(i, 1);
     if (state == "pending") out->pending = n;
     if (state == "leased") out->leased = n;
+    if (state == "done") out->done = n;
     if (state == "dead") out->dead = n;
-    if (state == "done") {
-      out->done = n;
-      out->rows = states.Int64(i, 2);
-    }
   }
-  PgResult truncated;
-  status = conn_->Run("truncated_days", id, &truncated);
-  if (status.ok()) {
-    out->truncated_days = truncated.Int64(0, 0);
-    out->provisional_days = truncated.Int64(0, 1);
-  }
-  return status;
+  PgResult days;
+  status = conn_->Run("count_days", p, &days);
+  if (!status.ok()) return status;
+  out->days_held = days.Int64(0, 0);
+  out->rows = days.Int64(0, 1);
+  out->truncated_days = days.Int64(0, 2);
+  out->provisional_days = days.Int64(0, 3);
+  return Status::Ok();
 }
 
-Status PostgresLedger::Progress(const std::string& job_id, JobProgress* out) {
-  return conn_->Transaction([&] { return ReadProgress(job_id, out); });
+Status PostgresLedger::Progress(std::span<const std::string> report_ids, ReportProgress* out) {
+  return conn_->Transaction([&] { return ReadProgress(report_ids, out); });
 }
 
-Status PostgresLedger::RetryDead(const std::string& job_id, int64_t* count) {
+Status PostgresLedger::RetryDead(const std::string& report_id, int64_t* count) {
   *count = 0;
-  PgParams params;
-  params.Add(ToMillis(WallClock::now())).Add(job_id);
-  PgResult res;
-  Status status = conn_->Run("retry_dead", params, &res);
-  if (status.ok()) *count = res.affected();
-  return status;
+  return conn_->Transaction([&]() -> Status {
+    *count = 0;
+    if (!report_id.empty()) {
+      Report report;
+      Status status = ReadReport(report_id, &report);
+      if (!status.ok()) return status;
+    }
+    PgParams params;
+    params.Add(report_id);
+    PgResult res;
+    Status status = conn_->Run("retry_dead", params, &res);
+    if (status.ok()) *count = res.affected();
+    return status;
+  });
 }
 
-Status PostgresLedger::ListJobs(std::vector<Job>* out) {
+Status PostgresLedger::ListReports(std::vector<Report>* out) {
   PgResult res;
-  Status status = conn_->Run("list_jobs", PgParams(), &res);
+  Status status = conn_->Run("list_reports", PgParams(), &res);
   if (!status.ok()) return status;
   for (int i = 0; i < res.rows(); ++i) {
-    Job& job = out->emplace_back();
-    job.id = res.Text(i, 0);
-    job.spec.site = res.Text(i, 1);
-    job.spec.search_type = res.Text(i, 2);
-    job.spec.dimensions = SplitCsv(res.Text(i, 3));
-    job.spec.data_state = res.Text(i, 4);
-    job.spec.start_date = res.Text(i, 5);
-    job.spec.end_date = res.Text(i, 6);
-    job.spec.row_limit = static_cast<int>(res.Int64(i, 7));
+    Report& report = out->emplace_back();
+    report.id = res.Text(i, 0);
+    report.spec = SpecFromRow(res, i, 1);
   }
   return Status::Ok();
 }
 
-Status PostgresLedger::Report(const std::string& job_id, WallTime now, JobReport* out) {
+Status PostgresLedger::Describe(const std::string& report_id, WallTime /*now*/, ReportStatus* out) {
   return conn_->Transaction([&]() -> Status {
-    *out = JobReport();
-    Status status = ReadProgress(job_id, &out->progress);
+    *out = ReportStatus();
+    Status status = ReadReport(report_id, &out->report);
+    if (!status.ok()) return status;
+    const std::string ids[] = {report_id};
+    status = ReadProgress(ids, &out->progress);
     if (!status.ok()) return status;
     PgParams id;
-    id.Add(job_id);
+    id.Add(report_id);
+
+    PgResult held;
+    status = conn_->Run("held_days", id, &held);
+    if (!status.ok()) return status;
+    // Consecutive days become one "FIRST..LAST" range.
+    int64_t first = 0, last = 0;
+    bool open = false;
+    auto close_range = [&] {
+      if (!open) return;
+      out->days_held.push_back(first == last
+                                   ? FormatCivilDate(first)
+                                   : FormatCivilDate(first) + ".." + FormatCivilDate(last));
+    };
+    for (int i = 0; i < held.rows(); ++i) {
+      const std::string day = held.Text(i, 0);
+      const std::optional<int64_t> n = ParseCivilDate(day);
+      if (!n) continue;
+      if (open && *n == last + 1) {
+        last = *n;
+      } else {
+        close_range();
+        first = last = *n;
+        open = true;
+      }
+      if (held.Int64(i, 1) != 0) out->truncated_days.push_back(day);
+    }
+    close_range();
+
     PgResult dead;
     status = conn_->Run("dead_pages", id, &dead);
     if (!status.ok()) return status;
     for (int i = 0; i < dead.rows(); ++i) {
       DeadPage& page = out->dead.emplace_back();
-      page.key = PageKey{job_id, dead.Text(i, 0), dead.Int64(i, 1)};
+      page.key = PageKey{report_id, dead.Text(i, 0), dead.Int64(i, 1)};
       page.attempts = static_cast<int>(dead.Int64(i, 2));
       page.last_error = dead.Text(i, 3);
       page.errors = dead.Text(i, 4);
     }
-    PgParams live;
-    live.Add(job_id).Add(ToMillis(now));
+    // Live by the server's clock, the one that decides expiry.
     PgResult leases;
-    status = conn_->Run("live_leases", live, &leases);
+    status = conn_->Run("live_leases", id, &leases);
     if (!status.ok()) return status;
     for (int i = 0; i < leases.rows(); ++i) {
       LiveLease& lease = out->leases.emplace_back();
       lease.owner = leases.Text(i, 0);
       lease.pages = leases.Int64(i, 1);
-      lease.last_heartbeat = FromMillis(leases.Int64(i, 2));
-      lease.expires_at = FromMillis(leases.Int64(i, 3));
+      lease.last_heartbeat = ledger_util::FromMillis(leases.Int64(i, 2));
+      lease.expires_at = ledger_util::FromMillis(leases.Int64(i, 3));
     }
     return Status::Ok();
   });
 }
 
-Status PostgresLedger::Verify(const std::string& job_id, VerifyReport* out) {
+Status PostgresLedger::Verify(const std::string& report_id, VerifyReport* out) {
   return conn_->Transaction([&]() -> Status {
     *out = VerifyReport();
-    PgParams id;
-    id.Add(job_id);
-    PgResult spec;
-    Status status = conn_->Run("job_spec", id, &spec);
+    Report report;
+    Status status = ReadReport(report_id, &report);
     if (!status.ok()) return status;
-    if (spec.rows() == 0)
-      return Status::Error(Code::kNotFound, "no job " + job_id + " in the ledger");
-    const std::string site = spec.Text(0, 0), search_type = spec.Text(0, 1),
-                      dimensions = spec.Text(0, 2), start_date = spec.Text(0, 3),
-                      end_date = spec.Text(0, 4);
-    const int64_t row_limit = spec.Int64(0, 5);
+    PgParams id;
+    id.Add(report_id);
 
-    PgParams dup_params;
-    dup_params.Add(site).Add(search_type).Add(dimensions).Add(start_date).Add(end_date);
     PgResult dups;
-    status = conn_->Run("duplicate_rows", dup_params, &dups);
+    status = conn_->Run("duplicate_rows", id, &dups);
     if (!status.ok()) return status;
     out->duplicate_rows = dups.Int64(0, 0);
 
@@ -430,36 +609,27 @@ Status PostgresLedger::Verify(const std::string& job_id, VerifyReport* out) {
                                 unfinished.Text(i, 2));
     }
 
-    PgParams missing_params;
-    missing_params.Add(job_id).Add(row_limit);
     PgResult missing;
-    status = conn_->Run("missing_next_pages", missing_params, &missing);
+    status = conn_->Run("missing_next_pages", id, &missing);
     if (!status.ok()) return status;
     for (int i = 0; i < missing.rows(); ++i) {
       out->missing_pages.push_back(PageName(missing.Text(i, 0), missing.Int64(i, 1)));
     }
 
-    PgResult dates;
-    status = conn_->Run("page_dates", id, &dates);
-    if (!status.ok()) return status;
-    std::set<std::string> dates_with_pages;
-    for (int i = 0; i < dates.rows(); ++i) dates_with_pages.insert(dates.Text(i, 0));
-    for (std::string& day : DaysBetween(start_date, end_date)) {
-      if (!dates_with_pages.contains(day)) out->missing_days.push_back(std::move(day));
-    }
-
-    // Fewer rows than the done pages recorded means rows were deleted (see SqliteLedger).
-    PgParams count_params;
-    count_params.Add(job_id).Add(site).Add(search_type).Add(dimensions);
     PgResult counts;
-    status = conn_->Run("row_counts", count_params, &counts);
+    status = conn_->Run("row_mismatch", id, &counts);
     if (!status.ok()) return status;
     for (int i = 0; i < counts.rows(); ++i) {
-      const int64_t ledger = counts.Int64(i, 1), stored = counts.Int64(i, 2);
-      if (stored < ledger) {
-        out->row_mismatch.push_back(counts.Text(i, 0) + ": stored " + std::to_string(stored) +
-                                    ", ledger says " + std::to_string(ledger));
-      }
+      out->row_mismatch.push_back(counts.Text(i, 0) + ": stored " + counts.Text(i, 1) +
+                                  ", ledger says " + counts.Text(i, 2));
+    }
+
+    PgResult bad;
+    status = conn_->Run("bad_values", id, &bad);
+    if (!status.ok()) return status;
+    for (int i = 0; i < bad.rows(); ++i) {
+      out->bad_values.push_back(bad.Text(i, 0) + ": " + bad.Text(i, 1) +
+                                " rows with impossible numbers");
     }
 
     PgResult truncated;

@@ -1,5 +1,6 @@
-// Every statement PostgresLedger prepares: the SQLite ledger's list
-// (sqlite_ledger_statements.cc) in PostgreSQL's dialect.
+// Every statement PostgresLedger prepares. Sets of pages, days and leases travel as
+// parallel arrays ($n::text[], $n::date[], ...) so a group is one round trip. Times the
+// caller names arrive as unix milliseconds; lease times use the server's clock.
 
 #include <utility>
 
@@ -9,131 +10,191 @@ namespace batchfetch {
 
 Status PostgresLedger::PrepareAll() {
   const std::pair<const char*, const char*> all[] = {
-      {"insert_job",
-       "INSERT INTO jobs(id, site, search_type, dimensions, data_state, start_date, end_date,"
-       " row_limit, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-       " ON CONFLICT (id) DO NOTHING"},
-      // $2 is a text[] of dates: every first page in one round trip.
+      {"insert_report",
+       "INSERT INTO reports(id, site, search_type, dimensions, data_state, aggregation_type,"
+       " filters) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING"},
+      {"report_row",
+       "SELECT site, search_type, dimensions, data_state, aggregation_type, filters"
+       " FROM reports WHERE id = $1"},
+      {"count_reports", "SELECT count(*) FROM reports WHERE id = ANY($1::text[])"},
+      {"list_reports",
+       "SELECT id, site, search_type, dimensions, data_state, aggregation_type, filters"
+       " FROM reports ORDER BY created_at, id"},
+
+      // PlanDays: per asked day, its pages (all, not done), held, provisional.
+      {"day_states",
+       "SELECT d.day::text, count(b.start_row), count(b.start_row) FILTER"
+       " (WHERE b.state <> 'done'), bool_or(y.report_id IS NOT NULL),"
+       " greatest(coalesce(max(y.provisional), 0), coalesce(max(b.provisional), 0))"
+       " FROM unnest($2::date[]) AS d(day)"
+       " LEFT JOIN batches AS b ON b.report_id = $1 AND b.date = d.day"
+       " LEFT JOIN days AS y ON y.report_id = $1 AND y.date = d.day"
+       " GROUP BY d.day ORDER BY d.day"},
       {"insert_first_pages",
-       "INSERT INTO batches(job_id, date, start_row, state, attempts, next_attempt_at,"
-       " truncated, updated_at) SELECT $1, d, 0, 'pending', 0, 0, 0, $3"
-       " FROM unnest($2::text[]) AS d ON CONFLICT (job_id, date, start_row) DO NOTHING"},
-      {"insert_page",
-       "INSERT INTO batches(job_id, date, start_row, state, attempts, next_attempt_at,"
-       " truncated, updated_at) VALUES ($1, $2, $3, 'pending', 0, 0, 0, $4)"
-       " ON CONFLICT (job_id, date, start_row) DO NOTHING"},
-      // The CTE is the fence: it locks at most $5 rows (skipping rows another claimer
-      // holds) and the UPDATE touches exactly those. An expired lease is taken over
-      // without counting an attempt.
-      {"claim",
-       "WITH picked AS (SELECT job_id, date, start_row FROM batches WHERE job_id = $4 AND"
-       " ((state = 'pending' AND next_attempt_at <= $3) OR"
-       " (state = 'leased' AND lease_expires_at <= $3))"
-       " ORDER BY date, start_row LIMIT $5 FOR UPDATE SKIP LOCKED)"
-       " UPDATE batches AS b SET state = 'leased', lease_owner = $1,"
-       " lease_token = replace(gen_random_uuid()::text, '-', ''), lease_expires_at = $2,"
-       " updated_at = $3 FROM picked WHERE b.job_id = picked.job_id"
-       " AND b.date = picked.date AND b.start_row = picked.start_row"
-       " RETURNING b.date, b.start_row, b.lease_token, b.attempts"},
-      // Sorted by the key (DISTINCT ON), so concurrent commits lock rows in one order.
-      {"upsert_stage",
-       "INSERT INTO search_analytics SELECT DISTINCT ON (site, search_type, dimensions, date,"
-       " hour, query, page, country, device, search_appearance) * FROM search_analytics_stage"
-       " ORDER BY site, search_type, dimensions, date, hour, query, page, country, device,"
-       " search_appearance"
-       " ON CONFLICT (site, search_type, dimensions, date, hour, query, page, country, device,"
-       " search_appearance) DO UPDATE SET clicks = excluded.clicks,"
-       " impressions = excluded.impressions, ctr = excluded.ctr,"
-       " position = excluded.position, fetched_at = excluded.fetched_at"},
-      {"complete_page",
-       "UPDATE batches SET state = 'done', row_count = $1, truncated = $2, lease_owner = NULL,"
-       " lease_token = NULL, lease_expires_at = NULL, updated_at = $3, provisional = $8"
-       " WHERE job_id = $4 AND date = $5 AND start_row = $6 AND lease_token = $7"},
-      // Fresh data: days whose pages are all done, provisional or on/after $2, reset for
-      // re-fetch (later pages deleted, page 0 pending) in one statement each.
-      {"refresh_dates",
-       "SELECT date FROM batches WHERE job_id = $1 GROUP BY date"
-       " HAVING sum(CASE WHEN state <> 'done' THEN 1 ELSE 0 END) = 0"
-       " AND (date >= $2 OR max(provisional) = 1) ORDER BY date"},
-      {"drop_later_pages",
-       "DELETE FROM batches WHERE job_id = $1 AND date = ANY($2::text[]) AND start_row > 0"
-       " AND state = 'done'"},
-      {"reset_first_pages",
-       "UPDATE batches SET state = 'pending', attempts = 0, next_attempt_at = 0,"
+       "INSERT INTO batches(report_id, date, start_row) SELECT $1, d, 0"
+       " FROM unnest($2::date[]) AS d ON CONFLICT (report_id, date, start_row) DO NOTHING"},
+      {"refresh_drop_later_pages",
+       "DELETE FROM batches WHERE report_id = $1 AND date = ANY($2::date[]) AND start_row > 0"},
+      {"refresh_reset_first_pages",
+       "UPDATE batches SET state = 'pending', attempts = 0, next_attempt_at = '-infinity',"
        " lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, row_count = NULL,"
-       " truncated = 0, updated_at = $3"
-       " WHERE job_id = $1 AND date = ANY($2::text[]) AND start_row = 0 AND state = 'done'"},
-      // The days a group's held page 0s replace, as four parallel arrays.
-      {"delete_day_rows",
-       "DELETE FROM search_analytics AS s"
-       " USING unnest($1::text[], $2::text[], $3::text[], $4::text[])"
-       " AS u(site, search_type, dimensions, date) WHERE s.site = u.site"
-       " AND s.search_type = u.search_type AND s.dimensions = u.dimensions AND s.date = u.date"},
+       " row_limit = NULL, truncated = 0, provisional = 0, updated_at = clock_timestamp()"
+       " WHERE report_id = $1 AND date = ANY($2::date[]) AND start_row = 0"},
+      {"refresh_clear_stage",
+       "DELETE FROM search_analytics_stage WHERE report_id = $1 AND date = ANY($2::date[])"},
+
+      // The CTE is the fence: per request it locks at most n rows (skipping rows another
+      // claimer holds) and the UPDATE touches exactly those. An expired lease (by the
+      // server's clock) is taken over without counting an attempt.
+      {"claim",
+       "WITH picked AS (SELECT p.report_id, p.date, p.start_row"
+       " FROM unnest($1::text[], $2::int[]) AS r(report_id, n) CROSS JOIN LATERAL"
+       " (SELECT b.report_id, b.date, b.start_row FROM batches AS b"
+       " WHERE b.report_id = r.report_id AND ((b.state = 'pending' AND"
+       " b.next_attempt_at <= to_timestamp($4::bigint / 1000.0)) OR"
+       " (b.state = 'leased' AND b.lease_expires_at <= clock_timestamp()))"
+       " ORDER BY b.date, b.start_row LIMIT r.n FOR UPDATE SKIP LOCKED) AS p)"
+       " UPDATE batches AS b SET state = 'leased', lease_owner = $3,"
+       " lease_token = replace(gen_random_uuid()::text, '-', ''),"
+       " lease_expires_at = clock_timestamp() + $5::bigint * interval '1 millisecond',"
+       " updated_at = clock_timestamp() FROM picked WHERE b.report_id = picked.report_id"
+       " AND b.date = picked.date AND b.start_row = picked.start_row"
+       " RETURNING b.report_id, b.date::text, b.start_row, b.lease_token, b.attempts"},
+
+      // CommitPages, in this order: complete pages under their tokens, clear what an
+      // earlier fetch of those pages staged, stage (COPY), next pages, swap finished days.
+      {"complete_pages",
+       "UPDATE batches AS b SET state = 'done', row_count = u.row_count,"
+       " row_limit = u.row_limit, truncated = u.truncated, provisional = u.provisional,"
+       " lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,"
+       " updated_at = clock_timestamp()"
+       " FROM unnest($1::text[], $2::date[], $3::bigint[], $4::text[], $5::bigint[],"
+       " $6::bigint[], $7::int[], $8::int[])"
+       " AS u(report_id, date, start_row, token, row_count, row_limit, truncated, provisional)"
+       " WHERE b.report_id = u.report_id AND b.date = u.date AND b.start_row = u.start_row"
+       " AND b.state = 'leased' AND b.lease_token = u.token"
+       " RETURNING b.report_id, b.date::text, b.start_row"},
+      {"clear_stage_from",
+       "DELETE FROM search_analytics_stage AS s"
+       " USING unnest($1::text[], $2::date[], $3::bigint[]) AS u(report_id, date, start_row)"
+       " WHERE s.report_id = u.report_id AND s.date = u.date AND s.start_row >= u.start_row"},
+      {"insert_next_pages",
+       "INSERT INTO batches(report_id, date, start_row)"
+       " SELECT * FROM unnest($1::text[], $2::date[], $3::bigint[])"
+       " ON CONFLICT (report_id, date, start_row) DO NOTHING"},
+      {"swap_delete_day_rows",
+       "DELETE FROM search_analytics AS s USING unnest($1::text[], $2::date[])"
+       " AS u(report_id, date) WHERE s.report_id = u.report_id AND s.date = u.date"},
+      // A key the API returned on two pages (rows shift while paging) is kept once, from
+      // the earlier page; Verify then reports the day's count against its pages.
+      {"swap_insert_day_rows",
+       "INSERT INTO search_analytics(report_id, site, search_type, date, hour, query, page,"
+       " country, device, search_appearance, clicks, impressions, ctr, position, fetched_at)"
+       " SELECT DISTINCT ON (s.report_id, s.date, s.hour, s.query, s.page, s.country,"
+       " s.device, s.search_appearance) s.report_id, s.site, s.search_type, s.date, s.hour,"
+       " s.query, s.page, s.country, s.device, s.search_appearance, s.clicks, s.impressions,"
+       " s.ctr, s.position, s.fetched_at FROM search_analytics_stage AS s"
+       " JOIN unnest($1::text[], $2::date[]) AS u(report_id, date)"
+       " ON s.report_id = u.report_id AND s.date = u.date"
+       " ORDER BY s.report_id, s.date, s.hour, s.query, s.page, s.country, s.device,"
+       " s.search_appearance, s.start_row"},
+      {"swap_clear_stage",
+       "DELETE FROM search_analytics_stage AS s USING unnest($1::text[], $2::date[])"
+       " AS u(report_id, date) WHERE s.report_id = u.report_id AND s.date = u.date"},
+      {"swap_record_days",
+       "INSERT INTO days(report_id, date, row_count, truncated, provisional, fetched_at)"
+       " SELECT u.report_id, u.date, (SELECT count(*) FROM search_analytics AS s"
+       " WHERE s.report_id = u.report_id AND s.date = u.date), u.truncated,"
+       " (SELECT coalesce(max(b.provisional), 0) FROM batches AS b"
+       " WHERE b.report_id = u.report_id AND b.date = u.date), clock_timestamp()"
+       " FROM unnest($1::text[], $2::date[], $3::int[]) AS u(report_id, date, truncated)"
+       " ON CONFLICT (report_id, date) DO UPDATE SET row_count = excluded.row_count,"
+       " truncated = excluded.truncated, provisional = excluded.provisional,"
+       " fetched_at = excluded.fetched_at"},
+
       {"fail_page",
        "UPDATE batches SET attempts = attempts + 1, last_error = $1,"
        " errors = coalesce(errors || chr(10), '') || $2,"
-       " state = CASE WHEN $3::int <> 0 OR attempts + 1 >= $4 THEN 'dead' ELSE 'pending' END,"
-       " next_attempt_at = $5, lease_owner = NULL, lease_token = NULL,"
-       " lease_expires_at = NULL, updated_at = $6"
-       " WHERE job_id = $7 AND date = $8 AND start_row = $9 AND lease_token = $10"},
-      // Leases travel as four parallel arrays: job ids, dates, start rows, tokens.
+       " state = CASE WHEN $3::int <> 0 OR attempts + 1 >= $4::int THEN 'dead'"
+       " ELSE 'pending' END, next_attempt_at = to_timestamp($5::bigint / 1000.0),"
+       " lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,"
+       " updated_at = clock_timestamp()"
+       " WHERE report_id = $6 AND date = $7::date AND start_row = $8 AND state = 'leased'"
+       " AND lease_token = $9"},
+      // Leases travel as four parallel arrays: report ids, dates, start rows, tokens.
       {"release",
        "UPDATE batches AS b SET state = 'pending', lease_owner = NULL, lease_token = NULL,"
-       " lease_expires_at = NULL, updated_at = $1"
-       " FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[])"
-       " AS u(job_id, date, start_row, token) WHERE b.job_id = u.job_id AND b.date = u.date"
-       " AND b.start_row = u.start_row AND b.lease_token = u.token"},
+       " lease_expires_at = NULL, updated_at = clock_timestamp()"
+       " FROM unnest($1::text[], $2::date[], $3::bigint[], $4::text[])"
+       " AS u(report_id, date, start_row, token) WHERE b.report_id = u.report_id"
+       " AND b.date = u.date AND b.start_row = u.start_row AND b.state = 'leased'"
+       " AND b.lease_token = u.token"},
       {"renew",
-       "UPDATE batches AS b SET lease_expires_at = $1, updated_at = $2"
-       " FROM unnest($3::text[], $4::text[], $5::bigint[], $6::text[])"
-       " AS u(job_id, date, start_row, token) WHERE b.job_id = u.job_id AND b.date = u.date"
-       " AND b.start_row = u.start_row AND b.lease_token = u.token"},
-      {"job_exists", "SELECT count(*) FROM jobs WHERE id = $1"},
+       "UPDATE batches AS b SET"
+       " lease_expires_at = clock_timestamp() + $5::bigint * interval '1 millisecond',"
+       " updated_at = clock_timestamp()"
+       " FROM unnest($1::text[], $2::date[], $3::bigint[], $4::text[])"
+       " AS u(report_id, date, start_row, token) WHERE b.report_id = u.report_id"
+       " AND b.date = u.date AND b.start_row = u.start_row AND b.state = 'leased'"
+       " AND b.lease_token = u.token"},
+
       {"count_states",
-       "SELECT state, count(*), coalesce(sum(row_count), 0)::bigint FROM batches"
-       " WHERE job_id = $1 GROUP BY state"},
-      {"truncated_days",
-       "SELECT count(DISTINCT CASE WHEN truncated = 1 THEN date END),"
-       " count(DISTINCT CASE WHEN provisional = 1 AND state = 'done' THEN date END)"
-       " FROM batches WHERE job_id = $1"},
+       "SELECT state, count(*) FROM batches WHERE report_id = ANY($1::text[]) GROUP BY state"},
+      {"count_days",
+       "SELECT count(*), coalesce(sum(row_count), 0)::bigint,"
+       " count(*) FILTER (WHERE truncated = 1), count(*) FILTER (WHERE provisional = 1)"
+       " FROM days WHERE report_id = ANY($1::text[])"},
       {"retry_dead",
-       "UPDATE batches SET state = 'pending', attempts = 0, next_attempt_at = 0,"
-       " updated_at = $1 WHERE state = 'dead' AND ($2 = '' OR job_id = $2)"},
-      {"list_jobs",
-       "SELECT id, site, search_type, dimensions, data_state, start_date, end_date, row_limit"
-       " FROM jobs ORDER BY created_at, id"},
-      // Report and Verify.
-      {"job_spec",
-       "SELECT site, search_type, dimensions, start_date, end_date, row_limit FROM jobs"
-       " WHERE id = $1"},
+       "UPDATE batches SET state = 'pending', attempts = 0, next_attempt_at = '-infinity',"
+       " updated_at = clock_timestamp() WHERE state = 'dead' AND ($1 = '' OR report_id = $1)"},
+
+      // Describe.
+      {"held_days", "SELECT date::text, truncated FROM days WHERE report_id = $1 ORDER BY date"},
       {"dead_pages",
-       "SELECT date, start_row, attempts, coalesce(last_error, ''), coalesce(errors, '')"
-       " FROM batches WHERE job_id = $1 AND state = 'dead' ORDER BY date, start_row"},
+       "SELECT date::text, start_row, attempts, coalesce(last_error, ''), coalesce(errors, '')"
+       " FROM batches WHERE report_id = $1 AND state = 'dead' ORDER BY date, start_row"},
       {"live_leases",
-       "SELECT lease_owner, count(*), max(updated_at), max(lease_expires_at) FROM batches"
-       " WHERE job_id = $1 AND state = 'leased' AND lease_expires_at > $2"
+       "SELECT lease_owner, count(*), (extract(epoch FROM max(updated_at)) * 1000)::bigint,"
+       " (extract(epoch FROM max(lease_expires_at)) * 1000)::bigint FROM batches"
+       " WHERE report_id = $1 AND state = 'leased' AND lease_expires_at > clock_timestamp()"
        " GROUP BY lease_owner ORDER BY lease_owner"},
+
+      // Verify.
       {"duplicate_rows",
        "SELECT coalesce(sum(n), 0)::bigint FROM (SELECT count(*) AS n FROM search_analytics"
-       " WHERE site = $1 AND search_type = $2 AND dimensions = $3 AND date BETWEEN $4 AND $5"
+       " WHERE report_id = $1"
        " GROUP BY date, hour, query, page, country, device, search_appearance"
        " HAVING count(*) > 1) AS dups"},
       {"unfinished_pages",
-       "SELECT date, start_row, state FROM batches WHERE job_id = $1 AND state <> 'done'"
-       " ORDER BY date, start_row"},
+       "SELECT date::text, start_row, state FROM batches WHERE report_id = $1"
+       " AND state <> 'done' ORDER BY date, start_row"},
       {"missing_next_pages",
-       "SELECT b.date, b.start_row + $2 FROM batches AS b WHERE b.job_id = $1"
-       " AND b.state = 'done' AND b.row_count >= $2 AND b.truncated = 0 AND NOT EXISTS"
-       " (SELECT 1 FROM batches AS n WHERE n.job_id = b.job_id AND n.date = b.date"
-       " AND n.start_row = b.start_row + $2) ORDER BY b.date, b.start_row"},
-      {"page_dates", "SELECT DISTINCT date FROM batches WHERE job_id = $1 ORDER BY date"},
-      {"row_counts",
-       "SELECT b.date, sum(b.row_count)::bigint, (SELECT count(*) FROM search_analytics AS s"
-       " WHERE s.site = $2 AND s.search_type = $3 AND s.dimensions = $4 AND s.date = b.date)"
-       " FROM batches AS b WHERE b.job_id = $1 AND b.state = 'done' GROUP BY b.date"
-       " ORDER BY b.date"},
+       "SELECT b.date::text, b.start_row + b.row_count FROM batches AS b"
+       " WHERE b.report_id = $1 AND b.state = 'done' AND b.row_count > 0"
+       " AND b.row_count >= b.row_limit AND b.start_row + b.row_count < 50000"
+       " AND NOT EXISTS (SELECT 1 FROM batches AS n WHERE n.report_id = b.report_id"
+       " AND n.date = b.date AND n.start_row = b.start_row + b.row_count)"
+       " ORDER BY b.date, b.start_row"},
+      // Stored rows per day against what the ledger says: its pages' counts once every
+      // page is done, else the count recorded when the held day was swapped in.
+      {"row_mismatch",
+       "WITH stored AS (SELECT date, count(*) AS n FROM search_analytics WHERE report_id = $1"
+       " GROUP BY date), pages AS (SELECT date, sum(row_count) AS n,"
+       " bool_and(state = 'done') AS done FROM batches WHERE report_id = $1 GROUP BY date),"
+       " held AS (SELECT date, row_count FROM days WHERE report_id = $1)"
+       " SELECT coalesce(h.date, s.date)::text, coalesce(s.n, 0),"
+       " (CASE WHEN p.done IS TRUE THEN p.n ELSE coalesce(h.row_count, 0) END)::bigint"
+       " FROM held AS h FULL JOIN stored AS s ON s.date = h.date"
+       " LEFT JOIN pages AS p ON p.date = coalesce(h.date, s.date)"
+       " WHERE coalesce(s.n, 0) <>"
+       " (CASE WHEN p.done IS TRUE THEN p.n ELSE coalesce(h.row_count, 0) END)"
+       " ORDER BY 1"},
+      {"bad_values",
+       "SELECT date::text, count(*) FROM search_analytics WHERE report_id = $1"
+       " AND (clicks < 0 OR impressions < 0 OR NOT (ctr BETWEEN 0 AND 1)"
+       " OR NOT (position BETWEEN 0 AND 1e300)) GROUP BY date ORDER BY date"},
       {"truncated_dates",
-       "SELECT DISTINCT date FROM batches WHERE job_id = $1 AND truncated = 1 ORDER BY date"},
+       "SELECT date::text FROM days WHERE report_id = $1 AND truncated = 1 ORDER BY date"},
   };
   for (const auto& [name, sql] : all) {
     Status status = conn_->Prepare(name, sql);
