@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -87,35 +88,39 @@ struct ReadProgress {};
 struct Log {
   enum class Level { kInfo, kWarn, kError } level = Level::kInfo;
   std::string message;
+  // When set, the shell appends the local ISO time now + resume_in ("resuming at ...").
+  std::optional<std::chrono::milliseconds> resume_in;
 };
 // The run is over: read summary(), stop the actor.
 struct Finish {};
 
 }  // namespace effect
 
-using Effect =
-    std::variant<effect::Claim, effect::Assign, effect::Dismiss, effect::RecordFailure,
-                 effect::Release, effect::Renew, effect::PauseQuota, effect::CloseLimiters,
-                 effect::CancelWorkers, effect::ArmTimer, effect::ReadProgress, effect::Log,
-                 effect::Finish>;
+using Effect = std::variant<effect::Claim, effect::Assign, effect::Dismiss, effect::RecordFailure,
+                            effect::Release, effect::Renew, effect::PauseQuota,
+                            effect::CloseLimiters, effect::CancelWorkers, effect::ArmTimer,
+                            effect::ReadProgress, effect::Log, effect::Finish>;
 using Effects = std::vector<Effect>;
 
 class BatchPlan {
  public:
   using Time = effect::Time;
 
-  // The run's phase; the only state flag. kRunning → kDraining (first signal) or
-  // kHalted (unrecoverable error, second signal, drain timeout) → kFinished.
+  // The run's phase; the only state flag. kRunning → kCompleting (the ledger is
+  // finished), kDraining (first signal) or kHalted (unrecoverable error, second signal,
+  // drain timeout) → kFinished.
   enum class Phase {
-    kRunning,   // claiming and handing out pages
-    kDraining,  // graceful stop: no new requests; in-flight pages finish and commit
-    kHalted,    // workers cancelled, limiters closed; waiting for leases to be released
-    kFinished,  // Finish was emitted
+    kRunning,     // claiming and handing out pages
+    kCompleting,  // the ledger says every page is done or dead: dismissing the workers
+    kDraining,    // graceful stop: no new requests; in-flight pages finish and commit
+    kHalted,      // workers cancelled, limiters closed; waiting for leases to be released
+    kFinished,    // Finish was emitted
   };
 
-  // reports: every report of the run, in the order the user gave them. REQUIRES: not
-  // empty; options.max_concurrency >= 1.
-  BatchPlan(RunOptions options, std::vector<PlanReport> reports);
+  // reports: every report of the run, in the order the user gave them. seed drives the
+  // back-off jitter (tests pass a fixed one). REQUIRES: not empty;
+  // options.max_concurrency >= 1.
+  BatchPlan(RunOptions options, std::vector<PlanReport> reports, uint64_t seed);
 
   // --- inputs; each returns the effects to carry out, in order ---
   Effects Start(Time now);
@@ -159,6 +164,26 @@ class BatchPlan {
  private:
   // Defined in batch_plan.cc.
   struct State;
+
+  // Runs the decisions every input ends with (assign, claim, read progress, finish, arm
+  // the timer) and hands out the effects gathered.
+  Effects Pump(Time now);
+  int ReportOf(const Lease& lease) const;  // index in reports_, -1 when unknown
+  void Enqueue(int report, Lease lease);
+  void TakeBack(int worker, const Lease& lease);  // worker no longer holds lease
+  void ReleaseLeases(std::vector<Lease> leases);
+  void ReleaseQueued();
+  std::vector<Lease> HeldLeases() const;  // queued, fetching and committing
+  void HaltNow(std::string reason, Time now);
+  void DatabaseFailed(const std::string& what, const Status& status, Time now);
+  bool Paused(int report, Time now) const;
+  bool HasClaimCandidates(Time now) const;
+  void Dispatch(Time now);
+  void MaybeClaim(Time now);
+  void MaybeReadProgress(Time now);
+  void MaybeFinish();
+  void ArmTimer(Time now);
+
   RunOptions options_;
   std::vector<PlanReport> reports_;
   Phase phase_ = Phase::kRunning;

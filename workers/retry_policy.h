@@ -7,7 +7,7 @@
 #include <random>
 #include <string_view>
 
-#include "core/page.h"
+#include "core/clock.h"
 
 namespace batchfetch {
 
