@@ -1,5 +1,6 @@
-// batchfetch status / verify / retry: read or repair the ledger. status and verify print
-// text for people or, with --json, one JSON object on one line for scripts.
+// batchfetch status / verify / retry: read or repair the ledger, per report. status and
+// verify print text for people or, with --json, one JSON object on one line for scripts.
+// They never create a ledger: a path that holds none is refused (exit 1).
 
 #include <CLI/CLI.hpp>
 #include <boost/json/array.hpp>
@@ -31,26 +32,54 @@ int ParseDbFlags(const char* name, int argc, char** argv, std::string* db, AddOp
     app.exit(e);
     return kExitOk;
   } catch (const CLI::ParseError& e) {
+    std::string what = e.what();
+    for (char& c : what) c = c == '\n' ? ' ' : c;
     std::fprintf(stderr, "batchfetch %s: %s\nexample: batchfetch %s --db batchfetch.db\n", name,
-                 e.what(), name);
+                 what.c_str(), name);
     return kExitUsage;
   }
   return -1;
 }
 
-std::unique_ptr<Ledger> OpenOrComplain(const char* name, const std::string& db) {
+// Opens an existing ledger; nullptr after one line on stderr (no ledger there, or it
+// cannot be read). *code is the exit code to return then.
+std::unique_ptr<Ledger> OpenExisting(const char* name, const std::string& db, OpenMode mode,
+                                     int* code) {
   std::unique_ptr<Ledger> ledger;
-  if (Status s = OpenLedger(db, &ledger); !s.ok()) {
-    std::fprintf(stderr, "batchfetch %s: cannot use --db %s: %s\n", name, db.c_str(),
+  Status s = OpenLedger(db, mode, &ledger);
+  if (s.ok()) return ledger;
+  const std::string shown = RedactTarget(db);
+  if (s.code() == Status::Code::kNotFound) {
+    std::fprintf(stderr, "batchfetch %s: no batchfetch ledger at --db %s\n", name, shown.c_str());
+  } else {
+    std::fprintf(stderr, "batchfetch %s: cannot use --db %s: %s\n", name, shown.c_str(),
                  s.ToString().c_str());
-    return nullptr;
   }
-  return ledger;
+  const bool broken = s.code() == Status::Code::kCorrupt || s.code() == Status::Code::kDiskFull;
+  *code = broken ? kExitHalted : kExitUsage;
+  return nullptr;
 }
 
 int Complain(const char* name, const Status& s) {
   std::fprintf(stderr, "batchfetch %s: %s\n", name, s.ToString().c_str());
   return kExitHalted;
+}
+
+// The reports to look at: every one, or only report_id (exit 1 when it names none).
+int SelectReports(const char* name, Ledger& ledger, const std::string& report_id,
+                  std::vector<Report>* out) {
+  std::vector<Report> all;
+  if (Status s = ledger.ListReports(&all); !s.ok()) return Complain(name, s);
+  for (Report& r : all) {
+    if (report_id.empty() || r.id == report_id) out->push_back(std::move(r));
+  }
+  if (!report_id.empty() && out->empty()) {
+    std::fprintf(stderr,
+                 "batchfetch %s: no report %s in this ledger (batchfetch status lists them)\n",
+                 name, report_id.c_str());
+    return kExitUsage;
+  }
+  return -1;
 }
 
 std::string IsoTime(WallTime t) {
@@ -62,33 +91,37 @@ std::string IsoTime(WallTime t) {
   return buf;
 }
 
-boost::json::object JobJson(const Job& job) {
-  return {{"id", job.id},
-          {"site", job.spec.site},
-          {"type", job.spec.search_type},
-          {"dimensions", job.spec.DimensionsCsv()},
-          {"data_state", job.spec.data_state},
-          {"from", job.spec.start_date},
-          {"to", job.spec.end_date},
-          {"row_limit", job.spec.row_limit}};
+boost::json::array Strings(const std::vector<std::string>& v) {
+  boost::json::array a;
+  for (const std::string& s : v) a.push_back(boost::json::string(s));
+  return a;
 }
 
-void PrintJobHeader(const Job& job) {
-  std::printf("job %s  %s %s %s..%s [%s]\n", job.id.c_str(), job.spec.site.c_str(),
-              job.spec.search_type.c_str(), job.spec.start_date.c_str(), job.spec.end_date.c_str(),
-              job.spec.DimensionsCsv().c_str());
+boost::json::object ReportJson(const Report& report) {
+  const ReportSpec& s = report.spec;
+  return {{"id", report.id},
+          {"describe", s.Describe()},
+          {"site", s.site},
+          {"type", s.search_type},
+          {"dimensions", s.DimensionsCsv()},
+          {"data_state", s.data_state},
+          {"aggregation_type", s.aggregation_type},
+          {"filters", Strings(s.filters)}};
 }
 
-boost::json::object StatusJson(const Job& job, const JobReport& r) {
-  boost::json::object o = JobJson(job);
-  const JobProgress& p = r.progress;
+boost::json::object StatusJson(const ReportStatus& r) {
+  boost::json::object o = ReportJson(r.report);
+  const ReportProgress& p = r.progress;
   o["pages"] = {{"pending", p.pending},
                 {"leased", p.leased},
                 {"done", p.done},
                 {"dead", p.dead},
                 {"total", p.total()}};
   o["rows"] = p.rows;
-  o["truncated_days"] = p.truncated_days;
+  o["days_held"] = p.days_held;
+  o["days_held_ranges"] = Strings(r.days_held);
+  o["truncated_days"] = Strings(r.truncated_days);
+  o["provisional_days"] = p.provisional_days;
   boost::json::array dead;
   for (const DeadPage& d : r.dead) {
     dead.push_back({{"date", d.key.date},
@@ -108,16 +141,28 @@ boost::json::object StatusJson(const Job& job, const JobReport& r) {
   return o;
 }
 
-void PrintStatus(const Job& job, const JobReport& r, WallTime now) {
-  const JobProgress& p = r.progress;
-  PrintJobHeader(job);
+std::string Joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (const std::string& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out.empty() ? "none" : out;
+}
+
+void PrintStatus(const ReportStatus& r, WallTime now) {
+  const ReportProgress& p = r.progress;
+  std::printf("report %s  %s\n", r.report.id.c_str(), r.report.spec.Describe().c_str());
+  std::printf("  days held (%lld): %s\n", static_cast<long long>(p.days_held),
+              Joined(r.days_held).c_str());
   std::printf(
       "  pages: %lld done, %lld pending, %lld leased, %lld dead (of %lld); %lld rows; "
-      "%lld truncated days\n",
+      "%lld truncated days; %lld provisional days\n",
       static_cast<long long>(p.done), static_cast<long long>(p.pending),
       static_cast<long long>(p.leased), static_cast<long long>(p.dead),
       static_cast<long long>(p.total()), static_cast<long long>(p.rows),
-      static_cast<long long>(p.truncated_days));
+      static_cast<long long>(p.truncated_days), static_cast<long long>(p.provisional_days));
+  if (!r.truncated_days.empty()) {
+    std::printf("  truncated days (the API's 50,000-row cap): %s\n",
+                Joined(r.truncated_days).c_str());
+  }
   if (!r.dead.empty()) std::printf("  dead pages (batchfetch retry puts them back):\n");
   for (const DeadPage& d : r.dead) {
     std::printf("    %s:%lld  %d attempts  last error: %s\n", d.key.date.c_str(),
@@ -134,24 +179,18 @@ void PrintStatus(const Job& job, const JobReport& r, WallTime now) {
 
 int64_t ProblemCount(const VerifyReport& r) {
   return r.duplicate_rows + static_cast<int64_t>(r.unfinished.size() + r.missing_pages.size() +
-                                                 r.missing_days.size() + r.row_mismatch.size());
+                                                 r.row_mismatch.size() + r.bad_values.size());
 }
 
-boost::json::array Strings(const std::vector<std::string>& v) {
-  boost::json::array a;
-  for (const std::string& s : v) a.push_back(boost::json::string(s));
-  return a;
-}
-
-boost::json::object VerifyJson(const Job& job, const VerifyReport& r) {
-  boost::json::object o = JobJson(job);
+boost::json::object VerifyJson(const Report& report, const VerifyReport& r) {
+  boost::json::object o = ReportJson(report);
   o["clean"] = r.clean();
   o["problems"] = ProblemCount(r);
   o["duplicate_rows"] = r.duplicate_rows;
   o["unfinished"] = Strings(r.unfinished);
   o["missing_pages"] = Strings(r.missing_pages);
-  o["missing_days"] = Strings(r.missing_days);
   o["row_mismatch"] = Strings(r.row_mismatch);
+  o["bad_values"] = Strings(r.bad_values);
   o["truncated_days"] = Strings(r.truncated_days);
   return o;
 }
@@ -162,8 +201,8 @@ void PrintList(const char* title, const std::vector<std::string>& items) {
   for (const std::string& item : items) std::printf("    %s\n", item.c_str());
 }
 
-void PrintVerify(const Job& job, const VerifyReport& r) {
-  PrintJobHeader(job);
+void PrintVerify(const Report& report, const VerifyReport& r) {
+  std::printf("report %s  %s\n", report.id.c_str(), report.spec.Describe().c_str());
   if (r.clean()) std::printf("  clean\n");
   if (r.duplicate_rows > 0) {
     std::printf("  duplicate rows: %lld (rows whose natural key is stored more than once)\n",
@@ -171,94 +210,113 @@ void PrintVerify(const Job& job, const VerifyReport& r) {
   }
   PrintList("pages not done", r.unfinished);
   PrintList("missing next pages (a full page whose next page is absent)", r.missing_pages);
-  PrintList("days with no page at all", r.missing_days);
   PrintList("days whose stored rows differ from the ledger (deleted rows?)", r.row_mismatch);
+  PrintList("rows with impossible values", r.bad_values);
   PrintList("truncated days (the API's 50,000-row daily cap; not a problem)", r.truncated_days);
 }
 
 }  // namespace
 
 int StatusCommand(int argc, char** argv) {
-  std::string db;
+  std::string db, report_id;
   bool json = false;
   if (int rc = ParseDbFlags("status", argc, argv, &db,
-                            [&](CLI::App& app) { app.add_flag("--json", json, "JSON output"); });
+                            [&](CLI::App& app) {
+                              app.add_flag("--json", json, "JSON output");
+                              app.add_option("--report", report_id, "one report id");
+                            });
       rc >= 0) {
     return rc;
   }
-  auto ledger = OpenOrComplain("status", db);
-  if (!ledger) return kExitUsage;
-  std::vector<Job> jobs;
-  if (Status s = ledger->ListJobs(&jobs); !s.ok()) return Complain("status", s);
+  int code = kExitOk;
+  auto ledger = OpenExisting("status", db, OpenMode::kReadOnly, &code);
+  if (!ledger) return code;
+  std::vector<Report> reports;
+  if (int rc = SelectReports("status", *ledger, report_id, &reports); rc >= 0) return rc;
   const WallTime now = WallClock::now();
   boost::json::array out;
-  for (const Job& job : jobs) {
-    JobReport report;
-    if (Status s = ledger->Report(job.id, now, &report); !s.ok()) return Complain("status", s);
+  for (const Report& report : reports) {
+    ReportStatus status;
+    if (Status s = ledger->Describe(report.id, now, &status); !s.ok()) {
+      return Complain("status", s);
+    }
     if (json) {
-      out.push_back(StatusJson(job, report));
+      out.push_back(StatusJson(status));
     } else {
-      PrintStatus(job, report, now);
+      PrintStatus(status, now);
     }
   }
   if (json) {
-    std::printf("%s\n", boost::json::serialize(boost::json::object{{"jobs", out}}).c_str());
-  } else if (jobs.empty()) {
-    std::printf("no jobs in %s\n", db.c_str());
+    std::printf("%s\n", boost::json::serialize(boost::json::object{{"reports", out}}).c_str());
+  } else if (reports.empty()) {
+    std::printf("no reports in %s\n", RedactTarget(db).c_str());
   }
   return kExitOk;
 }
 
 int VerifyCommand(int argc, char** argv) {
-  std::string db;
+  std::string db, report_id;
   bool json = false;
   if (int rc = ParseDbFlags("verify", argc, argv, &db,
-                            [&](CLI::App& app) { app.add_flag("--json", json, "JSON output"); });
+                            [&](CLI::App& app) {
+                              app.add_flag("--json", json, "JSON output");
+                              app.add_option("--report", report_id, "one report id");
+                            });
       rc >= 0) {
     return rc;
   }
-  auto ledger = OpenOrComplain("verify", db);
-  if (!ledger) return kExitUsage;
-  std::vector<Job> jobs;
-  if (Status s = ledger->ListJobs(&jobs); !s.ok()) return Complain("verify", s);
+  int code = kExitOk;
+  auto ledger = OpenExisting("verify", db, OpenMode::kReadOnly, &code);
+  if (!ledger) return code;
+  std::vector<Report> reports;
+  if (int rc = SelectReports("verify", *ledger, report_id, &reports); rc >= 0) return rc;
   int64_t problems = 0;
   boost::json::array out;
-  for (const Job& job : jobs) {
-    VerifyReport report;
-    if (Status s = ledger->Verify(job.id, &report); !s.ok()) return Complain("verify", s);
-    problems += ProblemCount(report);
+  for (const Report& report : reports) {
+    VerifyReport verify;
+    if (Status s = ledger->Verify(report.id, &verify); !s.ok()) return Complain("verify", s);
+    problems += ProblemCount(verify);
     if (json) {
-      out.push_back(VerifyJson(job, report));
+      out.push_back(VerifyJson(report, verify));
     } else {
-      PrintVerify(job, report);
+      PrintVerify(report, verify);
     }
   }
   if (json) {
     std::printf("%s\n", boost::json::serialize(boost::json::object{{"clean", problems == 0},
                                                                    {"problems", problems},
-                                                                   {"jobs", out}})
+                                                                   {"reports", out}})
                             .c_str());
   } else {
-    std::printf("verify: %s: %lld problem%s in %zu job%s\n", problems == 0 ? "clean" : "PROBLEMS",
-                static_cast<long long>(problems), problems == 1 ? "" : "s", jobs.size(),
-                jobs.size() == 1 ? "" : "s");
+    std::printf("verify: %s: %lld problem%s in %zu report%s\n",
+                problems == 0 ? "clean" : "PROBLEMS", static_cast<long long>(problems),
+                problems == 1 ? "" : "s", reports.size(), reports.size() == 1 ? "" : "s");
   }
   return problems == 0 ? kExitOk : kExitDeadPages;
 }
 
 int RetryCommand(int argc, char** argv) {
-  std::string db, job;
+  std::string db, report_id;
   if (int rc = ParseDbFlags("retry", argc, argv, &db,
-                            [&](CLI::App& app) { app.add_option("--job", job, "one job id"); });
+                            [&](CLI::App& app) {
+                              app.add_option("--report,--job", report_id,
+                                             "one report id (default: every report)");
+                            });
       rc >= 0) {
     return rc;
   }
-  auto ledger = OpenOrComplain("retry", db);
-  if (!ledger) return kExitUsage;
+  int code = kExitOk;
+  auto ledger = OpenExisting("retry", db, OpenMode::kExisting, &code);
+  if (!ledger) return code;
   int64_t count = 0;
-  if (Status s = ledger->RetryDead(job, &count); !s.ok()) {
-    std::fprintf(stderr, "batchfetch retry: %s\n", s.ToString().c_str());
-    return kExitHalted;
+  if (Status s = ledger->RetryDead(report_id, &count); !s.ok()) {
+    if (s.code() == Status::Code::kNotFound) {
+      std::fprintf(stderr,
+                   "batchfetch retry: no report %s in this ledger (batchfetch status lists them)\n",
+                   report_id.c_str());
+      return kExitUsage;
+    }
+    return Complain("retry", s);
   }
   std::printf("batchfetch retry: %lld dead pages back to pending\n", static_cast<long long>(count));
   return kExitOk;

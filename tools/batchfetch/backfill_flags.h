@@ -3,28 +3,30 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "coordinator/run_options.h"
-#include "core/page.h"
+#include "core/report.h"
 #include "telemetry/listen_address.h"
 
 namespace batchfetch {
 
 // Everything `batchfetch backfill` was told, validated.
 struct BackfillFlags {
-  JobSpec spec;               // the first job; every job differs only in site and type
-  std::vector<JobSpec> jobs;  // one per --site x --type, in the order given
+  Job job;  // every --site x --type, in the order given; from, to, row limit, refresh days
   RunOptions run;
+  std::string today;  // the API's day the run counts from: ApiDay(now) or --today
   std::string db = "batchfetch.db";
   std::string api_base = "https://www.googleapis.com";
-  std::string token;        // never logged
-  std::string token_cmd;    // --token-cmd: prints a token (e.g. gcloud auth print-access-token)
-  std::string credentials;  // --credentials: a service-account JSON key file
+  std::string token;             // never logged
+  std::string token_cmd;         // --token-cmd: prints a token (gcloud auth print-access-token)
+  std::string credentials;       // --credentials: a service-account JSON key file
   bool token_from_flag = false;  // given with --token (visible in ps)
   double qpm = 1200;
   double qpm_utilization = 0.8;
   double qpm_window_s = 60;
+  std::string quota_user;  // --quota-user: names the principal's quota key
   double request_timeout_s = 60;
   std::string log_format = "console";
   std::string log_level = "info";
@@ -32,27 +34,32 @@ struct BackfillFlags {
   std::optional<ListenAddress> metrics;  // --metrics-addr; none = no metrics server
   double metrics_hold_s = 0;             // keep serving /metrics this long after the run
   std::string audit_log;                 // --audit-log path; "" = none
-  int refresh_days = 3;                  // --refresh-days: finished days on/after today - N (and
-                                         // provisional days) are fetched again
   std::vector<std::string> warnings;     // legal but suspicious input, to log once
 
   // floor(qpm x utilization), at least 1.
   long Budget() const;
 };
 
+// What the environment says about credentials (BATCHFETCH_TOKEN,
+// GOOGLE_APPLICATION_CREDENTIALS); "" when unset.
+struct CredentialEnv {
+  std::string token;
+  std::string credentials;
+};
+
 // Parses and validates argv (argv[0] = "backfill"). Returns nullopt to go on, or the
-// exit code to return at once: 0 after --help, 1 with a one-line *error (and the usage
-// example appended) for bad input. env_token is BATCHFETCH_TOKEN ("" if unset);
-// today is YYYY-MM-DD, to judge the 16-month retention.
-std::optional<int> ParseBackfillFlags(int argc, char** argv, const std::string& env_token,
-                                      const std::string& today, BackfillFlags* out,
+// exit code to return at once: 0 after --help, 1 with a one-line *error for bad input.
+// api_today is ApiDay(now), the API's day (--today overrides it).
+std::optional<int> ParseBackfillFlags(int argc, char** argv, const CredentialEnv& env,
+                                      const std::string& api_today, BackfillFlags* out,
                                       std::string* error);
 
 // The usage example printed after every input error.
 const char* BackfillExample();
 
-// True for a real calendar date written YYYY-MM-DD.
-bool IsValidDate(const std::string& date);
+// The last day the API has data for on api_today (YYYY-MM-DD, the API's day): the day
+// before for data state "final", the day itself for "all" and "hourly_all" (fresh data).
+std::string LastDayWithData(std::string_view api_today, std::string_view data_state);
 
 }  // namespace batchfetch
 

@@ -1,5 +1,5 @@
-// batchfetch: back-fills a date range from the Search Console API into a database.
-// The subcommands are a table; each handler parses its own flags.
+// batchfetch: back-fills days of Search Console reports from the Search Console API into a
+// database. The subcommands are a table; each handler parses its own flags.
 
 #include <cstdio>
 #include <cstring>
@@ -15,13 +15,13 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
-    {"backfill", "fetch a date range into the ledger (resumes a previous run)",
+    {"backfill", "fetch days of every report into the ledger (resumes and refreshes)",
      batchfetch::BackfillCommand},
-    {"status", "progress per job, pages by state, dead pages with their last error",
+    {"status", "per report: days held, pages by state, dead pages, live leases",
      batchfetch::StatusCommand},
     {"verify", "check stored rows: duplicates, holes, truncated days; exit 0 when clean",
      batchfetch::VerifyCommand},
-    {"retry", "put dead pages back to pending", batchfetch::RetryCommand},
+    {"retry", "put dead pages back to pending (--report ID)", batchfetch::RetryCommand},
 };
 
 int Usage(FILE* out) {
@@ -30,7 +30,7 @@ int Usage(FILE* out) {
   std::fprintf(
       out,
       "\nexample:\n  BATCHFETCH_TOKEN=... batchfetch backfill --site sc-domain:example.com "
-      "--from 2025-01-01 --to 2025-03-31 --db batchfetch.db\n");
+      "--from 2025-01-01 --db batchfetch.db\n");
   return out == stdout ? 0 : batchfetch::kExitUsage;
 }
 
