@@ -2,13 +2,16 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <random>
 #include <utility>
-
-#include "persistence/ledger_util.h"
 
 namespace batchfetch {
 namespace {
@@ -18,14 +21,47 @@ using Code = Status::Code;
 // PRAGMA application_id of a quota file: 'bfqt'.
 constexpr int32_t kQuotaApplicationId = 0x62667174;
 
+// quota_log and quota_asks hold CLOCK_BOOTTIME milliseconds of the boot named in
+// quota_meta. (The wall-clock quota_grants table of older releases is left alone, so a
+// process of an older release never mixes its times with these.)
 constexpr const char* kQuotaSchema =
-    "CREATE TABLE IF NOT EXISTS quota_grants(quota_key TEXT NOT NULL,"
+    "CREATE TABLE IF NOT EXISTS quota_meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS quota_log(quota_key TEXT NOT NULL,"
     " granted_at INTEGER NOT NULL, n INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS quota_grants_by_key ON quota_grants(quota_key, granted_at);";
+    "CREATE INDEX IF NOT EXISTS quota_log_by_key ON quota_log(quota_key, granted_at);"
+    "CREATE TABLE IF NOT EXISTS quota_asks(quota_key TEXT NOT NULL, owner TEXT NOT NULL,"
+    " budget INTEGER NOT NULL, seen_at INTEGER NOT NULL, PRIMARY KEY (quota_key, owner))"
+    " WITHOUT ROWID;";
+
+int64_t BootMillis() {
+  timespec ts{};
+  // CLOCK_BOOTTIME cannot fail on Linux with a valid pointer.
+  (void)clock_gettime(CLOCK_BOOTTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+std::string NewOwner() {
+  std::random_device rd;
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%d-%08x%08x", static_cast<int>(::getpid()), rd(), rd());
+  return buf;
+}
 
 }  // namespace
 
+std::string SqliteQuotaLedger::CurrentBootId() {
+  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  std::getline(in, id);
+  return id;
+}
+
 Status SqliteQuotaLedger::Open(const std::string& path, std::unique_ptr<QuotaLedger>* out) {
+  return Open(path, CurrentBootId(), out);
+}
+
+Status SqliteQuotaLedger::Open(const std::string& path, const std::string& boot_id,
+                               std::unique_ptr<QuotaLedger>* out) {
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
     const int err = errno;
@@ -37,48 +73,69 @@ Status SqliteQuotaLedger::Open(const std::string& path, std::unique_ptr<QuotaLed
   Status status = SqliteStatus(
       sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr), db,
       "cannot open quota file " + path);
-  std::unique_ptr<SqliteQuotaLedger> ledger(new SqliteQuotaLedger(db));
-  if (status.ok()) {
-    status =
-        SqliteStatus(sqlite3_busy_timeout(db, static_cast<int>(ledger->busy_.busy_timeout.count())),
-                     db, "configure " + path);
-  }
-  if (status.ok()) {
-    status = RetryWhileBusy(ledger->busy_, [&] {
-      return SqliteExec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL");
-    });
-  }
-  if (status.ok()) {
-    status = RetryWhileBusy(ledger->busy_, [&]() -> Status {
-      Status s = SqliteExec(db, "BEGIN IMMEDIATE");
-      if (!s.ok()) return s;
-      SqliteStatement id;
-      s = id.Prepare(db, "PRAGMA application_id");
-      bool row = false;
-      if (s.ok()) s = id.Step(&row);
-      const int64_t app = row ? id.ColumnInt64(0) : 0;
-      id.Reset();
-      if (s.ok() && app != 0 && app != kQuotaApplicationId) {
-        s = Status::Error(Code::kForeign, "not a batchfetch quota file: " + path);
-      }
-      if (s.ok()) s = SqliteExec(db, kQuotaSchema);
-      if (s.ok() && app == 0) {
-        s = SqliteExec(db, "PRAGMA application_id = " + std::to_string(kQuotaApplicationId));
-      }
-      if (s.ok()) return SqliteExec(db, "COMMIT");
-      if (!sqlite3_get_autocommit(db)) (void)SqliteExec(db, "ROLLBACK");
-      return s;
-    });
-  }
+  std::unique_ptr<SqliteQuotaLedger> ledger(new SqliteQuotaLedger(db, NewOwner()));
+  if (status.ok()) status = ledger->Init(path, boot_id);
   if (status.ok()) status = ledger->Prepare();
   if (!status.ok()) return status;
   *out = std::move(ledger);
   return Status::Ok();
 }
 
+Status SqliteQuotaLedger::Init(const std::string& path, const std::string& boot_id) {
+  Status status =
+      SqliteStatus(sqlite3_busy_timeout(db_, static_cast<int>(busy_.busy_timeout.count())), db_,
+                   "configure " + path);
+  if (status.ok()) {
+    status = RetryWhileBusy(busy_, [&] {
+      return SqliteExec(db_, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL");
+    });
+  }
+  if (!status.ok()) return status;
+  return RetryWhileBusy(busy_, [&]() -> Status {
+    Status s = SqliteExec(db_, "BEGIN IMMEDIATE");
+    if (!s.ok()) return s;
+    SqliteStatement id;
+    s = id.Prepare(db_, "PRAGMA application_id");
+    bool row = false;
+    if (s.ok()) s = id.Step(&row);
+    const int64_t app = row ? id.ColumnInt64(0) : 0;
+    id.Reset();
+    if (s.ok() && app != 0 && app != kQuotaApplicationId) {
+      s = Status::Error(Code::kForeign, "not a batchfetch quota file: " + path);
+    }
+    if (s.ok()) s = SqliteExec(db_, kQuotaSchema);
+    if (s.ok() && app == 0) {
+      s = SqliteExec(db_, "PRAGMA application_id = " + std::to_string(kQuotaApplicationId));
+    }
+    // Times of another boot mean nothing now: start the log afresh.
+    SqliteStatement boot;
+    std::string stored;
+    bool found = false;
+    if (s.ok()) s = boot.Prepare(db_, "SELECT value FROM quota_meta WHERE name = 'boot_id'");
+    if (s.ok()) s = boot.Step(&found);
+    if (s.ok() && found) stored = boot.ColumnText(0);
+    boot.Reset();
+    if (s.ok() && (!found || stored != boot_id)) {
+      s = SqliteExec(db_, "DELETE FROM quota_log; DELETE FROM quota_asks");
+      SqliteStatement set;
+      if (s.ok()) {
+        s = set.Prepare(db_,
+                        "INSERT OR REPLACE INTO quota_meta(name, value) VALUES ('boot_id', ?1)");
+      }
+      if (s.ok()) {
+        set.BindText(1, boot_id);
+        s = set.Run();
+      }
+    }
+    if (s.ok()) return SqliteExec(db_, "COMMIT");
+    if (!sqlite3_get_autocommit(db_)) (void)SqliteExec(db_, "ROLLBACK");
+    return s;
+  });
+}
+
 SqliteQuotaLedger::~SqliteQuotaLedger() {
-  for (SqliteStatement* s :
-       {&begin_, &commit_, &rollback_, &prune_, &count_, &insert_, &blocker_}) {
+  for (SqliteStatement* s : {&begin_, &commit_, &rollback_, &ask_, &ask_prune_, &ask_min_, &prune_,
+                             &count_, &insert_, &blocker_}) {
     *s = SqliteStatement();
   }
   // Every statement is finalized; a close error leaves nothing to do.
@@ -90,14 +147,20 @@ Status SqliteQuotaLedger::Prepare() {
       {&begin_, "BEGIN IMMEDIATE"},
       {&commit_, "COMMIT"},
       {&rollback_, "ROLLBACK"},
-      {&prune_, "DELETE FROM quota_grants WHERE quota_key = ?1 AND granted_at <= ?2"},
+      {&ask_,
+       "INSERT INTO quota_asks(quota_key, owner, budget, seen_at) VALUES (?1, ?2, ?3, ?4)"
+       " ON CONFLICT(quota_key, owner) DO UPDATE SET budget = excluded.budget,"
+       " seen_at = max(seen_at, excluded.seen_at)"},
+      {&ask_prune_, "DELETE FROM quota_asks WHERE quota_key = ?1 AND seen_at <= ?2"},
+      {&ask_min_, "SELECT min(budget) FROM quota_asks WHERE quota_key = ?1"},
+      {&prune_, "DELETE FROM quota_log WHERE quota_key = ?1 AND granted_at <= ?2"},
       {&count_,
-       "SELECT coalesce(sum(n), 0) FROM quota_grants WHERE quota_key = ?1 AND granted_at > ?2"},
-      {&insert_, "INSERT INTO quota_grants(quota_key, granted_at, n) VALUES (?1, ?2, ?3)"},
+       "SELECT coalesce(sum(n), 0) FROM quota_log WHERE quota_key = ?1 AND granted_at > ?2"},
+      {&insert_, "INSERT INTO quota_log(quota_key, granted_at, n) VALUES (?1, ?2, ?3)"},
       // The most recent grant that must leave the window before want more fit.
       {&blocker_,
        "SELECT granted_at FROM (SELECT granted_at, sum(n) OVER (ORDER BY granted_at DESC"
-       " ROWS UNBOUNDED PRECEDING) AS total FROM quota_grants WHERE quota_key = ?1 AND"
+       " ROWS UNBOUNDED PRECEDING) AS total FROM quota_log WHERE quota_key = ?1 AND"
        " granted_at > ?2) WHERE total > ?3 ORDER BY granted_at DESC LIMIT 1"},
   };
   for (const auto& [stmt, sql] : all) {
@@ -107,55 +170,91 @@ Status SqliteQuotaLedger::Prepare() {
   return Status::Ok();
 }
 
-Status SqliteQuotaLedger::Decide(const std::string& key, int64_t n, int64_t budget,
-                                 int64_t window_ms, QuotaDecision* out) {
-  // The clock is read under the write lock, so grant times never go backwards across
-  // the processes that share the file.
-  const int64_t now = ledger_util::ToMillis(WallClock::now());
-  prune_.BindText(1, key);
-  prune_.BindInt64(2, now - window_ms);
-  Status status = prune_.Run();
-  if (!status.ok()) return status;
-  count_.BindText(1, key);
-  count_.BindInt64(2, now - window_ms);
-  bool row = false;
-  status = count_.Step(&row);
-  if (!status.ok()) return status;
-  const int64_t used = row ? count_.ColumnInt64(0) : 0;
-  count_.Reset();
-  if (used + n <= budget) {
-    insert_.BindText(1, key);
-    insert_.BindInt64(2, now);
-    insert_.BindInt64(3, n);
-    status = insert_.Run();
-    if (!status.ok()) return status;
-    *out = QuotaDecision{true, std::chrono::milliseconds(0), used + n};
-    return Status::Ok();
-  }
+Status SqliteQuotaLedger::RetryAt(const std::string& key, int64_t want, int64_t budget, int64_t now,
+                                  int64_t window_ms, int64_t* retry_at) {
+  *retry_at = now + window_ms;
+  if (want > budget) return Status::Ok();  // never fits this budget: ask again a window later
   blocker_.BindText(1, key);
   blocker_.BindInt64(2, now - window_ms);
-  blocker_.BindInt64(3, budget - n);
-  int64_t retry_at = now + window_ms;
-  status = blocker_.ForEachRow(
-      [&](const SqliteStatement& r) { retry_at = r.ColumnInt64(0) + window_ms; });
-  if (!status.ok()) return status;
-  *out =
-      QuotaDecision{false, std::chrono::milliseconds(std::max<int64_t>(1, retry_at - now)), used};
+  blocker_.BindInt64(3, budget - want);
+  return blocker_.ForEachRow(
+      [&](const SqliteStatement& r) { *retry_at = r.ColumnInt64(0) + window_ms; });
+}
+
+Status SqliteQuotaLedger::Decide(std::span<const QuotaAsk> keys, int64_t n, int64_t window_ms,
+                                 QuotaDecision* out) {
+  // The clock is read under the write lock, so grant times never go backwards across
+  // the processes that share the file.
+  const int64_t now = BootMillis();
+  const int64_t ask_ttl = AskLifetime(std::chrono::milliseconds(window_ms)).count();
+  QuotaDecision d;
+  d.granted = true;
+  int64_t retry_at = now;
+  for (const QuotaAsk& ask : keys) {
+    ask_prune_.BindText(1, ask.key);
+    ask_prune_.BindInt64(2, now - ask_ttl);
+    Status status = ask_prune_.Run();
+    if (!status.ok()) return status;
+    ask_.BindText(1, ask.key);
+    ask_.BindText(2, owner_);
+    ask_.BindInt64(3, ask.budget);
+    ask_.BindInt64(4, now);
+    status = ask_.Run();
+    if (!status.ok()) return status;
+    bool row = false;
+    ask_min_.BindText(1, ask.key);
+    status = ask_min_.Step(&row);
+    if (!status.ok()) return status;
+    const int64_t budget = row && !ask_min_.ColumnIsNull(0) ? ask_min_.ColumnInt64(0) : ask.budget;
+    ask_min_.Reset();
+
+    prune_.BindText(1, ask.key);
+    prune_.BindInt64(2, now - window_ms);
+    status = prune_.Run();
+    if (!status.ok()) return status;
+    count_.BindText(1, ask.key);
+    count_.BindInt64(2, now - window_ms);
+    status = count_.Step(&row);
+    if (!status.ok()) return status;
+    const int64_t used = row ? count_.ColumnInt64(0) : 0;
+    count_.Reset();
+    d.in_window.push_back(used);
+    d.budget.push_back(budget);
+    if (used + n > budget) {
+      d.granted = false;
+      int64_t key_retry = 0;
+      status = RetryAt(ask.key, n, budget, now, window_ms, &key_retry);
+      if (!status.ok()) return status;
+      retry_at = std::max(retry_at, key_retry);
+    }
+  }
+  if (d.granted) {
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      insert_.BindText(1, keys[i].key);
+      insert_.BindInt64(2, now);
+      insert_.BindInt64(3, n);
+      Status status = insert_.Run();
+      if (!status.ok()) return status;
+      d.in_window[i] += n;
+    }
+  } else {
+    d.retry_after = std::chrono::milliseconds(std::max<int64_t>(1, retry_at - now));
+  }
+  *out = std::move(d);
   return Status::Ok();
 }
 
-Status SqliteQuotaLedger::TryGrant(const std::string& key, int64_t n, int64_t budget,
+Status SqliteQuotaLedger::TryGrant(std::span<const QuotaAsk> keys, int64_t n,
                                    std::chrono::milliseconds window, QuotaDecision* out) {
-  if (n < 1 || n > budget || window.count() <= 0) {
-    return Status::Error(Code::kInvalid, "a grant needs 1 <= n <= budget and a window > 0");
-  }
+  Status status = CheckQuotaRequest(keys, n, window);
+  if (!status.ok()) return status;
   return RetryWhileBusy(busy_, [&]() -> Status {
-    Status status = begin_.Run();
-    if (!status.ok()) return status;
-    status = Decide(key, n, budget, window.count(), out);
-    if (status.ok()) status = commit_.Run();
-    if (!status.ok() && !sqlite3_get_autocommit(db_)) (void)rollback_.Run();
-    return status;
+    Status s = begin_.Run();
+    if (!s.ok()) return s;
+    s = Decide(keys, n, window.count(), out);
+    if (s.ok()) s = commit_.Run();
+    if (!s.ok() && !sqlite3_get_autocommit(db_)) (void)rollback_.Run();
+    return s;
   });
 }
 

@@ -12,32 +12,47 @@ struct sqlite3;
 namespace batchfetch {
 
 // The QuotaLedger in an SQLite file of its own (WAL), shared by every process on one
-// machine. A decision is one BEGIN IMMEDIATE transaction of four prepared statements
-// (prune, count, then insert or find the grant that blocks), a few tens of
-// microseconds with no network in between.
+// machine. A decision is one BEGIN IMMEDIATE transaction of prepared statements over
+// every key asked, a few tens of microseconds per key with no network in between.
+//
+// Times are CLOCK_BOOTTIME milliseconds: they never step (a wall-clock step cannot free
+// a window early or freeze it) and every process on the machine reads the same clock.
+// The file remembers the boot id they belong to; a file from another boot has its log
+// and asks cleared on open, since its times mean nothing after a reboot.
 //
 // Thread rule: one thread at a time.
 class SqliteQuotaLedger final : public QuotaLedger {
  public:
-  // Opens (creating it 0600 when missing) the quota file at path.
+  // Opens (creating it 0600 when missing) the quota file at path. boot_id names this
+  // boot (tests pass their own; CurrentBootId() otherwise).
   static Status Open(const std::string& path, std::unique_ptr<QuotaLedger>* out);
+  static Status Open(const std::string& path, const std::string& boot_id,
+                     std::unique_ptr<QuotaLedger>* out);
+  // /proc/sys/kernel/random/boot_id, or "" when it cannot be read.
+  static std::string CurrentBootId();
   ~SqliteQuotaLedger() override;
 
   SqliteQuotaLedger(const SqliteQuotaLedger&) = delete;
   SqliteQuotaLedger& operator=(const SqliteQuotaLedger&) = delete;
 
-  Status TryGrant(const std::string& key, int64_t n, int64_t budget,
-                  std::chrono::milliseconds window, QuotaDecision* out) override;
+  Status TryGrant(std::span<const QuotaAsk> keys, int64_t n, std::chrono::milliseconds window,
+                  QuotaDecision* out) override;
 
  private:
-  explicit SqliteQuotaLedger(sqlite3* db) : db_(db) {}
+  SqliteQuotaLedger(sqlite3* db, std::string owner) : db_(db), owner_(std::move(owner)) {}
+  Status Init(const std::string& path, const std::string& boot_id);
   Status Prepare();
-  Status Decide(const std::string& key, int64_t n, int64_t budget, int64_t window_ms,
-                QuotaDecision* out);
+  Status Decide(std::span<const QuotaAsk> keys, int64_t n, int64_t window_ms, QuotaDecision* out);
+  // The blocking key's next free time: when the grant that keeps want from fitting
+  // under budget leaves the window.
+  Status RetryAt(const std::string& key, int64_t want, int64_t budget, int64_t now,
+                 int64_t window_ms, int64_t* retry_at);
 
-  sqlite3* db_;  // owned; closed after the statements are finalized
+  sqlite3* db_;              // owned; closed after the statements are finalized
+  const std::string owner_;  // this connection's name in quota_asks
   SqliteBusyPolicy busy_;
-  SqliteStatement begin_, commit_, rollback_, prune_, count_, insert_, blocker_;
+  SqliteStatement begin_, commit_, rollback_, ask_, ask_prune_, ask_min_, prune_, count_, insert_,
+      blocker_;
 };
 
 }  // namespace batchfetch
