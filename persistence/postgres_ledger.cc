@@ -154,8 +154,8 @@ PostgresLedger::~PostgresLedger() = default;
 
 Status PostgresLedger::RegisterReport(const Report& report) {
   const ReportSpec& spec = report.spec;
-  if (report.id.empty() || spec.site.empty()) {
-    return Status::Error(Code::kInvalid, "a report needs an id and a site");
+  if (spec.site.empty() || report.id != spec.Id()) {
+    return Status::Error(Code::kInvalid, "a report needs a site and the id of its spec");
   }
   PgParams p;
   p.Add(report.id).Add(spec.site).Add(spec.search_type).Add(spec.DimensionsCsv());
@@ -228,44 +228,37 @@ Status PostgresLedger::Claim(std::span<const ClaimRequest> requests, const std::
                              std::vector<Lease>* out) {
   last_now_ = now;
   longest_lease_ = std::max(longest_lease_, lease);
-  // One entry per report, in the order first asked (a report named twice adds up).
-  std::vector<std::string> ids;
-  std::vector<int64_t> maxima;
-  std::map<std::string, std::size_t> order;
-  for (const ClaimRequest& r : requests) {
-    if (r.max <= 0) continue;
-    auto [it, fresh] = order.emplace(r.report_id, ids.size());
-    if (fresh) {
-      ids.push_back(r.report_id);
-      maxima.push_back(r.max);
-    } else {
-      maxima[it->second] += r.max;
-    }
-  }
-  if (ids.empty()) return Status::Ok();
-  PgParams params;
-  params.Add(TextArray(ids)).Add(IntArray(maxima)).Add(owner).Add(ToMillis(now));
-  params.Add(static_cast<int64_t>(std::max<int64_t>(0, lease.count())));
-  PgResult res;
-  // One statement is its own transaction: the CTE's row locks end with it.
-  Status status = conn_->Run("claim", params, &res);
-  if (!status.ok()) return status;
+  const int64_t lease_ms = std::max<int64_t>(0, lease.count());
   const std::size_t base = out->size();
-  for (int i = 0; i < res.rows(); ++i) {
-    Lease& l = out->emplace_back();
-    l.key.report_id = res.Text(i, 0);
-    l.key.date = res.Text(i, 1);
-    l.key.start_row = res.Int64(i, 2);
-    l.token = res.Text(i, 3);
-    l.attempts = static_cast<int>(res.Int64(i, 4));
-  }
-  // RETURNING gives rows in no promised order: requests in order, then (date, start_row).
-  std::sort(out->begin() + static_cast<std::ptrdiff_t>(base), out->end(),
-            [&](const Lease& a, const Lease& b) {
-              return std::tie(order[a.key.report_id], a.key.date, a.key.start_row) <
-                     std::tie(order[b.key.report_id], b.key.date, b.key.start_row);
-            });
-  return Status::Ok();
+  // One transaction; each request sees the pages the ones before it leased as taken.
+  return conn_->Transaction([&]() -> Status {
+    out->resize(base);
+    for (const ClaimRequest& request : requests) {
+      if (request.max <= 0) continue;
+      PgParams params;
+      params.Add(request.report_id).Add(int64_t{request.max}).Add(owner).Add(ToMillis(now));
+      params.Add(lease_ms);
+      PgResult res;
+      Status status = conn_->Run("claim", params, &res);
+      if (!status.ok()) return status;
+      const std::size_t first = out->size();
+      for (int i = 0; i < res.rows(); ++i) {
+        Lease& l = out->emplace_back();
+        l.key.report_id = request.report_id;
+        l.key.date = res.Text(i, 0);
+        l.key.start_row = res.Int64(i, 1);
+        l.token = res.Text(i, 2);
+        l.attempts = static_cast<int>(res.Int64(i, 3));
+      }
+      // RETURNING gives rows in no promised order.
+      std::sort(out->begin() + static_cast<std::ptrdiff_t>(first), out->end(),
+                [](const Lease& a, const Lease& b) {
+                  return std::tie(a.key.date, a.key.start_row) <
+                         std::tie(b.key.date, b.key.start_row);
+                });
+    }
+    return Status::Ok();
+  });
 }
 
 Status PostgresLedger::CommitPages(std::span<const FetchedPage> pages, WallTime now,
@@ -438,7 +431,7 @@ Status PostgresLedger::Renew(std::span<const Lease> leases, WallTime expires_at)
   const auto wanted = std::chrono::duration_cast<std::chrono::milliseconds>(expires_at - last_now_);
   const int64_t ms = std::clamp<int64_t>(wanted.count(), 0, cap.count());
   PgParams p;
-  p.Add(ms);
+  p.Add(ledger_util::ToMillis(expires_at)).Add(ms).Add(ToMillis(last_now_));
   return UpdateLeases("renew", std::move(p), leases);
 }
 
@@ -524,7 +517,7 @@ Status PostgresLedger::ListReports(std::vector<Report>* out) {
   return Status::Ok();
 }
 
-Status PostgresLedger::Describe(const std::string& report_id, WallTime /*now*/, ReportStatus* out) {
+Status PostgresLedger::Describe(const std::string& report_id, WallTime now, ReportStatus* out) {
   return conn_->Transaction([&]() -> Status {
     *out = ReportStatus();
     Status status = ReadReport(report_id, &out->report);
@@ -572,9 +565,11 @@ Status PostgresLedger::Describe(const std::string& report_id, WallTime /*now*/, 
       page.last_error = dead.Text(i, 3);
       page.errors = dead.Text(i, 4);
     }
-    // Live by the server's clock, the one that decides expiry.
+    // Live by the lease clock, the one that decides expiry.
+    PgParams live;
+    live.Add(report_id).Add(ToMillis(now));
     PgResult leases;
-    status = conn_->Run("live_leases", id, &leases);
+    status = conn_->Run("live_leases", live, &leases);
     if (!status.ok()) return status;
     for (int i = 0; i < leases.rows(); ++i) {
       LiveLease& lease = out->leases.emplace_back();

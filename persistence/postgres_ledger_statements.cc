@@ -6,6 +6,14 @@
 
 #include "persistence/postgres_ledger.h"
 
+// Lease times follow the server's clock, or the caller's `now` when the session sets
+// batchfetch.lease_clock = 'caller' (a test seam: a fake clock drives expiry).
+#define CALLER_CLOCK "current_setting('batchfetch.lease_clock', true) = 'caller'"
+#define LEASE_NOW(param)                                 \
+  "(CASE WHEN " CALLER_CLOCK " THEN to_timestamp(" param \
+  "::bigint / 1000.0)"                                   \
+  " ELSE clock_timestamp() END)"
+
 namespace batchfetch {
 
 Status PostgresLedger::PrepareAll() {
@@ -43,23 +51,25 @@ Status PostgresLedger::PrepareAll() {
       {"refresh_clear_stage",
        "DELETE FROM search_analytics_stage WHERE report_id = $1 AND date = ANY($2::date[])"},
 
-      // The CTE is the fence: per request it locks at most n rows (skipping rows another
-      // claimer holds) and the UPDATE touches exactly those. An expired lease (by the
-      // server's clock) is taken over without counting an attempt.
+      // The CTE is the fence: it locks at most $2 rows of report $1 (skipping rows another
+      // claimer holds) and the UPDATE touches exactly those. An expired lease (by the lease
+      // clock) is taken over without counting an attempt.
       {"claim",
-       "WITH picked AS (SELECT p.report_id, p.date, p.start_row"
-       " FROM unnest($1::text[], $2::int[]) AS r(report_id, n) CROSS JOIN LATERAL"
-       " (SELECT b.report_id, b.date, b.start_row FROM batches AS b"
-       " WHERE b.report_id = r.report_id AND ((b.state = 'pending' AND"
-       " b.next_attempt_at <= to_timestamp($4::bigint / 1000.0)) OR"
-       " (b.state = 'leased' AND b.lease_expires_at <= clock_timestamp()))"
-       " ORDER BY b.date, b.start_row LIMIT r.n FOR UPDATE SKIP LOCKED) AS p)"
-       " UPDATE batches AS b SET state = 'leased', lease_owner = $3,"
-       " lease_token = replace(gen_random_uuid()::text, '-', ''),"
-       " lease_expires_at = clock_timestamp() + $5::bigint * interval '1 millisecond',"
-       " updated_at = clock_timestamp() FROM picked WHERE b.report_id = picked.report_id"
-       " AND b.date = picked.date AND b.start_row = picked.start_row"
-       " RETURNING b.report_id, b.date::text, b.start_row, b.lease_token, b.attempts"},
+       "WITH picked AS (SELECT report_id, date, start_row FROM batches"
+       " WHERE report_id = $1 AND ((state = 'pending' AND"
+       " next_attempt_at <= to_timestamp($4::bigint / 1000.0)) OR"
+       " (state = 'leased' AND lease_expires_at <= " LEASE_NOW(
+           "$4") "))"
+                 " ORDER BY date, start_row LIMIT $2 FOR UPDATE SKIP LOCKED)"
+                 " UPDATE batches AS b SET state = 'leased', lease_owner = $3,"
+                 " lease_token = replace(gen_random_uuid()::text, '-', ''),"
+                 " lease_expires_at = " LEASE_NOW(
+                     "$4") " + $5::bigint * interval '1 millisecond',"
+                           " updated_at = " LEASE_NOW(
+                               "$4") " FROM picked WHERE b.report_id = picked.report_id"
+                                     " AND b.date = picked.date AND b.start_row = picked.start_row"
+                                     " RETURNING b.date::text, b.start_row, b.lease_token, "
+                                     "b.attempts"},
 
       // CommitPages, in this order: complete pages under their tokens, clear what an
       // earlier fetch of those pages staged, stage (COPY), next pages, swap finished days.
@@ -103,8 +113,9 @@ Status PostgresLedger::PrepareAll() {
        " AS u(report_id, date) WHERE s.report_id = u.report_id AND s.date = u.date"},
       {"swap_record_days",
        "INSERT INTO days(report_id, date, row_count, truncated, provisional, fetched_at)"
-       " SELECT u.report_id, u.date, (SELECT count(*) FROM search_analytics AS s"
-       " WHERE s.report_id = u.report_id AND s.date = u.date), u.truncated,"
+       " SELECT u.report_id, u.date, (SELECT coalesce(sum(b.row_count), 0) FROM batches AS b"
+       " WHERE b.report_id = u.report_id AND b.date = u.date AND b.state = 'done'),"
+       " u.truncated,"
        " (SELECT coalesce(max(b.provisional), 0) FROM batches AS b"
        " WHERE b.report_id = u.report_id AND b.date = u.date), clock_timestamp()"
        " FROM unnest($1::text[], $2::date[], $3::int[]) AS u(report_id, date, truncated)"
@@ -129,14 +140,16 @@ Status PostgresLedger::PrepareAll() {
        " AS u(report_id, date, start_row, token) WHERE b.report_id = u.report_id"
        " AND b.date = u.date AND b.start_row = u.start_row AND b.state = 'leased'"
        " AND b.lease_token = u.token"},
+      // $5: the caller's expires_at, $6: the same as a duration from now, $7 the caller's now.
       {"renew",
-       "UPDATE batches AS b SET"
-       " lease_expires_at = clock_timestamp() + $5::bigint * interval '1 millisecond',"
-       " updated_at = clock_timestamp()"
-       " FROM unnest($1::text[], $2::date[], $3::bigint[], $4::text[])"
-       " AS u(report_id, date, start_row, token) WHERE b.report_id = u.report_id"
-       " AND b.date = u.date AND b.start_row = u.start_row AND b.state = 'leased'"
-       " AND b.lease_token = u.token"},
+       "UPDATE batches AS b SET lease_expires_at = CASE WHEN " CALLER_CLOCK
+       " THEN to_timestamp($5::bigint / 1000.0)"
+       " ELSE clock_timestamp() + $6::bigint * interval '1 millisecond' END,"
+       " updated_at = " LEASE_NOW(
+           "$7") " FROM unnest($1::text[], $2::date[], $3::bigint[], $4::text[])"
+                 " AS u(report_id, date, start_row, token) WHERE b.report_id = u.report_id"
+                 " AND b.date = u.date AND b.start_row = u.start_row AND b.state = 'leased'"
+                 " AND b.lease_token = u.token"},
 
       {"count_states",
        "SELECT state, count(*) FROM batches WHERE report_id = ANY($1::text[]) GROUP BY state"},
@@ -156,8 +169,8 @@ Status PostgresLedger::PrepareAll() {
       {"live_leases",
        "SELECT lease_owner, count(*), (extract(epoch FROM max(updated_at)) * 1000)::bigint,"
        " (extract(epoch FROM max(lease_expires_at)) * 1000)::bigint FROM batches"
-       " WHERE report_id = $1 AND state = 'leased' AND lease_expires_at > clock_timestamp()"
-       " GROUP BY lease_owner ORDER BY lease_owner"},
+       " WHERE report_id = $1 AND state = 'leased' AND lease_expires_at > " LEASE_NOW(
+           "$2") " GROUP BY lease_owner ORDER BY lease_owner"},
 
       // Verify.
       {"duplicate_rows",
@@ -175,20 +188,14 @@ Status PostgresLedger::PrepareAll() {
        " AND NOT EXISTS (SELECT 1 FROM batches AS n WHERE n.report_id = b.report_id"
        " AND n.date = b.date AND n.start_row = b.start_row + b.row_count)"
        " ORDER BY b.date, b.start_row"},
-      // Stored rows per day against what the ledger says: its pages' counts once every
-      // page is done, else the count recorded when the held day was swapped in.
+      // Stored rows per day against the rows the held day's pages returned (recorded when
+      // the day was swapped in); rows of a day not held count against 0.
       {"row_mismatch",
        "WITH stored AS (SELECT date, count(*) AS n FROM search_analytics WHERE report_id = $1"
-       " GROUP BY date), pages AS (SELECT date, sum(row_count) AS n,"
-       " bool_and(state = 'done') AS done FROM batches WHERE report_id = $1 GROUP BY date),"
-       " held AS (SELECT date, row_count FROM days WHERE report_id = $1)"
-       " SELECT coalesce(h.date, s.date)::text, coalesce(s.n, 0),"
-       " (CASE WHEN p.done IS TRUE THEN p.n ELSE coalesce(h.row_count, 0) END)::bigint"
+       " GROUP BY date), held AS (SELECT date, row_count FROM days WHERE report_id = $1)"
+       " SELECT coalesce(h.date, s.date)::text, coalesce(s.n, 0), coalesce(h.row_count, 0)"
        " FROM held AS h FULL JOIN stored AS s ON s.date = h.date"
-       " LEFT JOIN pages AS p ON p.date = coalesce(h.date, s.date)"
-       " WHERE coalesce(s.n, 0) <>"
-       " (CASE WHEN p.done IS TRUE THEN p.n ELSE coalesce(h.row_count, 0) END)"
-       " ORDER BY 1"},
+       " WHERE coalesce(s.n, 0) <> coalesce(h.row_count, 0) ORDER BY 1"},
       {"bad_values",
        "SELECT date::text, count(*) FROM search_analytics WHERE report_id = $1"
        " AND (clicks < 0 OR impressions < 0 OR NOT (ctr BETWEEN 0 AND 1)"
