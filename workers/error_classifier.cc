@@ -4,7 +4,6 @@
 #include <array>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
-#include <cctype>
 #include <exception>
 #include <string_view>
 #include <utility>
@@ -126,33 +125,19 @@ std::string OneLine(std::string_view text, bool ascii_only) {
   return out;
 }
 
-bool ContainsQuota(std::string_view message) {
-  constexpr std::string_view kWord = "quota";
-  if (message.size() < kWord.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i + kWord.size() <= message.size(); ++i) {
-    bool match = true;
-    for (std::size_t j = 0; j < kWord.size() && match; ++j) {
-      match = std::tolower(static_cast<unsigned char>(message[i + j])) == kWord[j];
-    }
-    if (match) {
-      return true;
-    }
-  }
-  return false;
-}
-
+// Quota by structured fields only: a message is prose for people ("...requires a quota
+// project, which is not set by default" is a PERMISSION_DENIED), never a signal.
 bool SaysQuota(const ApiError& e) {
+  // error.errors[].reason (domain usageLimits) and error.details[] ErrorInfo reasons.
   static constexpr std::array<std::string_view, 7> kQuotaReasons = {
-      "quotaExceeded",       "rateLimitExceeded",  "userRateLimitExceeded", "dailyLimitExceeded",
-      "RATE_LIMIT_EXCEEDED", "RESOURCE_EXHAUSTED", "QUOTA_EXCEEDED"};
+      "rateLimitExceeded",   "userRateLimitExceeded", "quotaExceeded",     "dailyLimitExceeded",
+      "RATE_LIMIT_EXCEEDED", "QUOTA_EXCEEDED",        "RESOURCE_EXHAUSTED"};
   for (const std::string& r : e.reasons) {
     if (std::find(kQuotaReasons.begin(), kQuotaReasons.end(), r) != kQuotaReasons.end()) {
       return true;
     }
   }
-  return e.status == "RESOURCE_EXHAUSTED" || ContainsQuota(e.message);
+  return e.status == "RESOURCE_EXHAUSTED";
 }
 
 // "HTTP 403 PERMISSION_DENIED: User does not have ..." or, for a body that is not a
@@ -203,16 +188,19 @@ Classification ClassifyOrThrow(const HttpResponse& response, WallTime now) {
 
   const ApiError api = ReadApiError(response.body);
   c.reason = HttpReason(status, response.body, api);
+  if (!api.reasons.empty()) c.api_reason = OneLine(api.reasons.front(), /*ascii_only=*/true);
+  c.api_status = OneLine(api.status, /*ascii_only=*/true);
   if (status == 429) {
     c.kind = ErrorKind::kQuota;
-  } else if (status == 403) {
-    c.kind = SaysQuota(api) ? ErrorKind::kQuota : ErrorKind::kFatal;
   } else if (status == 401) {
     c.kind = ErrorKind::kUnauthorized;
   } else if (status == 408 || (status >= 500 && status < 600)) {
     c.kind = ErrorKind::kTransient;
+  } else if (status >= 400 && status < 500 && SaysQuota(api)) {
+    c.kind = ErrorKind::kQuota;  // 403 (or another 4xx) whose structured reason is a quota
   } else {
-    // 400, 404, other 4xx; also 1xx/3xx/0, which mean a wrong --api-base or a broken proxy.
+    // 400, 403 permission, 404, other 4xx; also 1xx/3xx/0, which mean a wrong --api-base
+    // or a broken proxy.
     c.kind = ErrorKind::kFatal;
   }
   return c;
@@ -245,7 +233,10 @@ Classification Classify(const HttpResponse& response, WallTime now) {
     return ClassifyOrThrow(response, now);
   } catch (const std::exception& e) {
     // Only allocation can throw here; a retry is the safe answer.
-    return Classification{ErrorKind::kTransient, std::string("cannot classify: ") + e.what(), {}};
+    Classification c;
+    c.kind = ErrorKind::kTransient;
+    c.reason = std::string("cannot classify: ") + e.what();
+    return c;
   }
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <system_error>
 
+#include "core/clock.h"
 #include "core/page.h"
 #include "workers/http_client.h"
 
@@ -16,7 +17,7 @@ namespace batchfetch {
 enum class ErrorKind {
   kNone = 0,      // 2xx: parse the body
   kTransient,     // timeout, reset, 5xx, 408, truncated body: retry this page with back-off
-  kQuota,         // 429, or 403 whose body says quotaExceeded/rateLimitExceeded: slow the job
+  kQuota,         // 429, or a 4xx whose structured fields say quota (see Classify): slow down
   kUnauthorized,  // 401: refresh the token once, then fatal
   kFatal,         // 400, 403 permission, 404, other 4xx, oversized body: halt the run
 };
@@ -24,13 +25,18 @@ enum class ErrorKind {
 struct Classification {
   ErrorKind kind = ErrorKind::kNone;
   std::string reason;                                    // one line, no secrets
-  std::optional<std::chrono::milliseconds> retry_after;  // from Retry-After, if any
+  std::optional<std::chrono::milliseconds> retry_after;  // from Retry-After, if any (uncapped)
+  std::string api_reason;  // the first error.errors[].reason / error.details[].reason, or ""
+  std::string api_status;  // error.status (RESOURCE_EXHAUSTED, PERMISSION_DENIED, ...) or ""
 };
 
-// Classifies a finished transfer. A 403 is decided by its body (error.errors[].reason,
-// error.status and error.message), never by the status alone. now resolves an HTTP-date
-// Retry-After. The reason quotes the API's own message (one line, at most ~200 bytes).
-// Never throws.
+// Classifies a finished transfer. Quota iff 429, or a 4xx whose structured fields say so:
+// error.status RESOURCE_EXHAUSTED, an error.errors[].reason in {rateLimitExceeded,
+// userRateLimitExceeded, quotaExceeded, dailyLimitExceeded} or an error.details[]
+// ErrorInfo reason RATE_LIMIT_EXCEEDED / QUOTA_EXCEEDED. Never by the message: a 403
+// whose message says "quota" (e.g. "...requires a quota project", PERMISSION_DENIED) is
+// fatal. now resolves an HTTP-date Retry-After (capping it is the caller's). The reason
+// quotes the API's own message (one line, at most ~200 bytes). Never throws.
 Classification Classify(const HttpResponse& response, WallTime now);
 
 const char* ErrorKindName(ErrorKind kind);

@@ -43,6 +43,50 @@ const char k403RateLimitExceeded[] = R"({"error": {"code": 403, "message": "Rate
 const char k403ResourceExhausted[] = R"({"error": {"code": 403, "message": "Too many requests",
   "status": "RESOURCE_EXHAUSTED"}})";
 
+const char k403UserRateLimitExceeded[] = R"({"error": {"code": 403,
+  "message": "User Rate Limit Exceeded",
+  "errors": [{"message": "User Rate Limit Exceeded", "domain": "usageLimits", "reason": "userRateLimitExceeded"}]}})";
+
+const char k403DailyLimitExceeded[] = R"({"error": {"code": 403, "message": "Daily Limit Exceeded",
+  "errors": [{"message": "Daily Limit Exceeded", "domain": "usageLimits", "reason": "dailyLimitExceeded"}]}})";
+
+// Newer answers: only an ErrorInfo detail names the quota.
+const char k403ErrorInfoRateLimit[] = R"({"error": {"code": 403, "message": "Too many queries.",
+  "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "RATE_LIMIT_EXCEEDED",
+    "domain": "googleapis.com", "metadata": {"quota_limit_value": "60"}}]}})";
+
+// Google's answer to user credentials (gcloud application-default login) without a quota
+// project: a permission error whose domain is usageLimits and whose message says "quota".
+const char k403QuotaProjectNotSet[] = R"({
+  "error": {
+    "code": 403,
+    "message": "Your application is authenticating by using local Application Default Credentials. The searchconsole.googleapis.com API requires a quota project, which is not set by default. To learn how to set your quota project, see https://cloud.google.com/docs/authentication/adc-troubleshooting/user-creds .",
+    "errors": [
+      {
+        "message": "Your application is authenticating by using local Application Default Credentials. The searchconsole.googleapis.com API requires a quota project, which is not set by default.",
+        "domain": "usageLimits",
+        "reason": "accessNotConfigured",
+        "extendedHelp": "https://console.developers.google.com"
+      }
+    ],
+    "status": "PERMISSION_DENIED",
+    "details": [
+      {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        "reason": "SERVICE_DISABLED",
+        "domain": "googleapis.com",
+        "metadata": {"service": "searchconsole.googleapis.com", "consumer": "projects/764086051850"}
+      }
+    ]
+  }
+})";
+
+// A permission error for a site whose name says "quota".
+const char k403QuotaboardPermission[] = R"({"error": {"code": 403,
+  "message": "User does not have sufficient permission for site 'sc-domain:quotaboard.example'. See also: https://support.google.com/webmasters/answer/2451999.",
+  "errors": [{"message": "User does not have sufficient permission for site 'sc-domain:quotaboard.example'.", "domain": "global", "reason": "forbidden"}],
+  "status": "PERMISSION_DENIED"}})";
+
 const char k403QuotaInMessage[] =
     R"({"error": {"code": 403, "message": "Daily Limit Exceeded. The QUOTA for this project is used up.",
   "errors": [{"message": "x", "domain": "usageLimits", "reason": "somethingNew"}]}})";
@@ -134,7 +178,21 @@ INSTANTIATE_TEST_SUITE_P(
              "Rate Limit Exceeded"},
         Case{"Quota403ResourceExhausted", 403, k403ResourceExhausted, ErrorKind::kQuota,
              "RESOURCE_EXHAUSTED"},
-        Case{"Quota403MessageSaysQuota", 403, k403QuotaInMessage, ErrorKind::kQuota, "QUOTA"},
+        Case{"Quota403UserRateLimitExceeded", 403, k403UserRateLimitExceeded, ErrorKind::kQuota,
+             "User Rate Limit Exceeded"},
+        Case{"Quota403DailyLimitExceeded", 403, k403DailyLimitExceeded, ErrorKind::kQuota,
+             "Daily Limit Exceeded"},
+        Case{"Quota403ErrorInfoRateLimitExceeded", 403, k403ErrorInfoRateLimit, ErrorKind::kQuota,
+             "Too many queries"},
+        Case{"Fatal403MessageSaysQuotaButNoQuotaReason", 403, k403QuotaInMessage, ErrorKind::kFatal,
+             "QUOTA"},
+        Case{"Fatal403RequiresAQuotaProject", 403, k403QuotaProjectNotSet, ErrorKind::kFatal,
+             "HTTP 403 PERMISSION_DENIED: Your application is authenticating"},
+        Case{"Fatal403PermissionForASiteNamedQuotaboard", 403, k403QuotaboardPermission,
+             ErrorKind::kFatal, "quotaboard.example"},
+        Case{"Fatal404MessageSaysQuota", 404,
+             R"({"error": {"code": 404, "message": "quota not found", "status": "NOT_FOUND"}})",
+             ErrorKind::kFatal, "quota not found"},
         Case{"Fatal403Permission", 403, k403Permission, ErrorKind::kFatal,
              "HTTP 403 PERMISSION_DENIED: User does not have sufficient permission for site "
              "'https://www.example.com/'"},
@@ -198,6 +256,28 @@ TEST(ClassifyReasonTest, TruncatesLongMessagesWithoutSplittingUtf8) {
   const std::string prefix = "HTTP 400: ";
   ASSERT_EQ(kept.substr(0, prefix.size()), prefix);
   EXPECT_EQ((kept.size() - prefix.size()) % 2, 0u) << kept;
+}
+
+TEST(ClassifyStructuredFieldsTest, ExposesTheApiReasonAndStatus) {
+  HttpResponse r;
+  r.status = 429;
+  r.body = k429RateLimit;
+  Classification c = Classify(r, WallClock::now());
+  EXPECT_EQ(c.api_reason, "RATE_LIMIT_EXCEEDED");
+  EXPECT_EQ(c.api_status, "RESOURCE_EXHAUSTED");
+  r.status = 403;
+  r.body = k403QuotaProjectNotSet;
+  c = Classify(r, WallClock::now());
+  EXPECT_EQ(c.kind, ErrorKind::kFatal);
+  EXPECT_EQ(c.api_reason, "accessNotConfigured");
+  EXPECT_EQ(c.api_status, "PERMISSION_DENIED");
+}
+
+TEST(ClassifyRetryAfterTest, KeepsALongRetryAfterForTheCallerToCap) {
+  HttpResponse r;
+  r.status = 429;
+  r.retry_after = "86400";
+  EXPECT_EQ(Classify(r, WallClock::now()).retry_after, seconds(86400));
 }
 
 TEST(ClassifyReasonTest, FlattensMultiLineMessages) {
