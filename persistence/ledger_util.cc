@@ -1,6 +1,9 @@
 #include "persistence/ledger_util.h"
 
-#include <cstdio>
+#include <optional>
+
+#include "core/civil_date.h"
+#include "core/json_escape.h"
 
 namespace batchfetch::ledger_util {
 namespace {
@@ -8,81 +11,68 @@ namespace {
 // The attempt history keeps this much of each error message.
 constexpr std::size_t kMaxErrorChars = 500;
 
-void AppendJsonString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        *out += "\\\"";
-        break;
-      case '\\':
-        *out += "\\\\";
-        break;
-      case '\n':
-        *out += "\\n";
-        break;
-      case '\r':
-        *out += "\\r";
-        break;
-      case '\t':
-        *out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          *out += buf;
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
+std::vector<std::string> Split(const std::string& text, char separator) {
+  std::vector<std::string> out;
+  if (text.empty()) return out;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t at = text.find(separator, start);
+    out.push_back(text.substr(start, at - start));
+    if (at == std::string::npos) break;
+    start = at + 1;
   }
-  out->push_back('"');
+  return out;
 }
 
 }  // namespace
 
 std::string HistoryLine(int attempt, int64_t at_ms, std::string_view error, bool dead) {
-  std::string line = "{\"attempt\":" + std::to_string(attempt) +
-                     ",\"at\":" + std::to_string(at_ms) + ",\"dead\":" + (dead ? "true" : "false") +
-                     ",\"error\":";
-  AppendJsonString(error.substr(0, kMaxErrorChars), &line);
-  line += '}';
-  return line;
+  return "{\"attempt\":" + std::to_string(attempt) + ",\"at\":" + std::to_string(at_ms) +
+         ",\"dead\":" + (dead ? "true" : "false") + ",\"error\":\"" +
+         JsonEscape(error.substr(0, kMaxErrorChars)) + "\"}";
 }
 
-std::vector<std::string> SplitCsv(const std::string& csv) {
-  std::vector<std::string> out;
-  if (csv.empty()) return out;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t comma = csv.find(',', start);
-    out.push_back(csv.substr(start, comma - start));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
+std::vector<std::string> SplitCsv(const std::string& csv) { return Split(csv, ','); }
 
-Status ValidateJob(const Job& job, std::vector<std::string>* days) {
-  // The API caps rowLimit at this many rows per request.
-  constexpr int kMaxRowLimit = 25000;
-  const JobSpec& spec = job.spec;
-  if (job.id.empty() || spec.site.empty()) {
-    return Status::Error(Status::Code::kInvalid, "a job needs an id and a site");
+std::vector<std::string> SplitLines(const std::string& text) { return Split(text, '\n'); }
+
+Status ValidateReport(const Report& report) {
+  if (report.spec.site.empty()) {
+    return Status::Error(Status::Code::kInvalid, "a report needs a site");
   }
-  if (spec.row_limit < 1 || spec.row_limit > kMaxRowLimit) {
-    return Status::Error(Status::Code::kInvalid, "row limit " + std::to_string(spec.row_limit) +
-                                                     " is outside 1.." +
-                                                     std::to_string(kMaxRowLimit));
-  }
-  *days = DaysBetween(spec.start_date, spec.end_date);
-  if (days->empty()) {
-    return Status::Error(Status::Code::kInvalid, "bad date range " + spec.start_date + " .. " +
-                                                     spec.end_date +
-                                                     " (want YYYY-MM-DD, from <= to)");
+  if (report.id != report.spec.Id()) {
+    return Status::Error(
+        Status::Code::kInvalid,
+        "report id " + report.id + " is not the id of its fields (" + report.spec.Id() + ")");
   }
   return Status::Ok();
+}
+
+Status ValidateDays(std::span<const std::string> days) {
+  for (const std::string& day : days) {
+    if (!IsValidDate(day)) {
+      return Status::Error(Status::Code::kInvalid,
+                           "bad date \"" + JsonEscape(day) + "\" (want YYYY-MM-DD)");
+    }
+  }
+  return Status::Ok();
+}
+
+std::vector<std::string> DayRanges(const std::vector<std::string>& dates) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i < dates.size()) {
+    std::size_t j = i;
+    const std::optional<int64_t> first = ParseCivilDate(dates[i]);
+    while (first && j + 1 < dates.size()) {
+      const std::optional<int64_t> next = ParseCivilDate(dates[j + 1]);
+      if (!next || *next != *first + static_cast<int64_t>(j + 1 - i)) break;
+      ++j;
+    }
+    out.push_back(j == i ? dates[i] : dates[i] + ".." + dates[j]);
+    i = j + 1;
+  }
+  return out;
 }
 
 }  // namespace batchfetch::ledger_util

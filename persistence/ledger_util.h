@@ -5,11 +5,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "core/page.h"
+#include "core/clock.h"
+#include "core/report.h"
 #include "persistence/status.h"
 
 namespace batchfetch::ledger_util {
@@ -24,13 +26,22 @@ inline WallTime FromMillis(int64_t ms) { return WallTime(std::chrono::millisecon
 // "a,b,c" -> {"a", "b", "c"}; "" -> {}.
 std::vector<std::string> SplitCsv(const std::string& csv);
 
+// ReportSpec::FiltersText() back into filters: one per line; "" -> {}.
+std::vector<std::string> SplitLines(const std::string& text);
+
 // One line of the attempt history kept in batches.errors (JSON lines); error is cut to
 // 500 characters.
 std::string HistoryLine(int attempt, int64_t at_ms, std::string_view error, bool dead);
 
-// Checks what RegisterJob needs (an id, a site, a row limit of 1..25000, a valid date
-// range) and lists the range's days into *days. kInvalid with a one-line reason.
-Status ValidateJob(const Job& job, std::vector<std::string>* days);
+// What RegisterReport needs: a site, and an id that is spec.Id(). kInvalid, one line.
+Status ValidateReport(const Report& report);
+
+// What PlanDays needs: every day a real YYYY-MM-DD. kInvalid naming the first bad one.
+Status ValidateDays(std::span<const std::string> days);
+
+// Dates (YYYY-MM-DD, ascending, distinct) as ranges of consecutive days:
+// {"2025-01-01..2025-01-03", "2025-01-05"}.
+std::vector<std::string> DayRanges(const std::vector<std::string>& dates);
 
 // "DATE:START_ROW", how reports name a page.
 inline std::string PageName(const std::string& date, int64_t start_row) {

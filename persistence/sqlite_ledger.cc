@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <tuple>
 
+#include "core/civil_date.h"
 #include "persistence/ledger_util.h"
 #include "persistence/sqlite_ledger_statements.h"
 #include "persistence/sqlite_schema.h"
@@ -20,16 +20,17 @@ using sqlite_ledger_internal::BindKey;
 using sqlite_ledger_internal::SplitCsv;
 using sqlite_ledger_internal::ToMillis;
 using Code = Status::Code;
+
 }  // namespace
 
-Status SqliteLedger::Open(const std::string& path, std::unique_ptr<Ledger>* out) {
-  return Open(path, SqliteBusyPolicy(), out);
+Status SqliteLedger::Open(const std::string& path, OpenMode mode, std::unique_ptr<Ledger>* out) {
+  return Open(path, mode, SqliteBusyPolicy(), out);
 }
 
-Status SqliteLedger::Open(const std::string& path, const SqliteBusyPolicy& busy,
+Status SqliteLedger::Open(const std::string& path, OpenMode mode, const SqliteBusyPolicy& busy,
                           std::unique_ptr<Ledger>* out) {
   sqlite3* db = nullptr;
-  Status status = OpenSqliteLedgerDatabase(path, busy, &db);
+  Status status = OpenSqliteLedgerDatabase(path, mode, busy, &db);
   if (!status.ok()) return status;
   std::unique_ptr<SqliteLedger> ledger(new SqliteLedger(db, busy));
   status = ledger->stmts_->Prepare(db);
@@ -61,175 +62,156 @@ Status SqliteLedger::Transaction(bool write, const std::function<Status()>& body
   });
 }
 
-Status SqliteLedger::RegisterJob(const Job& job, const RefreshPolicy& refresh) {
-  const JobSpec& spec = job.spec;
-  std::vector<std::string> days;
-  if (Status status = ledger_util::ValidateJob(job, &days); !status.ok()) return status;
+Status SqliteLedger::RegisterReport(const Report& report) {
+  if (Status status = ledger_util::ValidateReport(report); !status.ok()) return status;
+  const ReportSpec& spec = report.spec;
   const std::string dimensions = spec.DimensionsCsv();
+  const std::string filters = spec.FiltersText();
   const int64_t now_ms = ToMillis(WallClock::now());
   return Transaction(true, [&]() -> Status {
-    SqliteStatement& job_stmt = stmts_->insert_job;
-    job_stmt.BindText(1, job.id);
-    job_stmt.BindText(2, spec.site);
-    job_stmt.BindText(3, spec.search_type);
-    job_stmt.BindText(4, dimensions);
-    job_stmt.BindText(5, spec.data_state);
-    job_stmt.BindText(6, spec.start_date);
-    job_stmt.BindText(7, spec.end_date);
-    job_stmt.BindInt64(8, spec.row_limit);
-    job_stmt.BindInt64(9, now_ms);
-    Status status = job_stmt.Run();
-    SqliteStatement& page = stmts_->insert_page;
-    page.BindText(1, job.id);
-    page.BindInt64(3, 0);
-    page.BindInt64(4, now_ms);
-    for (std::size_t i = 0; status.ok() && i < days.size(); ++i) {
-      page.BindText(2, days[i]);
-      status = page.Run();
-    }
-    if (!status.ok() || refresh.today.empty()) return status;
-    return ResetForRefresh(job.id, AddDays(refresh.today, -refresh.refresh_days), now_ms);
+    SqliteStatement& insert = stmts_->insert_report;
+    insert.BindText(1, report.id);
+    insert.BindText(2, spec.site);
+    insert.BindText(3, spec.search_type);
+    insert.BindText(4, dimensions);
+    insert.BindText(5, spec.data_state);
+    insert.BindText(6, spec.aggregation_type);
+    insert.BindText(7, filters);
+    insert.BindInt64(8, now_ms);
+    return insert.Run();
   });
 }
 
-Status SqliteLedger::ResetForRefresh(const std::string& job_id, const std::string& since,
-                                     int64_t now_ms) {
-  std::vector<std::string> dates;
-  SqliteStatement& select = stmts_->refresh_dates;
-  select.BindText(1, job_id);
-  select.BindText(2, since);
-  Status status =
-      select.ForEachRow([&](const SqliteStatement& row) { dates.push_back(row.ColumnText(0)); });
-  SqliteStatement& drop = stmts_->drop_later_pages;
-  SqliteStatement& reset = stmts_->reset_first_page;
-  drop.BindText(1, job_id);
-  reset.BindText(1, job_id);
-  reset.BindInt64(3, now_ms);
-  for (std::size_t i = 0; status.ok() && i < dates.size(); ++i) {
-    drop.BindText(2, dates[i]);
-    reset.BindText(2, dates[i]);
-    status = drop.Run();
-    if (status.ok()) status = reset.Run();
+Status SqliteLedger::ReadReport(const std::string& report_id, Report* out) {
+  bool found = false;
+  SqliteStatement& select = stmts_->report_by_id;
+  select.BindText(1, report_id);
+  Status status = select.ForEachRow([&](const SqliteStatement& r) {
+    found = true;
+    out->id = report_id;
+    out->spec.site = r.ColumnText(0);
+    out->spec.search_type = r.ColumnText(1);
+    out->spec.dimensions = SplitCsv(r.ColumnText(2));
+    out->spec.data_state = r.ColumnText(3);
+    out->spec.aggregation_type = r.ColumnText(4);
+    out->spec.filters = ledger_util::SplitLines(r.ColumnText(5));
+  });
+  if (status.ok() && !found) {
+    return Status::Error(Code::kNotFound, "no report " + report_id + " in the ledger");
   }
   return status;
 }
 
-Status SqliteLedger::Claim(const std::string& job_id, const std::string& owner, int max,
+Status SqliteLedger::PlanDays(const std::string& report_id, std::span<const std::string> days,
+                              const RefreshPolicy& refresh, DayPlan* out) {
+  *out = DayPlan();
+  if (Status status = ledger_util::ValidateDays(days); !status.ok()) return status;
+  // Held days on/after since are refreshed; "" refreshes nothing.
+  const std::string since =
+      refresh.today.empty() ? "" : AddDays(refresh.today, -refresh.refresh_days);
+  if (!refresh.today.empty() && since.empty()) {
+    return Status::Error(Code::kInvalid, "bad refresh date " + refresh.today);
+  }
+  const int64_t now_ms = ToMillis(WallClock::now());
+  return Transaction(true, [&]() -> Status {
+    *out = DayPlan();
+    Report report;
+    Status status = ReadReport(report_id, &report);
+    for (std::size_t i = 0; status.ok() && i < days.size(); ++i) {
+      status = PlanDay(report_id, days[i], since, now_ms, out);
+    }
+    return status;
+  });
+}
+
+Status SqliteLedger::PlanDay(const std::string& report_id, const std::string& day,
+                             const std::string& since, int64_t now_ms, DayPlan* out) {
+  int64_t pages = 0, unfinished = 0;
+  SqliteStatement& count = stmts_->day_pages;
+  count.BindText(1, report_id);
+  count.BindText(2, day);
+  Status status = count.ForEachRow([&](const SqliteStatement& r) {
+    pages = r.ColumnInt64(0);
+    unfinished = r.ColumnInt64(1);
+  });
+  if (!status.ok()) return status;
+  if (pages == 0) {
+    SqliteStatement& insert = stmts_->insert_page;
+    insert.BindText(1, report_id);
+    insert.BindText(2, day);
+    insert.BindInt64(3, 0);
+    insert.BindInt64(4, now_ms);
+    ++out->added;
+    return insert.Run();
+  }
+  if (unfinished > 0) {
+    ++out->unfinished;
+    return Status::Ok();
+  }
+  bool held = false, provisional = false;
+  SqliteStatement& day_held = stmts_->day_held;
+  day_held.BindText(1, report_id);
+  day_held.BindText(2, day);
+  status = day_held.ForEachRow([&](const SqliteStatement& r) {
+    held = true;
+    provisional = r.ColumnInt64(0) != 0;
+  });
+  if (!status.ok()) return status;
+  // Every page done but no day recorded cannot happen (the last page records it); such
+  // a day is fetched again rather than trusted.
+  const bool refresh = !held || (!since.empty() && (provisional || day >= since));
+  if (!refresh) {
+    ++out->held;
+    return Status::Ok();
+  }
+  SqliteStatement& drop = stmts_->drop_later_pages;
+  drop.BindText(1, report_id);
+  drop.BindText(2, day);
+  status = drop.Run();
+  SqliteStatement& reset = stmts_->reset_first_page;
+  reset.BindText(1, report_id);
+  reset.BindText(2, day);
+  reset.BindInt64(3, now_ms);
+  if (status.ok()) status = reset.Run();
+  ++out->refreshed;
+  return status;
+}
+
+Status SqliteLedger::Claim(std::span<const ClaimRequest> requests, const std::string& owner,
                            std::chrono::milliseconds lease, WallTime now, std::vector<Lease>* out) {
-  if (max <= 0) return Status::Ok();
   const std::size_t base = out->size();
   const int64_t now_ms = ToMillis(now);
   Status status = Transaction(true, [&]() -> Status {
     out->resize(base);
     SqliteStatement& claim = stmts_->claim;
-    claim.BindText(1, owner);
-    claim.BindInt64(2, now_ms + lease.count());
-    claim.BindInt64(3, now_ms);
-    claim.BindText(4, job_id);
-    claim.BindInt64(5, max);
-    return claim.ForEachRow([&](const SqliteStatement& row) {
-      Lease& l = out->emplace_back();
-      l.key.job_id = job_id;
-      l.key.date = row.ColumnText(0);
-      l.key.start_row = row.ColumnInt64(1);
-      l.token = row.ColumnText(2);
-      l.attempts = static_cast<int>(row.ColumnInt64(3));
-    });
-  });
-  if (!status.ok()) {
-    out->resize(base);
-    return status;
-  }
-  // RETURNING gives rows in no promised order.
-  std::sort(out->begin() + static_cast<std::ptrdiff_t>(base), out->end(),
-            [](const Lease& a, const Lease& b) {
-              return std::tie(a.key.date, a.key.start_row) < std::tie(b.key.date, b.key.start_row);
-            });
-  return status;
-}
-
-Status SqliteLedger::CommitOne(const FetchedPage& page, int64_t now_ms, bool* lease_held) {
-  const Job& job = *page.job;
-  const PageKey& key = page.lease.key;
-  const std::string dimensions = job.spec.DimensionsCsv();
-
-  const int64_t row_count = static_cast<int64_t>(page.rows.size());
-  const bool full = row_count >= job.spec.row_limit;
-  const bool truncated = full && key.start_row + job.spec.row_limit >= kDailyRowCap;
-  // Completed first: only a page 0 whose lease holds may replace its day's rows.
-  SqliteStatement& complete = stmts_->complete_page;
-  complete.BindInt64(1, row_count);
-  complete.BindInt64(2, truncated ? 1 : 0);
-  complete.BindInt64(3, now_ms);
-  BindKey(complete, 4, key);
-  complete.BindText(7, page.lease.token);
-  complete.BindInt64(8, page.provisional ? 1 : 0);
-  if (Status s = complete.Run(); !s.ok()) return s;
-  *lease_held = sqlite3_changes(db_) == 1;
-  if (*lease_held && key.start_row == 0) {
-    SqliteStatement& del = stmts_->delete_day_rows;
-    del.BindText(1, job.spec.site);
-    del.BindText(2, job.spec.search_type);
-    del.BindText(3, dimensions);
-    del.BindText(4, key.date);
-    if (Status s = del.Run(); !s.ok()) return s;
-  }
-
-  if (Status s = stmts_->PrepareUpsert(db_); !s.ok()) return s;
-  SqliteStatement& upsert = stmts_->upsert_row;
-  upsert.BindText(1, job.spec.site);
-  upsert.BindText(2, job.spec.search_type);
-  upsert.BindText(3, dimensions);
-  upsert.BindInt64(15, now_ms);
-  for (const Row& row : page.rows) {
-    // One request covers one day, so a row without the date dimension is of key.date.
-    upsert.BindText(4, row.date.empty() ? key.date : row.date);
-    upsert.BindText(5, row.hour);
-    upsert.BindText(6, row.query);
-    upsert.BindText(7, row.page);
-    upsert.BindText(8, row.country);
-    upsert.BindText(9, row.device);
-    upsert.BindText(10, row.search_appearance);
-    upsert.BindNumber(11, row.clicks);
-    upsert.BindNumber(12, row.impressions);
-    upsert.BindDouble(13, row.ctr);
-    upsert.BindDouble(14, row.position);
-    Status status = upsert.Run();
-    if (!status.ok()) return status;
-  }
-
-  if (!*lease_held || !full || truncated) return Status::Ok();
-
-  SqliteStatement& next = stmts_->insert_page;
-  next.BindText(1, key.job_id);
-  next.BindText(2, key.date);
-  next.BindInt64(3, key.start_row + job.spec.row_limit);
-  next.BindInt64(4, now_ms);
-  return next.Run();
-}
-
-Status SqliteLedger::CommitPages(std::span<const FetchedPage> pages, WallTime now,
-                                 std::vector<bool>* lease_held) {
-  lease_held->assign(pages.size(), false);
-  for (const FetchedPage& page : pages) {
-    if (page.job == nullptr || page.job->id != page.lease.key.job_id) {
-      return Status::Error(Code::kInvalid, "a fetched page must carry the job it belongs to");
-    }
-  }
-  if (pages.empty()) return Status::Ok();
-  const int64_t now_ms = ToMillis(now);
-  return Transaction(true, [&]() -> Status {
-    for (std::size_t i = 0; i < pages.size(); ++i) {
-      bool held = false;
-      Status status = CommitOne(pages[i], now_ms, &held);
-      if (!status.ok()) {
-        lease_held->assign(pages.size(), false);
-        return status;
-      }
-      (*lease_held)[i] = held;
+    for (const ClaimRequest& request : requests) {
+      if (request.max <= 0) continue;
+      const std::size_t first = out->size();
+      claim.BindText(1, owner);
+      claim.BindInt64(2, now_ms + lease.count());
+      claim.BindInt64(3, now_ms);
+      claim.BindText(4, request.report_id);
+      claim.BindInt64(5, request.max);
+      Status s = claim.ForEachRow([&](const SqliteStatement& row) {
+        Lease& l = out->emplace_back();
+        l.key.report_id = request.report_id;
+        l.key.date = row.ColumnText(0);
+        l.key.start_row = row.ColumnInt64(1);
+        l.token = row.ColumnText(2);
+        l.attempts = static_cast<int>(row.ColumnInt64(3));
+      });
+      if (!s.ok()) return s;
+      // RETURNING gives rows in no promised order.
+      std::sort(out->begin() + static_cast<std::ptrdiff_t>(first), out->end(),
+                [](const Lease& a, const Lease& b) {
+                  return std::tie(a.key.date, a.key.start_row) <
+                         std::tie(b.key.date, b.key.start_row);
+                });
     }
     return Status::Ok();
   });
+  if (!status.ok()) out->resize(base);
+  return status;
 }
 
 Status SqliteLedger::FailPage(const Lease& lease, const std::string& error, bool final,
@@ -277,75 +259,40 @@ Status SqliteLedger::Release(std::span<const Lease> leases, WallTime now) {
 }
 
 Status SqliteLedger::Renew(std::span<const Lease> leases, WallTime expires_at) {
-  // updated_at records the renewal (the owner's heartbeat, shown by Report).
+  // updated_at records the renewal (the owner's heartbeat, shown by Describe).
   return UpdateLeases(stmts_->renew, {ToMillis(expires_at), ToMillis(WallClock::now())}, leases);
 }
 
-Status SqliteLedger::ReadProgress(const std::string& job_id, JobProgress* out) {
-  *out = JobProgress();
-  SqliteStatement& exists = stmts_->job_exists;
-  exists.BindText(1, job_id);
-  bool row = false;
-  Status status = exists.Step(&row);
-  if (!status.ok()) return status;
-  const bool found = row && exists.ColumnInt64(0) > 0;
-  exists.Reset();
-  if (!found) return Status::Error(Code::kNotFound, "no job " + job_id + " in the ledger");
-
-  SqliteStatement& states = stmts_->count_states;
-  states.BindText(1, job_id);
-  status = states.ForEachRow([&](const SqliteStatement& r) {
-    const std::string state = r.ColumnText(0);
-    const int64_t n = r.ColumnInt64(1);
-    if (state == "pending") out->pending = n;
-    if (state == "leased") out->leased = n;
-    if (state == "dead") out->dead = n;
-    if (state == "done") {
-      out->done = n;
-      out->rows = r.ColumnInt64(2);
-    }
-  });
-  if (!status.ok()) return status;
-
-  SqliteStatement& truncated = stmts_->truncated_days;
-  truncated.BindText(1, job_id);
-  return truncated.ForEachRow([&](const SqliteStatement& r) {
-    out->truncated_days = r.ColumnInt64(0);
-    out->provisional_days = r.ColumnInt64(1);
-  });
-}
-
-Status SqliteLedger::Progress(const std::string& job_id, JobProgress* out) {
-  return Transaction(false, [&] { return ReadProgress(job_id, out); });
-}
-
-Status SqliteLedger::RetryDead(const std::string& job_id, int64_t* count) {
+Status SqliteLedger::RetryDead(const std::string& report_id, int64_t* count) {
   *count = 0;
   const int64_t now_ms = ToMillis(WallClock::now());
   return Transaction(true, [&]() -> Status {
+    if (!report_id.empty()) {
+      Report report;
+      if (Status s = ReadReport(report_id, &report); !s.ok()) return s;
+    }
     SqliteStatement& retry = stmts_->retry_dead;
     retry.BindInt64(1, now_ms);
-    retry.BindText(2, job_id);
+    retry.BindText(2, report_id);
     Status status = retry.Run();
     *count = status.ok() ? sqlite3_changes(db_) : 0;
     return status;
   });
 }
 
-Status SqliteLedger::ListJobs(std::vector<Job>* out) {
+Status SqliteLedger::ListReports(std::vector<Report>* out) {
   const std::size_t base = out->size();
   Status status = Transaction(false, [&]() -> Status {
     out->resize(base);
-    return stmts_->list_jobs.ForEachRow([&](const SqliteStatement& row) {
-      Job& job = out->emplace_back();
-      job.id = row.ColumnText(0);
-      job.spec.site = row.ColumnText(1);
-      job.spec.search_type = row.ColumnText(2);
-      job.spec.dimensions = SplitCsv(row.ColumnText(3));
-      job.spec.data_state = row.ColumnText(4);
-      job.spec.start_date = row.ColumnText(5);
-      job.spec.end_date = row.ColumnText(6);
-      job.spec.row_limit = static_cast<int>(row.ColumnInt64(7));
+    return stmts_->list_reports.ForEachRow([&](const SqliteStatement& row) {
+      Report& report = out->emplace_back();
+      report.id = row.ColumnText(0);
+      report.spec.site = row.ColumnText(1);
+      report.spec.search_type = row.ColumnText(2);
+      report.spec.dimensions = SplitCsv(row.ColumnText(3));
+      report.spec.data_state = row.ColumnText(4);
+      report.spec.aggregation_type = row.ColumnText(5);
+      report.spec.filters = ledger_util::SplitLines(row.ColumnText(6));
     });
   });
   if (!status.ok()) out->resize(base);

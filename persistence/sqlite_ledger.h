@@ -19,21 +19,26 @@ namespace batchfetch {
 // transactions, retried a bounded number of times while another connection holds the
 // write lock (then kBusy). Statements are prepared once per connection.
 //
+// A day's rows: the pages of a multi-page fetch are staged in staged_rows; the day's
+// last page deletes the day's rows from search_analytics and moves the staged rows in,
+// in its transaction. A day fetched in one page skips the staging.
+//
 // Thread rule: one thread at a time (see Ledger).
 class SqliteLedger final : public Ledger {
  public:
-  // Opens the ledger file at path (created 0600 when missing); see OpenLedger.
-  static Status Open(const std::string& path, std::unique_ptr<Ledger>* out);
-  static Status Open(const std::string& path, const SqliteBusyPolicy& busy,
+  // Opens the ledger file at path as mode allows; see OpenLedger.
+  static Status Open(const std::string& path, OpenMode mode, std::unique_ptr<Ledger>* out);
+  static Status Open(const std::string& path, OpenMode mode, const SqliteBusyPolicy& busy,
                      std::unique_ptr<Ledger>* out);
   ~SqliteLedger() override;
 
   SqliteLedger(const SqliteLedger&) = delete;
   SqliteLedger& operator=(const SqliteLedger&) = delete;
 
-  using Ledger::RegisterJob;
-  Status RegisterJob(const Job& job, const RefreshPolicy& refresh) override;
-  Status Claim(const std::string& job_id, const std::string& owner, int max,
+  Status RegisterReport(const Report& report) override;
+  Status PlanDays(const std::string& report_id, std::span<const std::string> days,
+                  const RefreshPolicy& refresh, DayPlan* out) override;
+  Status Claim(std::span<const ClaimRequest> requests, const std::string& owner,
                std::chrono::milliseconds lease, WallTime now, std::vector<Lease>* out) override;
   Status CommitPages(std::span<const FetchedPage> pages, WallTime now,
                      std::vector<bool>* lease_held) override;
@@ -41,11 +46,11 @@ class SqliteLedger final : public Ledger {
                   WallTime retry_at, WallTime now, bool* lease_held) override;
   Status Release(std::span<const Lease> leases, WallTime now) override;
   Status Renew(std::span<const Lease> leases, WallTime expires_at) override;
-  Status Progress(const std::string& job_id, JobProgress* out) override;
-  Status RetryDead(const std::string& job_id, int64_t* count) override;
-  Status ListJobs(std::vector<Job>* out) override;
-  Status Report(const std::string& job_id, WallTime now, JobReport* out) override;
-  Status Verify(const std::string& job_id, VerifyReport* out) override;
+  Status Progress(std::span<const std::string> report_ids, ReportProgress* out) override;
+  Status RetryDead(const std::string& report_id, int64_t* count) override;
+  Status ListReports(std::vector<Report>* out) override;
+  Status Describe(const std::string& report_id, WallTime now, ReportStatus* out) override;
+  Status Verify(const std::string& report_id, VerifyReport* out) override;
 
  private:
   struct Statements;
@@ -60,13 +65,19 @@ class SqliteLedger final : public Ledger {
   // and the token to the next four parameters.
   Status UpdateLeases(SqliteStatement& stmt, std::initializer_list<int64_t> times,
                       std::span<const Lease> leases);
-  // Pages of job_id by state, inside the caller's transaction; kNotFound for no such job.
-  Status ReadProgress(const std::string& job_id, JobProgress* out);
-  // RegisterJob's refresh, inside its transaction: resets every finished day of job_id
-  // that is provisional or on/after since (see Ledger::RegisterJob).
-  Status ResetForRefresh(const std::string& job_id, const std::string& since, int64_t now_ms);
-  // Upserts one page's rows and completes it if its lease holds.
+  // report_id's report, inside the caller's transaction; kNotFound for no such report.
+  Status ReadReport(const std::string& report_id, Report* out);
+  // report_id's pages by state and days held, inside the caller's transaction;
+  // kNotFound for no such report.
+  Status ReadProgress(const std::string& report_id, ReportProgress* out);
+  // PlanDays for one day, inside its transaction.
+  Status PlanDay(const std::string& report_id, const std::string& day, const std::string& since,
+                 int64_t now_ms, DayPlan* out);
+  // Completes one page if its lease holds: stage or store its rows, queue its next page
+  // or swap its day in. Writes nothing when the lease is lost.
   Status CommitOne(const FetchedPage& page, int64_t now_ms, bool* lease_held);
+  // Binds a row's fields to stmt (staged_rows or search_analytics) and runs it.
+  Status WriteRow(SqliteStatement& stmt, const Row& row);
 
   const SqliteBusyPolicy busy_;
   sqlite3* db_;                        // owned; closed after stmts_ is finalized

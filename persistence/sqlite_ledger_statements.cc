@@ -3,6 +3,21 @@
 #include <utility>
 
 namespace batchfetch {
+namespace {
+
+// The columns of a stored (or staged) row, in the order WriteRow binds them.
+#define BF_ROW_COLUMNS                                                      \
+  "report_id, site, search_type, date, hour, query, page, country, device," \
+  " search_appearance, clicks, impressions, ctr, position, fetched_at"
+#define BF_ROW_KEY "report_id, date, hour, query, page, country, device, search_appearance"
+#define BF_ROW_UPSERT                                                                      \
+  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"             \
+  " ON CONFLICT(" BF_ROW_KEY                                                               \
+  ") DO UPDATE SET clicks = excluded.clicks,"                                              \
+  " impressions = excluded.impressions, ctr = excluded.ctr, position = excluded.position," \
+  " fetched_at = excluded.fetched_at"
+
+}  // namespace
 
 Status SqliteLedger::Statements::Prepare(sqlite3* db) {
   const std::pair<SqliteStatement*, const char*> all[] = {
@@ -10,106 +25,127 @@ Status SqliteLedger::Statements::Prepare(sqlite3* db) {
       {&begin_write, "BEGIN IMMEDIATE"},
       {&commit, "COMMIT"},
       {&rollback, "ROLLBACK"},
-      {&insert_job,
-       "INSERT INTO jobs(id, site, search_type, dimensions, data_state, start_date, end_date,"
-       " row_limit, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+      // Reports.
+      {&insert_report,
+       "INSERT INTO reports(id, site, search_type, dimensions, data_state, aggregation_type,"
+       " filters, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
        " ON CONFLICT(id) DO NOTHING"},
+      {&report_by_id,
+       "SELECT site, search_type, dimensions, data_state, aggregation_type, filters"
+       " FROM reports WHERE id = ?1"},
+      {&list_reports,
+       "SELECT id, site, search_type, dimensions, data_state, aggregation_type, filters"
+       " FROM reports ORDER BY created_at, rowid"},
+      // PlanDays.
+      {&day_pages,
+       "SELECT count(*), coalesce(sum(state <> 'done'), 0) FROM batches"
+       " WHERE report_id = ?1 AND date = ?2"},
+      {&day_held, "SELECT provisional FROM days WHERE report_id = ?1 AND date = ?2"},
       {&insert_page,
-       "INSERT INTO batches(job_id, date, start_row, state, attempts, next_attempt_at,"
-       " truncated, updated_at) VALUES (?1, ?2, ?3, 'pending', 0, 0, 0, ?4)"
-       " ON CONFLICT(job_id, date, start_row) DO NOTHING"},
-      // The subquery fences the LIMIT; randomblob() is evaluated per row, so every page
-      // gets its own token. An expired lease is taken over without counting an attempt.
+       "INSERT INTO batches(report_id, date, start_row, state, attempts, next_attempt_at,"
+       " truncated, provisional, updated_at) VALUES (?1, ?2, ?3, 'pending', 0, 0, 0, 0, ?4)"
+       " ON CONFLICT(report_id, date, start_row) DO NOTHING"},
+      {&drop_later_pages,
+       "DELETE FROM batches WHERE report_id = ?1 AND date = ?2 AND start_row > 0"},
+      {&reset_first_page,
+       "UPDATE batches SET state = 'pending', attempts = 0, next_attempt_at = 0,"
+       " lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, row_count = NULL,"
+       " row_limit = NULL, truncated = 0, provisional = 0, last_error = NULL, errors = NULL,"
+       " updated_at = ?3 WHERE report_id = ?1 AND date = ?2 AND start_row = 0"},
+      // Pages. The claim's subquery fences the LIMIT; randomblob() is evaluated per row,
+      // so every page gets its own token. An expired lease is taken over without
+      // counting an attempt.
       {&claim,
        "UPDATE batches SET state = 'leased', lease_owner = ?1,"
        " lease_token = lower(hex(randomblob(16))), lease_expires_at = ?2, updated_at = ?3"
-       " WHERE rowid IN (SELECT rowid FROM batches WHERE job_id = ?4 AND"
+       " WHERE rowid IN (SELECT rowid FROM batches WHERE report_id = ?4 AND"
        " ((state = 'pending' AND next_attempt_at <= ?3) OR"
        " (state = 'leased' AND lease_expires_at <= ?3))"
        " ORDER BY date, start_row LIMIT ?5)"
        " RETURNING date, start_row, lease_token, attempts"},
-      {&complete_page,
-       "UPDATE batches SET state = 'done', row_count = ?1, truncated = ?2, lease_owner = NULL,"
-       " lease_token = NULL, lease_expires_at = NULL, updated_at = ?3, provisional = ?8"
-       " WHERE job_id = ?4 AND date = ?5 AND start_row = ?6 AND lease_token = ?7"},
-      // Fresh data. The days to re-fetch: every page done, and provisional or recent (?2).
-      {&refresh_dates,
-       "SELECT date FROM batches WHERE job_id = ?1 GROUP BY date"
-       " HAVING sum(CASE WHEN state <> 'done' THEN 1 ELSE 0 END) = 0"
-       " AND (date >= ?2 OR max(provisional) = 1) ORDER BY date"},
-      {&drop_later_pages,
-       "DELETE FROM batches WHERE job_id = ?1 AND date = ?2 AND start_row > 0"
-       " AND state = 'done'"},
-      {&reset_first_page,
-       "UPDATE batches SET state = 'pending', attempts = 0, next_attempt_at = 0,"
-       " lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, row_count = NULL,"
-       " truncated = 0, updated_at = ?3"
-       " WHERE job_id = ?1 AND date = ?2 AND start_row = 0 AND state = 'done'"},
-      {&delete_day_rows,
-       "DELETE FROM search_analytics WHERE site = ?1 AND search_type = ?2 AND dimensions = ?3"
-       " AND date = ?4"},
       {&fail_page,
        "UPDATE batches SET attempts = attempts + 1, last_error = ?1,"
        " errors = coalesce(errors || char(10), '') || ?2,"
        " state = CASE WHEN ?3 OR attempts + 1 >= ?4 THEN 'dead' ELSE 'pending' END,"
        " next_attempt_at = ?5, lease_owner = NULL, lease_token = NULL,"
        " lease_expires_at = NULL, updated_at = ?6"
-       " WHERE job_id = ?7 AND date = ?8 AND start_row = ?9 AND lease_token = ?10"},
+       " WHERE report_id = ?7 AND date = ?8 AND start_row = ?9 AND lease_token = ?10"},
       {&release,
        "UPDATE batches SET state = 'pending', lease_owner = NULL, lease_token = NULL,"
        " lease_expires_at = NULL, updated_at = ?1"
-       " WHERE job_id = ?2 AND date = ?3 AND start_row = ?4 AND lease_token = ?5"},
+       " WHERE report_id = ?2 AND date = ?3 AND start_row = ?4 AND lease_token = ?5"},
       {&renew,
        "UPDATE batches SET lease_expires_at = ?1, updated_at = ?2"
-       " WHERE job_id = ?3 AND date = ?4 AND start_row = ?5 AND lease_token = ?6"},
-      {&job_exists, "SELECT count(*) FROM jobs WHERE id = ?1"},
-      {&count_states,
-       "SELECT state, count(*), coalesce(sum(row_count), 0) FROM batches WHERE job_id = ?1"
-       " GROUP BY state"},
-      {&truncated_days,
-       "SELECT count(DISTINCT CASE WHEN truncated = 1 THEN date END),"
-       " count(DISTINCT CASE WHEN provisional = 1 AND state = 'done' THEN date END)"
-       " FROM batches WHERE job_id = ?1"},
+       " WHERE report_id = ?3 AND date = ?4 AND start_row = ?5 AND lease_token = ?6"},
       {&retry_dead,
        "UPDATE batches SET state = 'pending', attempts = 0, next_attempt_at = 0,"
-       " updated_at = ?1 WHERE state = 'dead' AND (?2 = '' OR job_id = ?2)"},
-      {&list_jobs,
-       "SELECT id, site, search_type, dimensions, data_state, start_date, end_date, row_limit"
-       " FROM jobs ORDER BY created_at, id"},
-      // Report and Verify.
-      {&job_spec,
-       "SELECT site, search_type, dimensions, start_date, end_date, row_limit FROM jobs"
-       " WHERE id = ?1"},
+       " updated_at = ?1 WHERE state = 'dead' AND (?2 = '' OR report_id = ?2)"},
+      // CommitPages. Completing first tells whether the lease holds; nothing else is
+      // written for a page whose token is gone.
+      {&complete_page,
+       "UPDATE batches SET state = 'done', row_count = ?1, row_limit = ?2, truncated = ?3,"
+       " provisional = ?4, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,"
+       " updated_at = ?5"
+       " WHERE report_id = ?6 AND date = ?7 AND start_row = ?8 AND lease_token = ?9"
+       " AND state = 'leased'"},
+      {&clear_staged, "DELETE FROM staged_rows WHERE report_id = ?1 AND date = ?2"},
+      {&delete_day_rows, "DELETE FROM search_analytics WHERE report_id = ?1 AND date = ?2"},
+      {&swap_in, "INSERT INTO search_analytics(" BF_ROW_COLUMNS ") SELECT " BF_ROW_COLUMNS
+                 " FROM staged_rows WHERE report_id = ?1 AND date = ?2"},
+      {&count_day_rows, "SELECT count(*) FROM search_analytics WHERE report_id = ?1 AND date = ?2"},
+      {&day_provisional,
+       "SELECT coalesce(max(provisional), 0) FROM batches WHERE report_id = ?1 AND date = ?2"
+       " AND state = 'done'"},
+      {&upsert_day,
+       "INSERT INTO days(report_id, date, row_count, truncated, provisional, fetched_at)"
+       " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(report_id, date) DO UPDATE SET"
+       " row_count = excluded.row_count, truncated = excluded.truncated,"
+       " provisional = excluded.provisional, fetched_at = excluded.fetched_at"},
+      // Progress.
+      {&count_states, "SELECT state, count(*) FROM batches WHERE report_id = ?1 GROUP BY state"},
+      {&day_totals,
+       "SELECT count(*), coalesce(sum(row_count), 0), coalesce(sum(truncated), 0),"
+       " coalesce(sum(provisional), 0) FROM days WHERE report_id = ?1"},
+      // Describe.
+      {&held_dates, "SELECT date FROM days WHERE report_id = ?1 ORDER BY date"},
+      {&truncated_dates,
+       "SELECT date FROM days WHERE report_id = ?1 AND truncated = 1 ORDER BY date"},
       {&dead_pages,
        "SELECT date, start_row, attempts, coalesce(last_error, ''), coalesce(errors, '')"
-       " FROM batches WHERE job_id = ?1 AND state = 'dead' ORDER BY date, start_row"},
+       " FROM batches WHERE report_id = ?1 AND state = 'dead' ORDER BY date, start_row"},
       {&live_leases,
        "SELECT lease_owner, count(*), max(updated_at), max(lease_expires_at) FROM batches"
-       " WHERE job_id = ?1 AND state = 'leased' AND lease_expires_at > ?2"
+       " WHERE report_id = ?1 AND state = 'leased' AND lease_expires_at > ?2"
        " GROUP BY lease_owner ORDER BY lease_owner"},
-      // Grouped by the key columns, not trusting the primary key: a table that lost it
-      // (a hand-made copy, another database) is checked too.
+      // Verify. Duplicates are grouped by the key columns, not trusting the primary key:
+      // a table that lost it (a hand-made copy, another database) is checked too.
       {&duplicate_rows,
        "SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM search_analytics"
-       " WHERE site = ?1 AND search_type = ?2 AND dimensions = ?3 AND date BETWEEN ?4 AND ?5"
+       " WHERE report_id = ?1"
        " GROUP BY date, hour, query, page, country, device, search_appearance"
        " HAVING count(*) > 1) AS dups"},
       {&unfinished_pages,
-       "SELECT date, start_row, state FROM batches WHERE job_id = ?1 AND state <> 'done'"
+       "SELECT date, start_row, state FROM batches WHERE report_id = ?1 AND state <> 'done'"
        " ORDER BY date, start_row"},
+      // A full page below the cap has a next page at start_row + row_count.
       {&missing_next_pages,
-       "SELECT b.date, b.start_row + ?2 FROM batches AS b WHERE b.job_id = ?1"
-       " AND b.state = 'done' AND b.row_count >= ?2 AND b.truncated = 0 AND NOT EXISTS"
-       " (SELECT 1 FROM batches AS n WHERE n.job_id = b.job_id AND n.date = b.date"
-       " AND n.start_row = b.start_row + ?2) ORDER BY b.date, b.start_row"},
-      {&page_dates, "SELECT DISTINCT date FROM batches WHERE job_id = ?1 ORDER BY date"},
+       "SELECT b.date, b.start_row + b.row_count FROM batches AS b WHERE b.report_id = ?1"
+       " AND b.state = 'done' AND b.row_limit IS NOT NULL AND b.row_count >= b.row_limit"
+       " AND b.start_row + b.row_count < ?2 AND NOT EXISTS"
+       " (SELECT 1 FROM batches AS n WHERE n.report_id = b.report_id AND n.date = b.date"
+       " AND n.start_row = b.start_row + b.row_count) ORDER BY b.date, b.start_row"},
       {&row_counts,
-       "SELECT b.date, sum(b.row_count), (SELECT count(*) FROM search_analytics AS s"
-       " WHERE s.site = ?2 AND s.search_type = ?3 AND s.dimensions = ?4 AND s.date = b.date)"
-       " FROM batches AS b WHERE b.job_id = ?1 AND b.state = 'done' GROUP BY b.date"
-       " ORDER BY b.date"},
-      {&truncated_dates,
-       "SELECT DISTINCT date FROM batches WHERE job_id = ?1 AND truncated = 1 ORDER BY date"},
+       "SELECT d.date, d.row_count, (SELECT count(*) FROM search_analytics AS s"
+       " WHERE s.report_id = d.report_id AND s.date = d.date)"
+       " FROM days AS d WHERE d.report_id = ?1 ORDER BY d.date"},
+      // Not finite: SQLite stores NaN as NULL and infinity beyond the largest double.
+      {&bad_values,
+       "SELECT date, count(*) FROM search_analytics WHERE report_id = ?1 AND"
+       " (clicks IS NULL OR impressions IS NULL OR ctr IS NULL OR position IS NULL"
+       " OR clicks < 0 OR impressions < 0 OR ctr < 0 OR ctr > 1"
+       " OR abs(clicks) > 1.7976931348623157e308 OR abs(impressions) > 1.7976931348623157e308"
+       " OR abs(position) > 1.7976931348623157e308)"
+       " GROUP BY date ORDER BY date"},
   };
   for (const auto& [stmt, sql] : all) {
     Status status = stmt->Prepare(db, sql);
@@ -118,18 +154,14 @@ Status SqliteLedger::Statements::Prepare(sqlite3* db) {
   return Status::Ok();
 }
 
-Status SqliteLedger::Statements::PrepareUpsert(sqlite3* db) {
-  if (upsert_prepared) return Status::Ok();
-  Status status = upsert_row.Prepare(
-      db,
-      "INSERT INTO search_analytics(site, search_type, dimensions, date, hour, query, page,"
-      " country, device, search_appearance, clicks, impressions, ctr, position, fetched_at)"
-      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
-      " ON CONFLICT(site, search_type, dimensions, date, hour, query, page, country, device,"
-      " search_appearance) DO UPDATE SET clicks = excluded.clicks,"
-      " impressions = excluded.impressions, ctr = excluded.ctr,"
-      " position = excluded.position, fetched_at = excluded.fetched_at");
-  upsert_prepared = status.ok();
+Status SqliteLedger::Statements::PrepareUpserts(sqlite3* db) {
+  if (upserts_prepared) return Status::Ok();
+  Status status =
+      upsert_row.Prepare(db, "INSERT INTO search_analytics(" BF_ROW_COLUMNS ")" BF_ROW_UPSERT);
+  if (status.ok()) {
+    status = stage_row.Prepare(db, "INSERT INTO staged_rows(" BF_ROW_COLUMNS ")" BF_ROW_UPSERT);
+  }
+  upserts_prepared = status.ok();
   return status;
 }
 

@@ -16,19 +16,21 @@ namespace batchfetch {
 // SQL lives in the .cc, in one list, so the PostgreSQL port has one place to read.
 struct SqliteLedger::Statements {
   Status Prepare(sqlite3* db);
-  // The row UPSERT is prepared on first use: it needs the table's primary key, and
+  // The row UPSERTs are prepared on first use: they need the tables' primary keys, and
   // `verify` must be able to open a damaged copy whose key was dropped.
-  Status PrepareUpsert(sqlite3* db);
-  bool upsert_prepared = false;
+  Status PrepareUpserts(sqlite3* db);
+  bool upserts_prepared = false;
 
   SqliteStatement begin_read, begin_write, commit, rollback;
-  SqliteStatement insert_job, insert_page, claim, upsert_row, complete_page, fail_page;
-  SqliteStatement release, renew, job_exists, count_states, truncated_days, retry_dead;
-  SqliteStatement list_jobs;
-  SqliteStatement refresh_dates, drop_later_pages, reset_first_page, delete_day_rows;  // fresh data
-  SqliteStatement job_spec, dead_pages, live_leases;                                   // Report
-  SqliteStatement duplicate_rows, unfinished_pages, missing_next_pages;                // Verify
-  SqliteStatement page_dates, row_counts, truncated_dates;                             // Verify
+  SqliteStatement insert_report, report_by_id, list_reports;                             // reports
+  SqliteStatement day_pages, day_held, insert_page, drop_later_pages, reset_first_page;  // plan
+  SqliteStatement claim, fail_page, release, renew, retry_dead;                          // pages
+  SqliteStatement complete_page, clear_staged, upsert_row, stage_row;                    // commit
+  SqliteStatement delete_day_rows, swap_in, count_day_rows, day_provisional, upsert_day;
+  SqliteStatement count_states, day_totals;                              // progress
+  SqliteStatement held_dates, truncated_dates, dead_pages, live_leases;  // Describe
+  SqliteStatement duplicate_rows, unfinished_pages, missing_next_pages;  // Verify
+  SqliteStatement row_counts, bad_values;                                // Verify
 };
 
 // Small helpers shared by the files of SqliteLedger.
@@ -38,9 +40,9 @@ using ledger_util::FromMillis;
 using ledger_util::SplitCsv;
 using ledger_util::ToMillis;
 
-// Binds key's job_id, date and start_row to parameters first, first + 1, first + 2.
+// Binds key's report_id, date and start_row to parameters first, first + 1, first + 2.
 inline void BindKey(SqliteStatement& stmt, int first, const PageKey& key) {
-  stmt.BindText(first, key.job_id);
+  stmt.BindText(first, key.report_id);
   stmt.BindText(first + 1, key.date);
   stmt.BindInt64(first + 2, key.start_row);
 }

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "persistence/ledger.h"
 #include "persistence/sqlite_statement.h"
 #include "persistence/status.h"
 
@@ -14,17 +15,25 @@ namespace batchfetch {
 // PRAGMA application_id of every batchfetch ledger: 'bfch'.
 inline constexpr int32_t kSqliteApplicationId = 0x62666368;
 // PRAGMA user_version this build writes and understands.
-// 2 added batches.provisional.
-inline constexpr int32_t kSqliteSchemaVersion = 2;
+// 2 added batches.provisional; 3 made reports own rows (reports, days, staged_rows,
+// search_analytics keyed by report_id).
+inline constexpr int32_t kSqliteSchemaVersion = 3;
 
-// Opens path as a batchfetch ledger connection: creates the file (mode 0600) when it is
-// missing, sets WAL, synchronous=NORMAL, busy.busy_timeout and foreign_keys, and creates
-// the schema in an empty file, retrying per busy while another connection does the same.
-// On success *out owns the connection.
-// Errors: kIoError (cannot open the path), kCorrupt (not a database), kForeign (another
-// program's database, or a newer schema).
-Status OpenSqliteLedgerDatabase(const std::string& path, const SqliteBusyPolicy& busy,
-                                sqlite3** out);
+// Opens path as a batchfetch ledger connection as mode allows (see OpenMode): kCreate
+// creates the file (0600) when it is missing; every mode but kReadOnly creates the
+// schema in an empty ledger or migrates an older one in place, in one transaction. A
+// missing path or a file that holds no ledger is kNotFound under kExisting/kReadOnly,
+// and then nothing is created (no file, no journal). Sets WAL, synchronous=NORMAL,
+// busy.busy_timeout and foreign_keys. On success *out owns the connection.
+// Errors (one line, naming path): kIoError (cannot open; not a regular file), kCorrupt
+// (not a database), kForeign (another program's database, or a newer schema; the file
+// is left untouched), kInvalid (kReadOnly on an older schema).
+Status OpenSqliteLedgerDatabase(const std::string& path, OpenMode mode,
+                                const SqliteBusyPolicy& busy, sqlite3** out);
+
+// Creates the tables and indexes of the current schema (no PRAGMAs), inside the caller's
+// transaction. For OpenSqliteLedgerDatabase and the migration.
+Status CreateSqliteSchema(sqlite3* db);
 
 }  // namespace batchfetch
 

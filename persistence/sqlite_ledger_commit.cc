@@ -1,0 +1,147 @@
+// SqliteLedger::CommitPages: a group of fetched pages in one transaction. Each page
+// writes only under its lease token; a day's rows become visible with its last page.
+
+#include <sqlite3.h>
+
+#include "persistence/sqlite_ledger.h"
+#include "persistence/sqlite_ledger_statements.h"
+
+namespace batchfetch {
+namespace {
+
+using sqlite_ledger_internal::ToMillis;
+using Code = Status::Code;
+
+}  // namespace
+
+Status SqliteLedger::CommitPages(std::span<const FetchedPage> pages, WallTime now,
+                                 std::vector<bool>* lease_held) {
+  lease_held->assign(pages.size(), false);
+  for (const FetchedPage& page : pages) {
+    if (page.report == nullptr || page.report->id != page.lease.key.report_id) {
+      return Status::Error(Code::kInvalid, "a fetched page must carry the report it belongs to");
+    }
+    if (page.row_limit <= 0) {
+      return Status::Error(Code::kInvalid, "a fetched page must say how many rows it asked for");
+    }
+  }
+  if (pages.empty()) return Status::Ok();
+  if (Status s = stmts_->PrepareUpserts(db_); !s.ok()) return s;
+  const int64_t now_ms = ToMillis(now);
+  return Transaction(true, [&]() -> Status {
+    for (std::size_t i = 0; i < pages.size(); ++i) {
+      bool held = false;
+      Status status = CommitOne(pages[i], now_ms, &held);
+      if (!status.ok()) {
+        lease_held->assign(pages.size(), false);
+        return status;
+      }
+      (*lease_held)[i] = held;
+    }
+    return Status::Ok();
+  });
+}
+
+Status SqliteLedger::WriteRow(SqliteStatement& stmt, const Row& row) {
+  stmt.BindText(5, row.hour);
+  stmt.BindText(6, row.query);
+  stmt.BindText(7, row.page);
+  stmt.BindText(8, row.country);
+  stmt.BindText(9, row.device);
+  stmt.BindText(10, row.search_appearance);
+  stmt.BindNumber(11, row.clicks);
+  stmt.BindNumber(12, row.impressions);
+  stmt.BindDouble(13, row.ctr);
+  stmt.BindDouble(14, row.position);
+  return stmt.Run();
+}
+
+Status SqliteLedger::CommitOne(const FetchedPage& page, int64_t now_ms, bool* lease_held) {
+  const Report& report = *page.report;
+  const PageKey& key = page.lease.key;
+  const int64_t row_count = static_cast<int64_t>(page.rows.size());
+  const bool capped = ReachesDailyCap(key.start_row, row_count);
+  // The day's last page: a short one, or one that reaches the API's cap.
+  const bool last = row_count < page.row_limit || capped;
+
+  // Completed first: its token decides whether anything else is written.
+  SqliteStatement& complete = stmts_->complete_page;
+  complete.BindInt64(1, row_count);
+  complete.BindInt64(2, page.row_limit);
+  complete.BindInt64(3, last && capped ? 1 : 0);
+  complete.BindInt64(4, page.provisional ? 1 : 0);
+  complete.BindInt64(5, now_ms);
+  complete.BindText(6, key.report_id);
+  complete.BindText(7, key.date);
+  complete.BindInt64(8, key.start_row);
+  complete.BindText(9, page.lease.token);
+  if (Status s = complete.Run(); !s.ok()) return s;
+  *lease_held = sqlite3_changes(db_) == 1;
+  if (!*lease_held) return Status::Ok();
+
+  auto bind_day = [&](SqliteStatement& stmt) {
+    stmt.BindText(1, key.report_id);
+    stmt.BindText(2, key.date);
+  };
+  Status status;
+  if (key.start_row == 0) {
+    // A new fetch of the day: whatever an abandoned one staged is stale.
+    bind_day(stmts_->clear_staged);
+    status = stmts_->clear_staged.Run();
+  }
+  // A one-page day goes straight into search_analytics; pages of a longer day wait in
+  // staged_rows for its last page.
+  const bool direct = key.start_row == 0 && last;
+  if (status.ok() && direct) {
+    bind_day(stmts_->delete_day_rows);
+    status = stmts_->delete_day_rows.Run();
+  }
+  SqliteStatement& write = direct ? stmts_->upsert_row : stmts_->stage_row;
+  write.BindText(1, key.report_id);
+  write.BindText(2, report.spec.site);
+  write.BindText(3, report.spec.search_type);
+  // One request covers one day: every row is of key.date.
+  write.BindText(4, key.date);
+  write.BindInt64(15, now_ms);
+  for (std::size_t i = 0; status.ok() && i < page.rows.size(); ++i) {
+    status = WriteRow(write, page.rows[i]);
+  }
+  if (!status.ok()) return status;
+
+  if (!last) {
+    SqliteStatement& next = stmts_->insert_page;
+    next.BindText(1, key.report_id);
+    next.BindText(2, key.date);
+    next.BindInt64(3, key.start_row + row_count);
+    next.BindInt64(4, now_ms);
+    return next.Run();
+  }
+  if (!direct) {
+    bind_day(stmts_->delete_day_rows);
+    status = stmts_->delete_day_rows.Run();
+    bind_day(stmts_->swap_in);
+    if (status.ok()) status = stmts_->swap_in.Run();
+    bind_day(stmts_->clear_staged);
+    if (status.ok()) status = stmts_->clear_staged.Run();
+    if (!status.ok()) return status;
+  }
+  int64_t stored = 0, provisional = 0;
+  bind_day(stmts_->count_day_rows);
+  status = stmts_->count_day_rows.ForEachRow(
+      [&](const SqliteStatement& r) { stored = r.ColumnInt64(0); });
+  bind_day(stmts_->day_provisional);
+  if (status.ok()) {
+    status = stmts_->day_provisional.ForEachRow(
+        [&](const SqliteStatement& r) { provisional = r.ColumnInt64(0); });
+  }
+  if (!status.ok()) return status;
+  SqliteStatement& day = stmts_->upsert_day;
+  bind_day(day);
+  day.BindInt64(3, stored);
+  day.BindInt64(4, capped ? 1 : 0);
+  day.BindInt64(5, provisional);
+  day.BindInt64(6, now_ms);
+  return day.Run();
+}
+
+}  // namespace batchfetch
