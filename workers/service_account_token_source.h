@@ -30,6 +30,8 @@ class ServiceAccountTokenSource final : public TokenSource {
                                                           std::string* error) override;
   void Invalidate(const std::string& token) override { cache_.Invalidate(token); }
   std::string Describe() const override;
+  // The account's client_email.
+  std::string QuotaPrincipal() const override { return key_.client_email; }
 
   // Tokens requested from token_uri so far.
   int fetches() const { return cache_.fetches(); }

@@ -36,6 +36,12 @@ class TokenSource {
   // The credential, safe to log: "--token-cmd 'gcloud auth print-access-token'",
   // "service account sa@p.iam.gserviceaccount.com (key.json)".
   virtual std::string Describe() const = 0;
+
+  // Who the API counts this credential's requests against (its per-user quota), safe to
+  // log and store, never the token: a service account's client_email. A bare token (flag,
+  // environment or command) cannot say whose it is: "bearer", so every bare token on a
+  // ledger shares one quota key unless --quota-user names it (see ratelimit/quota_keys.h).
+  virtual std::string QuotaPrincipal() const { return "bearer"; }
 };
 
 // What the command line and environment say about credentials.

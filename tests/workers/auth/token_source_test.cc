@@ -317,6 +317,7 @@ TEST_F(ServiceAccountTest, GetsATokenThatTheApiAccepts) {
   EXPECT_EQ(QueryStatus(got.token), 200);
   EXPECT_EQ(QueryStatus("ya29.forged"), 401);
   EXPECT_EQ(TokensIssued(), 1);
+  EXPECT_EQ(source->QuotaPrincipal(), kEmail);
 
   EXPECT_EQ(TokenOf(io_, *source).token, got.token);  // cached
   EXPECT_EQ(TokensIssued(), 1);
@@ -502,6 +503,21 @@ TEST_F(ServiceAccountTest, MockgscRefusesForgedOrStaleAssertions) {
 }
 
 // --- MakeTokenSource -----------------------------------------------------------------
+
+TEST(MakeTokenSourceTest, EveryBareTokenHasTheSameQuotaPrincipalHoweverItIsGiven) {
+  asio::io_context io;
+  HttpClient http(io.get_executor());
+  std::string error;
+  TokenSourceOptions env, flag, command;
+  env.env_token = "T";
+  flag.token = "T";
+  command.token_cmd = "echo T";
+  for (const TokenSourceOptions* options : {&env, &flag, &command}) {
+    auto source = MakeTokenSource(*options, io.get_executor(), http, &error);
+    ASSERT_TRUE(source) << error;
+    EXPECT_EQ(source->QuotaPrincipal(), "bearer") << source->Describe();
+  }
+}
 
 TEST(MakeTokenSourceTest, ChoosesByWhatIsGivenAndRefusesTwoAtOnce) {
   asio::io_context io;
