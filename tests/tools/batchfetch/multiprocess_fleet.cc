@@ -6,6 +6,7 @@
 #include <regex>
 #include <sstream>
 
+#include "core/report.h"
 #include "tests/support/checksum.h"
 #include "tests/support/pg_cluster.h"
 #include "tests/tools/batchfetch/backfill_runner.h"
@@ -67,14 +68,18 @@ std::string Fleet::OutputOf(int i) const {
 std::map<std::string, PgDay> PgDays(const std::string& uri, const std::string& site,
                                     const std::string& type, const std::string& dimensions) {
   std::vector<std::string> dims;
+  ReportSpec spec;  // the report the run registers: defaults but for these three
+  spec.site = site;
+  spec.search_type = type;
+  spec.dimensions.clear();
   std::stringstream in(dimensions);
   for (std::string d; std::getline(in, d, ',');) {
+    spec.dimensions.push_back(d);
     dims.push_back(d == "searchAppearance" ? "search_appearance" : d);
   }
-  std::string sql = "SELECT date, clicks::bigint, impressions::bigint";
-  for (const std::string& d : dims) sql += ", " + d;
-  sql += " FROM search_analytics WHERE site = '" + site + "' AND search_type = '" + type +
-         "' AND dimensions = '" + dimensions + "'";
+  std::string sql = "SELECT date::text, clicks::bigint, impressions::bigint";
+  for (const std::string& d : dims) sql += ", " + (d == "date" ? "date::text" : d);
+  sql += " FROM search_analytics WHERE report_id = '" + spec.Id() + "'";
   std::map<std::string, RowSetChecksum> sums;
   for (const auto& row : PgQuery(uri, sql)) {
     std::vector<std::string> keys(row.begin() + 3, row.end());
@@ -99,7 +104,7 @@ void ExpectPgDaysMatch(const std::string& uri, const MockGsc& server,
   }
   EXPECT_EQ(PgScalar(uri,
                      "SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM "
-                     "search_analytics GROUP BY site, search_type, dimensions, date, hour, "
+                     "search_analytics GROUP BY report_id, date, hour, "
                      "query, page, country, device, search_appearance HAVING count(*) > 1) d"),
             0);
 }
