@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/civil_date.h"
 #include "tests/persistence/temp_dir.h"
 
 namespace batchfetch {
@@ -42,9 +43,13 @@ class FakeLedger : public Ledger {
     for (std::size_t i = 0; i < pages.size(); ++i) (*held)[i] = pages[i].lease.token != "lost";
     return s_->commit_status;
   }
-  Status RegisterJob(const Job&, const RefreshPolicy&) override { return Status::Ok(); }
-  Status Claim(const std::string&, const std::string&, int, std::chrono::milliseconds, WallTime,
-               std::vector<Lease>*) override {
+  Status RegisterReport(const Report&) override { return Status::Ok(); }
+  Status PlanDays(const std::string&, std::span<const std::string>, const RefreshPolicy&,
+                  DayPlan*) override {
+    return Status::Ok();
+  }
+  Status Claim(std::span<const ClaimRequest>, const std::string&, std::chrono::milliseconds,
+               WallTime, std::vector<Lease>*) override {
     return Status::Ok();
   }
   Status FailPage(const Lease&, const std::string&, bool, int, WallTime, WallTime, bool*) override {
@@ -52,9 +57,11 @@ class FakeLedger : public Ledger {
   }
   Status Release(std::span<const Lease>, WallTime) override { return Status::Ok(); }
   Status Renew(std::span<const Lease>, WallTime) override { return Status::Ok(); }
-  Status Progress(const std::string&, JobProgress*) override { return Status::Ok(); }
+  Status Progress(std::span<const std::string>, ReportProgress*) override { return Status::Ok(); }
   Status RetryDead(const std::string&, int64_t*) override { return Status::Ok(); }
-  Status ListJobs(std::vector<Job>*) override { return Status::Ok(); }
+  Status ListReports(std::vector<Report>*) override { return Status::Ok(); }
+  Status Describe(const std::string&, WallTime, ReportStatus*) override { return Status::Ok(); }
+  Status Verify(const std::string&, VerifyReport*) override { return Status::Ok(); }
 
   void Record(const std::string& event) {
     std::lock_guard<std::mutex> lock(s_->mu);
@@ -199,26 +206,29 @@ TEST(LedgerWriterSqliteTest, CommitsFetchedPagesIntoARealLedger) {
   std::unique_ptr<Ledger> ledger;
   const Status opened = OpenLedger(dir.File("ledger.db"), &ledger);
   ASSERT_TRUE(opened.ok()) << opened.ToString();
-  auto job = std::make_shared<Job>();
-  job->spec.site = "sc-domain:example.com";
-  job->spec.start_date = "2024-01-01";
-  job->spec.end_date = "2024-01-10";
-  job->id = job->spec.Id();
+  ReportSpec spec;
+  spec.site = "sc-domain:example.com";
+  auto report = Report::Make(spec);
+  const std::vector<std::string> days = DaysBetween("2024-01-01", "2024-01-10");
 
   LedgerWriter writer(std::move(ledger));
   std::promise<std::vector<Lease>> claimed;
   writer.Post([&](Ledger& l) {
     std::vector<Lease> leases;
-    EXPECT_TRUE(l.RegisterJob(*job).ok());
+    DayPlan plan;
+    EXPECT_TRUE(l.RegisterReport(*report).ok());
+    EXPECT_TRUE(l.PlanDays(report->id, days, {}, &plan).ok());
+    const ClaimRequest request{report->id, 10};
     EXPECT_TRUE(
-        l.Claim(job->id, "w", 10, std::chrono::seconds(60), WallClock::now(), &leases).ok());
+        l.Claim(std::span(&request, 1), "w", std::chrono::seconds(60), WallClock::now(), &leases)
+            .ok());
     claimed.set_value(leases);
   });
   const std::vector<Lease> leases = claimed.get_future().get();
   ASSERT_EQ(leases.size(), 10u);
   std::atomic<int> held{0};
   for (const Lease& lease : leases) {
-    FetchedPage page{job, lease, std::vector<Row>(3)};
+    FetchedPage page{report, lease, 25000, std::vector<Row>(3)};
     for (std::size_t i = 0; i < page.rows.size(); ++i) page.rows[i].query = std::to_string(i);
     writer.SubmitPage(std::move(page), [&](const Status& s, bool h) {
       EXPECT_TRUE(s.ok()) << s.ToString();
@@ -228,6 +238,12 @@ TEST(LedgerWriterSqliteTest, CommitsFetchedPagesIntoARealLedger) {
   writer.Stop();
   EXPECT_EQ(held.load(), 10);
   EXPECT_LE(writer.commits(), 10u);
+  std::unique_ptr<Ledger> check;
+  ASSERT_TRUE(OpenLedger(dir.File("ledger.db"), OpenMode::kReadOnly, &check).ok());
+  ReportProgress progress;
+  ASSERT_TRUE(check->Progress(std::span(&report->id, 1), &progress).ok());
+  EXPECT_EQ(progress.rows, 30);
+  EXPECT_EQ(progress.days_held, 10);
 }
 
 }  // namespace
