@@ -48,23 +48,28 @@ CLI::Validator Bounded(double lo, double hi) {
       "in [" + CLI::detail::to_string(lo) + ", " + CLI::detail::to_string(hi) + "]");
 }
 
-const CLI::Validator kDate(
-    [](std::string& text) -> std::string {
-      return IsValidDate(text) ? "" : "'" + text + "' is not a real date in YYYY-MM-DD form";
-    },
-    "YYYY-MM-DD");
+// A real day written YYYY-MM-DD. prefix names a hidden option, whose error CLI11 prints
+// without its name.
+CLI::Validator DateCheck(std::string prefix = "") {
+  return CLI::Validator(
+      [prefix](std::string& text) -> std::string {
+        return IsValidDate(text) ? ""
+                                 : prefix + "'" + text + "' is not a real date in YYYY-MM-DD form";
+      },
+      "YYYY-MM-DD");
+}
 
 void AddReportOptions(CLI::App& app, RawFlags& raw, BackfillFlags& f) {
   app.add_option("--site", raw.sites,
                  "property: sc-domain:example.com or https://www.example.com/ (repeatable)")
       ->required();
-  app.add_option("--from", raw.from, "first day, YYYY-MM-DD")->required()->check(kDate);
+  app.add_option("--from", raw.from, "first day, YYYY-MM-DD")->required()->check(DateCheck());
   app.add_option("--to", raw.to,
                  "last day, inclusive (default: the last day the API has data for, in its "
                  "time zone America/Los_Angeles)")
-      ->check(kDate);
+      ->check(DateCheck());
   app.add_option("--today", raw.today, "count days as if the API's today were this day")
-      ->check(kDate)
+      ->check(DateCheck("--today "))
       ->group("");  // hidden: for tests and reproducible runs (README documents it)
   app.add_flag("--allow-old-dates", raw.allow_old_dates,
                "allow a range reaching further back than twice the API's 16 months");
@@ -268,6 +273,7 @@ std::optional<int> ParseBackfillFlags(int argc, char** argv, const CredentialEnv
     return 0;
   } catch (const CLI::ParseError& e) {
     *error = e.what();
+    if (error->rfind(": ", 0) == 0) error->erase(0, 2);  // a hidden option's error
     std::replace(error->begin(), error->end(), '\n', ' ');
     return 1;
   }
