@@ -157,7 +157,7 @@ Status MigrateBatches(sqlite3* db, const std::map<std::string, OldJob>& jobs) {
 }
 
 Status MigrateRows(sqlite3* db, SqliteStatement& insert_report, ReportsByShape* shapes) {
-  SqliteStatement groups, held, any_done, copy;
+  SqliteStatement groups, held, any_done, copy, restart, restart_first;
   Status status = Prepare(db, &groups,
                           "SELECT DISTINCT site, search_type, dimensions, date"
                           " FROM search_analytics_v2 ORDER BY site, search_type, dimensions, date");
@@ -180,6 +180,17 @@ Status MigrateRows(sqlite3* db, SqliteStatement& insert_report, ReportsByShape* 
         " search_appearance, clicks, impressions, ctr, position, fetched_at"
         " FROM search_analytics_v2 WHERE site = ?2 AND search_type = ?3 AND dimensions = ?4"
         " AND date = ?5");
+  }
+  if (status.ok()) {
+    status = Prepare(db, &restart,
+                     "DELETE FROM batches WHERE report_id = ?1 AND date = ?2 AND start_row > 0");
+  }
+  if (status.ok()) {
+    status = Prepare(db, &restart_first,
+                     "UPDATE batches SET state = 'pending', attempts = 0, next_attempt_at = 0,"
+                     " lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,"
+                     " row_count = NULL, row_limit = NULL, truncated = 0, provisional = 0"
+                     " WHERE report_id = ?1 AND date = ?2 AND start_row = 0");
   }
   if (!status.ok()) return status;
   std::vector<std::tuple<std::string, std::string, std::string, std::string>> keys;
@@ -220,6 +231,18 @@ Status MigrateRows(sqlite3* db, SqliteStatement& insert_report, ReportsByShape* 
         if (!chosen.empty()) break;
       }
       if (chosen.empty()) chosen = candidates[0];
+    }
+    if (!status.ok()) break;
+    // The other reports of the shape lost this day's rows to it (schema 2 stored one
+    // copy): their pages of the day start over, so their next run fetches it again.
+    for (const std::string& id : candidates) {
+      if (id == chosen || !status.ok()) continue;
+      restart.BindText(1, id);
+      restart.BindText(2, date);
+      restart_first.BindText(1, id);
+      restart_first.BindText(2, date);
+      status = restart.Run();
+      if (status.ok()) status = restart_first.Run();
     }
     if (!status.ok()) break;
     copy.BindText(1, chosen);

@@ -17,7 +17,9 @@ namespace batchfetch {
 // - each old (site, search type, dimensions, date)'s rows go to the report with those
 //   fields; when several reports share them (they differ in data state only) to the one
 //   whose pages of that day are all done, else the first with a done page, else the
-//   oldest; rows no job names get a report of their own (data state final);
+//   oldest, and the others' pages of that day start over (pending page 0), so their next
+//   run fetches the day they lost to it; rows no job names get a report of their own
+//   (data state final);
 // - a day whose pages are all done is held (days), with the rows now stored for it.
 Status MigrateSqliteV2ToV3(sqlite3* db);
 
