@@ -41,6 +41,7 @@ ApiHandler::ApiHandler(const ServerOptions& options)
       start_(std::chrono::steady_clock::now()),
       generator_({.seed = options.seed, .rows_per_day = options.rows_per_day}),
       quota_(std::chrono::microseconds(int64_t(options.qpm_window_s * 1e6))),
+      project_(std::chrono::microseconds(int64_t(options.qpm_window_s * 1e6))),
       faults_({.seed = options.seed,
                .error_rate = options.error_rate,
                .fatal_after = options.fatal_after,
@@ -117,6 +118,8 @@ Reply ApiHandler::HandleQuery(const std::string& site, std::string_view authoriz
     return reply;
   };
 
+  const int64_t project_count = project_.Arrive("project", now);
+
   if ((!options_.token.empty() || verifier_) && !Authorized(authorization, now)) {
     return finish(JsonReply(
         401, ApiErrorBody(401, "UNAUTHENTICATED", "global", "authError",
@@ -129,6 +132,28 @@ Reply ApiHandler::HandleQuery(const std::string& site, std::string_view authoriz
       authorization.starts_with("Bearer ") ? std::string(authorization.substr(7)) : "anonymous";
   const int64_t site_count = quota_.Arrive("site:" + site, now);
   const int64_t user_count = quota_.Arrive("user:" + user, now);
+  const bool forbidden = options_.forbid_sites.contains(site) ||
+                         (options_.forbid_sites.empty() && !options_.forbid_message.empty());
+  if (forbidden) {
+    // Answered at once, like a fatal-after 403, so a halt can be timed from its arrival.
+    const std::string message =
+        !options_.forbid_message.empty()
+            ? options_.forbid_message
+            : "User does not have sufficient permission for site '" + site +
+                  "'. See also: https://support.google.com/webmasters/answer/2451999.";
+    Reply reply =
+        JsonReply(403, ApiErrorBody(403, "PERMISSION_DENIED", "global", "forbidden", message));
+    reply.delay = std::chrono::microseconds(1);
+    return finish(std::move(reply));
+  }
+  if (options_.project_qpm > 0 && project_count > options_.project_qpm) {
+    stats_.CountQuotaRejection();
+    return finish(JsonReply(
+        429, ApiErrorBody(429, "RESOURCE_EXHAUSTED", "usageLimits", "rateLimitExceeded",
+                          "Quota exceeded for quota metric 'Queries' and limit 'Queries per "
+                          "minute' of service 'searchconsole.googleapis.com' for consumer "
+                          "'project_number:123456'.")));
+  }
   if (site_count > options_.qpm || user_count > options_.qpm) {
     stats_.CountQuotaRejection();
     const std::string message =
@@ -307,6 +332,18 @@ Reply ApiHandler::HandleStats() {
   for (const auto& [key, n] : quota_.MaxByKey()) by_key[key] = n;
   out["max_window_requests"] = quota_.max_window_arrivals();
   out["max_window_requests_by_key"] = std::move(by_key);
+  // The most arrivals seen in any one window, per site, per token and for the project.
+  json::object sites, tokens;
+  for (const auto& [key, n] : quota_.MaxByKey()) {
+    if (key.starts_with("site:")) sites[key.substr(5)] = n;
+    if (key.starts_with("user:")) tokens[key.substr(5)] = n;
+  }
+  out["max_in_window"] = json::object{
+      {"site", std::move(sites)},
+      {"token", std::move(tokens)},
+      {"project", project_.max_window_arrivals()},
+  };
+  out["project_budget"] = options_.project_qpm;
   out["budget"] = options_.qpm;
   out["window_s"] = options_.qpm_window_s;
   out["tokens_issued"] = tokens_.issued();

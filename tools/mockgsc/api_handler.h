@@ -32,9 +32,11 @@ struct Reply {
 };
 
 // The HTTP-agnostic core of mockgsc: routes a request and decides its answer, in this
-// order for queries: auth (401) -> quota (429/403) -> fatal-after (403) -> body (400) ->
-// fail-page (500) -> random fault -> data. With a service-account key it is also the
-// OAuth token endpoint (POST /token, JWT bearer grant). Thread-safe.
+// order for queries: auth (401) -> forbidden site (403) -> quota (429/403) -> fatal-after
+// (403) -> body (400) -> fail-page (500) -> random fault -> data. Arrivals are counted in
+// sliding windows per project (every query), per site and per token (authorized ones). With a
+// service-account key it is also the OAuth token endpoint (POST /token, JWT bearer grant).
+// Thread-safe.
 class ApiHandler {
  public:
   // Throws std::runtime_error if options.service_account_key cannot be used.
@@ -71,7 +73,8 @@ class ApiHandler {
 
   std::mutex mu_;  // Guards everything below.
   ServerStats stats_;
-  QuotaWindow quota_;
+  QuotaWindow quota_;    // Per "site:<site>" and "user:<token>" (authorized queries).
+  QuotaWindow project_;  // Key "project": every query request.
   FaultPlan faults_;
   LatencyModel latency_;
   TokenIssuer tokens_;

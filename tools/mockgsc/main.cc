@@ -44,6 +44,13 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--qpm-window", options.qpm_window_s, "Quota window (s)")
       ->check(CLI::PositiveNumber);
+  app.add_option("--project-qpm", options.project_qpm,
+                 "Quota per window over every query request (0 = no project limit)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--forbid-site", options.forbid_sites,
+                 "Answer this site's queries 403 PERMISSION_DENIED, reason forbidden (repeatable)");
+  app.add_option("--forbid-message", options.forbid_message,
+                 "The message of that 403; given without --forbid-site, every site gets it");
   app.add_option("--quota-status", options.quota_status, "Quota error status")
       ->check(CLI::IsMember({429, 403}));
   app.add_option("--error-rate", options.error_rate, "Fraction of requests given a fault")

@@ -13,15 +13,18 @@ namespace mockgsc {
 
 // Everything the mockgsc command line configures. Value type.
 struct ServerOptions {
-  uint16_t port = 0;           // 0 = any free port.
-  uint64_t seed = 1;           // Data, latency and fault draws.
-  double latency_ms = 0;       // Median service delay.
-  double latency_p99_ms = -1;  // 99th percentile; < latency_ms means "= latency_ms".
-  int64_t qpm = 1200;          // Quota per window, per site and per bearer token.
-  double qpm_window_s = 60;    // Sliding quota window.
-  int quota_status = 429;      // 429 or 403.
-  double error_rate = 0;       // Fraction of query requests given a random fault.
-  int64_t fatal_after = 0;     // 0 = never.
+  uint16_t port = 0;                   // 0 = any free port.
+  uint64_t seed = 1;                   // Data, latency and fault draws.
+  double latency_ms = 0;               // Median service delay.
+  double latency_p99_ms = -1;          // 99th percentile; < latency_ms means "= latency_ms".
+  int64_t qpm = 1200;                  // Quota per window, per site and per bearer token.
+  double qpm_window_s = 60;            // Sliding quota window.
+  int64_t project_qpm = 0;             // Quota per window over every query request; 0 = none.
+  int quota_status = 429;              // 429 or 403.
+  std::set<std::string> forbid_sites;  // Sites answered 403 PERMISSION_DENIED (forbidden).
+  std::string forbid_message;          // That 403's message; set alone, every site is forbidden.
+  double error_rate = 0;               // Fraction of query requests given a random fault.
+  int64_t fatal_after = 0;             // 0 = never.
   std::set<std::pair<std::string, int64_t>> fail_pages;  // (YYYY-MM-DD, startRow) -> 500.
   std::string token;                // Required bearer token; empty = no auth check.
   std::string service_account_key;  // JSON key file: enables POST /token; issued tokens
