@@ -352,7 +352,7 @@ Status PostgresLedger::CommitPages(std::span<const FetchedPage> pages, WallTime 
     if (!status.ok()) return status;
     if (!copy.empty()) {
       status = conn_->CopyIn(
-          "COPY search_analytics_stage(report_id, date, start_row, site, search_type, hour,"
+          "COPY staged_rows(report_id, date, start_row, site, search_type, hour,"
           " query, page, country, device, search_appearance, clicks, impressions, ctr,"
           " position) FROM STDIN",
           copy);

@@ -25,7 +25,7 @@ Status OpenPostgresLedger(const std::string& uri, OpenMode mode, std::unique_ptr
 // feeds an `UPDATE ... RETURNING`, so concurrent claimers never wait for each other nor
 // share a page. Lease expiry is decided by the server's clock (clock_timestamp()), never
 // the caller's, so a client's clock step can neither steal nor keep a lease. A page's
-// rows go through COPY into search_analytics_stage; the day's last page swaps them in.
+// rows go through COPY into staged_rows; the day's last page swaps them in.
 //
 // Thread rule: one thread at a time (see Ledger).
 class PostgresLedger final : public Ledger {

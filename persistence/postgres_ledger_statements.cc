@@ -49,7 +49,7 @@ Status PostgresLedger::PrepareAll() {
        " row_limit = NULL, truncated = 0, provisional = 0, updated_at = clock_timestamp()"
        " WHERE report_id = $1 AND date = ANY($2::date[]) AND start_row = 0"},
       {"refresh_clear_stage",
-       "DELETE FROM search_analytics_stage WHERE report_id = $1 AND date = ANY($2::date[])"},
+       "DELETE FROM staged_rows WHERE report_id = $1 AND date = ANY($2::date[])"},
 
       // The CTE is the fence: it locks at most $2 rows of report $1 (skipping rows another
       // claimer holds) and the UPDATE touches exactly those. An expired lease (by the lease
@@ -85,7 +85,7 @@ Status PostgresLedger::PrepareAll() {
        " AND b.state = 'leased' AND b.lease_token = u.token"
        " RETURNING b.report_id, b.date::text, b.start_row"},
       {"clear_stage_from",
-       "DELETE FROM search_analytics_stage AS s"
+       "DELETE FROM staged_rows AS s"
        " USING unnest($1::text[], $2::date[], $3::bigint[]) AS u(report_id, date, start_row)"
        " WHERE s.report_id = u.report_id AND s.date = u.date AND s.start_row >= u.start_row"},
       {"insert_next_pages",
@@ -103,13 +103,13 @@ Status PostgresLedger::PrepareAll() {
        " SELECT DISTINCT ON (s.report_id, s.date, s.hour, s.query, s.page, s.country,"
        " s.device, s.search_appearance) s.report_id, s.site, s.search_type, s.date, s.hour,"
        " s.query, s.page, s.country, s.device, s.search_appearance, s.clicks, s.impressions,"
-       " s.ctr, s.position, s.fetched_at FROM search_analytics_stage AS s"
+       " s.ctr, s.position, s.fetched_at FROM staged_rows AS s"
        " JOIN unnest($1::text[], $2::date[]) AS u(report_id, date)"
        " ON s.report_id = u.report_id AND s.date = u.date"
        " ORDER BY s.report_id, s.date, s.hour, s.query, s.page, s.country, s.device,"
        " s.search_appearance, s.start_row"},
       {"swap_clear_stage",
-       "DELETE FROM search_analytics_stage AS s USING unnest($1::text[], $2::date[])"
+       "DELETE FROM staged_rows AS s USING unnest($1::text[], $2::date[])"
        " AS u(report_id, date) WHERE s.report_id = u.report_id AND s.date = u.date"},
       {"swap_record_days",
        "INSERT INTO days(report_id, date, row_count, truncated, provisional, fetched_at)"

@@ -133,7 +133,7 @@ CREATE TABLE search_analytics(
   fetched_at        TIMESTAMPTZ NOT NULL,
   PRIMARY KEY (report_id, date, hour, query, page, country, device, search_appearance)
 );
-CREATE TABLE search_analytics_stage(
+CREATE TABLE staged_rows(
   report_id         TEXT NOT NULL,
   date              DATE NOT NULL,
   start_row         BIGINT NOT NULL,
@@ -151,7 +151,7 @@ CREATE TABLE search_analytics_stage(
   position          DOUBLE PRECISION NOT NULL,
   fetched_at        TIMESTAMPTZ NOT NULL DEFAULT now()
 );
-CREATE INDEX search_analytics_stage_by_day ON search_analytics_stage(report_id, date);
+CREATE INDEX staged_rows_by_day ON staged_rows(report_id, date);
 )sql";
 
 // Version 1 -> 2 (applied before the move to version 3).
@@ -307,7 +307,8 @@ Status EnsurePostgresSchema(PgConnection& conn, OpenMode mode) {
     status = conn.Exec(
         "SELECT to_regclass('batchfetch_schema') IS NOT NULL,"
         " (to_regclass('jobs') IS NOT NULL OR to_regclass('reports') IS NOT NULL OR"
-        " to_regclass('batches') IS NOT NULL OR to_regclass('search_analytics') IS NOT NULL)",
+        " to_regclass('batches') IS NOT NULL OR to_regclass('search_analytics') IS NOT NULL OR"
+        " to_regclass('staged_rows') IS NOT NULL OR to_regclass('days') IS NOT NULL)",
         &found);
     if (!status.ok()) return status;
     const bool ours = found.Text(0, 0) == "t", theirs = found.Text(0, 1) == "t";

@@ -162,7 +162,7 @@ TEST_F(PostgresLedgerTest, AClientClockBehindCannotKeepAnExpiredLease) {
   const auto taken = ClaimAny(*b, *report, milliseconds(60000), now - std::chrono::hours(24), "b");
   ASSERT_EQ(taken.size(), 1u) << "b's clock is a day behind, the server's is not";
   EXPECT_FALSE(Commit(*a, report, lost, MakeRows(3, "2024-01-01"), 10));
-  EXPECT_EQ(Int("SELECT count(*) FROM search_analytics_stage"), 0) << "a lost lease stages nothing";
+  EXPECT_EQ(Int("SELECT count(*) FROM staged_rows"), 0) << "a lost lease stages nothing";
   EXPECT_EQ(Text("SELECT lease_owner FROM batches"), "b");
   EXPECT_TRUE(Commit(*b, report, taken[0], MakeRows(2, "2024-01-01"), 10));
   EXPECT_EQ(Int("SELECT count(*) FROM search_analytics"), 2);
@@ -186,14 +186,14 @@ TEST_F(PostgresLedgerTest, ADaysRowsWaitInTheStagingTableUntilItsLastPage) {
   auto ledger = Open();
   const Lease first = ClaimDay(*ledger, *report, "2024-01-01", milliseconds(60000), kT0);
   ASSERT_TRUE(Commit(*ledger, report, first, MakeRows(4, "2024-01-01"), 4));
-  EXPECT_EQ(Int("SELECT count(*) FROM search_analytics_stage"), 4);
+  EXPECT_EQ(Int("SELECT count(*) FROM staged_rows"), 4);
   EXPECT_EQ(Int("SELECT count(*) FROM search_analytics"), 0);
   EXPECT_EQ(Int("SELECT count(*) FROM days"), 0);
   const auto next = ClaimAny(*ledger, *report, milliseconds(60000), kT0, "worker-a");
   ASSERT_EQ(next.size(), 1u);
   EXPECT_EQ(next[0].key.start_row, 4);
   ASSERT_TRUE(Commit(*ledger, report, next[0], MakeRows(1, "2024-01-01", 1), 4));
-  EXPECT_EQ(Int("SELECT count(*) FROM search_analytics_stage"), 0);
+  EXPECT_EQ(Int("SELECT count(*) FROM staged_rows"), 0);
   EXPECT_EQ(Int("SELECT count(*) FROM search_analytics WHERE date = DATE '2024-01-01'"), 5);
   EXPECT_EQ(Int("SELECT row_count FROM days"), 5);
   EXPECT_EQ(Int("SELECT sum(clicks) FROM search_analytics"), 60);
@@ -210,7 +210,7 @@ TEST_F(PostgresLedgerTest, NonFiniteClicksAreRefusedBeforeAnythingIsWritten) {
   std::vector<bool> held;
   EXPECT_EQ(ledger->CommitPages(pages, kT0, &held).code(), Status::Code::kInvalid);
   EXPECT_EQ(Text("SELECT state FROM batches"), "leased");
-  EXPECT_EQ(Int("SELECT count(*) FROM search_analytics_stage"), 0);
+  EXPECT_EQ(Int("SELECT count(*) FROM staged_rows"), 0);
 }
 
 TEST_F(PostgresLedgerTest, ConnectionsCarryAStatementTimeout) {
