@@ -162,10 +162,13 @@ int BackfillRun::Prepare() {
 }
 
 QuotaPolicy BackfillRun::Policy() const {
+  // --qpm counts per --qpm-window (README: a 6 s window runs the same ratios ten times
+  // faster), while QuotaPolicy counts per minute and scales to the window: convert.
+  const double per_minute = 60.0 / flags_.qpm_window_s;
   QuotaPolicy policy;
-  policy.qpm = flags_.qpm;
+  policy.qpm = flags_.qpm * per_minute;
   policy.utilization = flags_.qpm_utilization;
-  policy.project_qpm = kProjectQpm;
+  policy.project_qpm = kProjectQpm * per_minute;
   policy.window = Millis(flags_.qpm_window_s);
   policy.quota_user = flags_.quota_user;
   return policy;
@@ -223,9 +226,7 @@ void BackfillRun::Finished() {
   st.progress.Stop();
   const RunSummary& s = st.summary;
   // The summary comes first so a caller can read it and then take a last scrape.
-  std::printf("%s\n", SummaryLine(s, static_cast<int64_t>(st.runs.size()),
-                                  ScaledBudget(flags_.qpm, flags_.qpm_utilization,
-                                               Millis(flags_.qpm_window_s)),
+  std::printf("%s\n", SummaryLine(s, static_cast<int64_t>(st.runs.size()), flags_.Budget(),
                                   flags_.qpm_window_s)
                           .c_str());
   std::fflush(stdout);

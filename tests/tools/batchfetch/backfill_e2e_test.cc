@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <string>
@@ -46,7 +47,8 @@ TEST_F(BackfillE2eTest, SixtyDaysMatchExpectedUnderQuotaAndResumeFetchesNothing)
   EXPECT_EQ(JsonInt(stats, "pages_fetched_more_than_once"), 0);
   const int64_t requests = JsonInt(stats, "requests");
 
-  // Re-running the finished job fetches nothing and changes no row.
+  // Re-running the finished command fetches nothing (the range is older than the refresh
+  // window) and changes no row.
   const int64_t rows_before = LedgerReader(runner_.db()).TotalRows();
   CommandResult again =
       RunCommand(runner_.Args(server, dates.front(), dates.back(), 8), seconds(60));
@@ -97,6 +99,63 @@ TEST_F(BackfillE2eTest, ConcurrencyOneKeepsExactlyOneRequestInFlightInDateOrder)
                           "(a.date, a.start_row) < (b.date, b.start_row) "
                           "WHERE a.updated_at > b.updated_at"),
             0);
+}
+
+// args without its "--to" pair: --to then defaults to the last day with data.
+std::vector<std::string> WithoutTo(std::vector<std::string> args) {
+  auto it = std::find(args.begin(), args.end(), "--to");
+  if (it != args.end()) args.erase(it, it + 2);
+  return args;
+}
+
+TEST_F(BackfillE2eTest, TheSameCommandDailyFetchesOnlyTheNewDayAndTheRefreshWindow) {
+  // One page a day (300 rows, row limit 500), so requests count days.
+  MockGsc server({"--latency-ms", "2", "--qpm", "1200", "--qpm-window", "6", "--rows-per-day",
+                  "300", "--seed", "19"});
+  const auto dates = BackfillRunner::Dates("2025-09-01", 12);  // 09-01 .. 09-12
+  auto run_as_of = [&](const std::string& today) {
+    const auto args = WithoutTo(runner_.Args(server, "2025-09-01", "2025-09-01", 2,
+                                             {"--today", today, "--refresh-days", "3"}));
+    CommandResult run = RunCommand(args, seconds(120));
+    EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+    return run;
+  };
+  // Day 1: --to defaults to the day before the API's today: 09-01 .. 09-10.
+  CommandResult first = run_as_of("2025-09-11");
+  EXPECT_EQ(JsonInt(server.Stats(), "requests"), 10) << first.err;
+  EXPECT_NE(first.err.find("10 new days, 0 refreshed, 0 already held"), std::string::npos)
+      << first.err;
+  // The same command again: only the refresh window (09-08 .. 09-10) is fetched.
+  CommandResult again = run_as_of("2025-09-11");
+  EXPECT_EQ(JsonInt(server.Stats(), "requests"), 13);
+  EXPECT_NE(again.err.find("0 new days, 3 refreshed, 7 already held"), std::string::npos)
+      << again.err;
+  // A day later: the new day 09-11 and the window 09-09 .. 09-10.
+  CommandResult next = run_as_of("2025-09-12");
+  EXPECT_EQ(JsonInt(server.Stats(), "requests"), 16);
+  EXPECT_NE(next.err.find("1 new days, 2 refreshed, 8 already held"), std::string::npos)
+      << next.err;
+  runner_.ExpectAllDaysMatch(server, {dates.begin(), dates.begin() + 11});
+  EXPECT_EQ(LedgerReader(runner_.db()).DuplicateRows(), 0);
+}
+
+TEST_F(BackfillE2eTest, SeveralSitesAndTypesRunAsReportsOfOneCoordinator) {
+  MockGsc server({"--latency-ms", "5", "--qpm", "1200", "--qpm-window", "6", "--rows-per-day",
+                  "300", "--seed", "23"});
+  const auto dates = BackfillRunner::Dates("2025-10-01", 4);
+  auto args = runner_.Args(server, dates.front(), dates.back(), 1);  // one --site already
+  args.insert(args.end(),
+              {"--site", "https://www.example.org/", "--type", "web", "--type", "image"});
+  CommandResult run = RunCommand(args, seconds(120));
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_NE(run.out.find("over 4 reports"), std::string::npos) << run.out;
+  // --max-concurrency 1 holds for the whole process, across every report.
+  EXPECT_EQ(JsonInt(server.Stats(), "max_in_flight"), 1);
+  LedgerReader reader(runner_.db());
+  EXPECT_EQ(reader.Scalar("SELECT COUNT(*) FROM reports"), 4);
+  EXPECT_EQ(reader.Scalar("SELECT COUNT(DISTINCT report_id) FROM batches"), 4);
+  EXPECT_EQ(reader.Scalar("SELECT COUNT(*) FROM batches WHERE state <> 'done'"), 0);
+  EXPECT_EQ(reader.DuplicateRows(), 0);
 }
 
 }  // namespace

@@ -23,34 +23,13 @@ std::string BackfillRunner::bin() const {
 std::vector<std::string> BackfillRunner::Args(const MockGsc& server, const std::string& from,
                                               const std::string& to, int concurrency,
                                               const std::vector<std::string>& extra) const {
-  std::vector<std::string> args = {bin(),
-                                   "backfill",
-                                   "--site",
-                                   kSite,
-                                   "--from",
-                                   from,
-                                   "--to",
-                                   to,
-                                   "--dimensions",
-                                   kDims,
-                                   "--row-limit",
-                                   std::to_string(kRowLimit),
-                                   "--db",
-                                   db_,
-                                   "--api-base",
-                                   server.base_url(),
-                                   "--max-concurrency",
-                                   std::to_string(concurrency),
-                                   "--qpm",
-                                   "1200",
-                                   "--qpm-window",
-                                   "6",
-                                   "--retry-base",
-                                   "0.05",
-                                   "--lease",
-                                   "10",
-                                   "--progress",
-                                   "never"};
+  std::vector<std::string> args = {
+      bin(), "backfill", "--site", kSite, "--from", from, "--to", to, "--dimensions", kDims,
+      "--row-limit", std::to_string(kRowLimit), "--db", db_, "--api-base", server.base_url(),
+      "--max-concurrency", std::to_string(concurrency), "--qpm", "1200", "--qpm-window", "6",
+      "--retry-base", "0.05", "--lease", "10", "--progress", "never",
+      // Fixed test dates stay valid as the years pass.
+      "--allow-old-dates"};
   // A flag already present gets its value replaced; others are appended.
   for (std::size_t i = 0; i < extra.size(); ++i) {
     auto it = std::find(args.begin(), args.end(), extra[i]);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -190,6 +191,7 @@ TEST_F(FailureSemanticsTest, UnreachableApiHaltsWithOneLineAndLeavesPagesPending
   EXPECT_EQ(run.exit_code, 3) << run.out << run.err;
   EXPECT_LT(Clock::now() - start, seconds(20));
   EXPECT_NE(run.err.find("cannot reach the API at " + dead_base), std::string::npos) << run.err;
+  EXPECT_NE(run.out.find("run the same command again to resume"), std::string::npos) << run.out;
   LedgerReader reader(runner_.db());
   EXPECT_EQ(reader.Scalar("SELECT COUNT(*) FROM batches WHERE state = 'dead'"), 0);
   EXPECT_EQ(reader.Scalar("SELECT COUNT(*) FROM batches WHERE state = 'leased'"), 0);
@@ -198,6 +200,20 @@ TEST_F(FailureSemanticsTest, UnreachableApiHaltsWithOneLineAndLeavesPagesPending
   CommandResult again =
       RunCommand(runner_.Args(server, dates.front(), dates.back(), 2), seconds(60));
   EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+}
+
+TEST_F(FailureSemanticsTest, NoCredentialForARealApiIsRefusedBeforeAnythingIsWritten) {
+  const std::string db = dir_.File("never.db");
+  const std::string audit = dir_.File("audit.jsonl");
+  CommandResult run =
+      RunCommand({runner_.bin(), "backfill", "--site", "sc-domain:example.com", "--from",
+                  "2025-01-01", "--to", "2025-01-02", "--allow-old-dates", "--db", db, "--api-base",
+                  "https://api.example.invalid", "--audit-log", audit},
+                 seconds(30), {{"BATCHFETCH_TOKEN", ""}, {"GOOGLE_APPLICATION_CREDENTIALS", ""}});
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
+  EXPECT_NE(run.err.find("no credential"), std::string::npos) << run.err;
+  EXPECT_FALSE(std::filesystem::exists(db));
+  EXPECT_FALSE(std::filesystem::exists(audit));
 }
 
 TEST_F(FailureSemanticsTest, HostileDatabasesAreRefusedWithOneLineAndExitOne) {

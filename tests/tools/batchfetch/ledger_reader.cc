@@ -5,6 +5,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/report.h"
 #include "tests/support/checksum.h"
 
 namespace batchfetch::testing {
@@ -54,14 +55,17 @@ std::map<std::string, LedgerReader::Day> LedgerReader::Days(const std::string& s
   const std::vector<std::string> dims = SplitCsv(dimensions);
   std::string sql = "SELECT date, clicks, impressions";
   for (const std::string& d : dims) sql += ", " + ColumnOf(d);
-  sql += " FROM search_analytics WHERE site = ?1 AND search_type = ?2 AND dimensions = ?3";
+  sql += " FROM search_analytics WHERE report_id = ?1";
+  ReportSpec spec;  // the report a run registers: the defaults but for these three
+  spec.site = site;
+  spec.search_type = type;
+  spec.dimensions = dims;
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
     throw std::runtime_error(std::string("prepare: ") + sqlite3_errmsg(db_));
   }
-  sqlite3_bind_text(stmt, 1, site.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(stmt, 2, type.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(stmt, 3, dimensions.c_str(), -1, SQLITE_TRANSIENT);
+  const std::string report_id = spec.Id();
+  sqlite3_bind_text(stmt, 1, report_id.c_str(), -1, SQLITE_TRANSIENT);
   std::map<std::string, RowSetChecksum> sums;
   while (sqlite3_step(stmt) == SQLITE_ROW) {
     std::string date = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
@@ -81,7 +85,7 @@ std::map<std::string, LedgerReader::Day> LedgerReader::Days(const std::string& s
 int64_t LedgerReader::DuplicateRows() {
   return Scalar(
       "SELECT COALESCE(SUM(n - 1), 0) FROM (SELECT COUNT(*) AS n FROM search_analytics GROUP BY "
-      "site, search_type, dimensions, date, hour, query, page, country, device, "
+      "report_id, date, hour, query, page, country, device, "
       "search_appearance HAVING n > 1)");
 }
 

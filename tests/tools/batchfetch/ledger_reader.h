@@ -23,10 +23,12 @@ class LedgerReader {
     int64_t rows = 0;
     std::string checksum;  // as /__expected computes it
   };
-  // Rows stored per date for one (site, type, dimensions), with their checksum.
+  // Rows stored per date for the report of (site, type, dimensions) with every other
+  // field at its default, with their checksum.
   std::map<std::string, Day> Days(const std::string& site, const std::string& type,
                                   const std::string& dimensions);
-  // Rows whose natural key appears more than once (0 when the key is enforced).
+  // Rows whose key (report, date, dimensions) appears more than once (0 when the key is
+  // enforced).
   int64_t DuplicateRows();
   int64_t TotalRows();
   // A single integer from sql.

@@ -123,7 +123,7 @@ TEST_F(MultiprocessSqliteTest, AStalledOwnersLateCompletionsChangeNothing) {
   ASSERT_TRUE(stalled.process(0).Kill(SIGCONT));
   const std::vector<int> codes = stalled.WaitAll(seconds(30));
   EXPECT_EQ(codes[0], 0) << stalled.OutputOf(0);
-  // Its responses came back after the takeover: rows upserted harmlessly, no state moved.
+  // Its responses came back after the takeover: fenced out, it wrote nothing at all.
   ExpectAllDone(dates);
   EXPECT_EQ(LedgerReader(runner_.db()).TotalRows(), rows_before);
   EXPECT_GT(JsonInt(server_->Stats(), "pages_fetched_more_than_once"), 0)

@@ -100,7 +100,8 @@ TEST(ObservabilityMetricsTest, ScrapesParseCountersMatchSummaryAndTokenLeaksNowh
                   "--progress",
                   "never",
                   "--retry-base",
-                  "0.05"};
+                  "0.05",
+                  "--allow-old-dates"};
   options.stdout_path = dir.File("out.txt");
   options.stderr_path = dir.File("err.txt");
   Subprocess run(options);
@@ -195,6 +196,7 @@ TEST(ObservabilityMetricsTest, ScrapesParseCountersMatchSummaryAndTokenLeaksNowh
     EXPECT_LE(o.at("grants_in_window").to_number<long long>(),
               o.at("budget").to_number<long long>());
     EXPECT_EQ(o.at("status").to_number<long long>(), 200);
+    EXPECT_EQ(o.at("report").as_string().size(), 16u) << line;
     ++audited;
   }
   EXPECT_EQ(audited, summary.requests);
@@ -217,12 +219,35 @@ TEST(ObservabilityMetricsTest, ScrapesParseCountersMatchSummaryAndTokenLeaksNowh
 
 TEST(ObservabilityMetricsTest, ABadMetricsAddressIsAUsageErrorThatWritesNothing) {
   TempDir dir;
-  CommandResult r = RunCommand(
-      {Bin(), "backfill", "--site", "sc-domain:example.com", "--from", "2025-02-01", "--to",
-       "2025-02-02", "--db", dir.File("x.db"), "--metrics-addr", "localhost:99999"},
-      seconds(30));
+  CommandResult r =
+      RunCommand({Bin(), "backfill", "--site", "sc-domain:example.com", "--from", "2025-02-01",
+                  "--to", "2025-02-02", "--db", dir.File("x.db"), "--api-base",
+                  "http://127.0.0.1:9", "--allow-old-dates", "--metrics-addr", "localhost:99999",
+                  "--audit-log", dir.File("audit.jsonl")},
+                 seconds(30));
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("--metrics-addr"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.File("x.db")));
+  EXPECT_FALSE(std::filesystem::exists(dir.File("audit.jsonl"))) << "created although exit 1";
+}
+
+TEST(ObservabilityMetricsTest, UnderJsonLogsEvenAUsageErrorIsOneJsonLine) {
+  TempDir dir;
+  CommandResult r =
+      RunCommand({Bin(), "backfill", "--site", "sc-domain:example.com", "--from", "2025-02-01",
+                  "--qpm", "inf", "--db", dir.File("x.db"), "--log-format", "json"},
+                 seconds(30));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  std::istringstream lines(r.err);
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    boost::json::object o;
+    ASSERT_NO_THROW(o = boost::json::parse(line).as_object()) << line;
+    EXPECT_NE(o.at("msg").as_string().find("--qpm"), boost::json::string::npos) << line;
+    ++n;
+  }
+  EXPECT_EQ(n, 1) << r.err;
   EXPECT_FALSE(std::filesystem::exists(dir.File("x.db")));
 }
 

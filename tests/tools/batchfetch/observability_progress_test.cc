@@ -52,6 +52,7 @@ std::vector<std::string> Args(const MockGsc& server, const std::string& db,
           "6",
           "--max-concurrency",
           "1",
+          "--allow-old-dates",
           "--progress",
           progress};
 }

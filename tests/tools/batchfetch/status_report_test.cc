@@ -3,10 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -56,7 +58,8 @@ std::vector<std::string> Backfill(const MockGsc& server, const std::string& db,
           "--worker-id",
           worker,
           "--progress",
-          "never"};
+          "never",
+          "--allow-old-dates"};
 }
 
 TEST(StatusReportTest, ShowsPagesRowsAndDeadPagesWithTheirLastError) {
@@ -70,9 +73,17 @@ TEST(StatusReportTest, ShowsPagesRowsAndDeadPagesWithTheirLastError) {
   CommandResult json = RunCommand({Bin(), "status", "--db", db, "--json"}, seconds(30));
   ASSERT_EQ(json.exit_code, 0) << json.err;
   boost::json::object o = boost::json::parse(json.out).as_object();
-  ASSERT_EQ(o.at("jobs").as_array().size(), 1u);
-  const auto& job = o.at("jobs").as_array().at(0).as_object();
+  ASSERT_EQ(o.at("reports").as_array().size(), 1u);
+  const auto& job = o.at("reports").as_array().at(0).as_object();
   EXPECT_EQ(job.at("site").as_string(), "sc-domain:example.com");
+  EXPECT_EQ(job.at("id").as_string().size(), 16u);
+  EXPECT_NE(job.at("describe").as_string().find("sc-domain:example.com"), std::string::npos);
+  // The failed day is not held: the held days are two ranges around it.
+  const auto& held = job.at("days_held_ranges").as_array();
+  ASSERT_EQ(held.size(), 2u) << json.out;
+  EXPECT_EQ(held.at(0).as_string(), "2025-07-01");
+  EXPECT_EQ(held.at(1).as_string(), "2025-07-03..2025-07-05");
+  EXPECT_EQ(job.at("days_held").to_number<int64_t>(), 4);
   EXPECT_EQ(job.at("pages").at("dead").to_number<int64_t>(), 1);
   EXPECT_EQ(job.at("pages").at("pending").to_number<int64_t>(), 0);
   EXPECT_GT(job.at("pages").at("done").to_number<int64_t>(), 3);
@@ -88,6 +99,8 @@ TEST(StatusReportTest, ShowsPagesRowsAndDeadPagesWithTheirLastError) {
   CommandResult text = RunCommand({Bin(), "status", "--db", db}, seconds(30));
   ASSERT_EQ(text.exit_code, 0);
   EXPECT_NE(text.out.find("1 dead"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("days held (4): 2025-07-01, 2025-07-03..2025-07-05"), std::string::npos)
+      << text.out;
   EXPECT_NE(text.out.find("2025-07-02:0  2 attempts  last error: "), std::string::npos) << text.out;
 }
 
@@ -110,7 +123,7 @@ TEST(StatusReportTest, ShowsTheLiveLeasesOfAWorkerThatDied) {
   CommandResult json = RunCommand({Bin(), "status", "--db", db, "--json"}, seconds(30));
   ASSERT_EQ(json.exit_code, 0) << json.err;
   boost::json::object o = boost::json::parse(json.out).as_object();
-  const auto& job = o.at("jobs").as_array().at(0).as_object();
+  const auto& job = o.at("reports").as_array().at(0).as_object();
   ASSERT_EQ(job.at("leases").as_array().size(), 1u) << json.out;
   const auto& lease = job.at("leases").as_array().at(0).as_object();
   EXPECT_EQ(lease.at("owner").as_string(), "w-doomed");
@@ -122,6 +135,44 @@ TEST(StatusReportTest, ShowsTheLiveLeasesOfAWorkerThatDied) {
   CommandResult text = RunCommand({Bin(), "status", "--db", db}, seconds(30));
   EXPECT_NE(text.out.find("live leases:"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("w-doomed"), std::string::npos) << text.out;
+}
+
+TEST(StatusReportTest, ReadCommandsRefuseAPathWithNoLedgerAndCreateNothing) {
+  TempDir dir;
+  const std::string typo = dir.File("typo.db");
+  for (const char* command : {"status", "verify", "retry"}) {
+    CommandResult r = RunCommand({Bin(), command, "--db", typo}, seconds(30));
+    EXPECT_EQ(r.exit_code, 1) << command << ": " << r.out << r.err;
+    EXPECT_NE(r.err.find("no batchfetch ledger"), std::string::npos) << command << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
+    EXPECT_FALSE(std::filesystem::exists(typo)) << command << " created " << typo;
+  }
+}
+
+TEST(StatusReportTest, AnUnknownReportIdIsRefusedWithOneLine) {
+  TempDir dir;
+  MockGsc server({"--latency-ms", "1", "--qpm-window", "6", "--rows-per-day", "30"});
+  const std::string db = dir.File("ledger.db");
+  CommandResult run = RunCommand(Backfill(server, db, "2025-07-02", "w-ids"), seconds(60));
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"retry", "--report", "0123456789abcdef"},
+        std::vector<std::string>{"retry", "--job", "0123456789abcdef"},
+        std::vector<std::string>{"verify", "--report", "0123456789abcdef"},
+        std::vector<std::string>{"status", "--report", "0123456789abcdef"}}) {
+    args.insert(args.begin(), Bin());
+    args.insert(args.end(), {"--db", db});
+    CommandResult r = RunCommand(args, seconds(30));
+    EXPECT_EQ(r.exit_code, 1) << args[1] << ": " << r.out << r.err;
+    EXPECT_NE(r.err.find("no report 0123456789abcdef"), std::string::npos) << r.err;
+  }
+  // The real id works for each, --job being an alias of --report.
+  CommandResult json = RunCommand({Bin(), "status", "--db", db, "--json"}, seconds(30));
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const std::string id(
+      boost::json::parse(json.out).as_object().at("reports").as_array().at(0).at("id").as_string());
+  EXPECT_EQ(RunCommand({Bin(), "retry", "--db", db, "--job", id}, seconds(30)).exit_code, 0);
+  EXPECT_EQ(RunCommand({Bin(), "verify", "--db", db, "--report", id}, seconds(30)).exit_code, 0);
 }
 
 }  // namespace

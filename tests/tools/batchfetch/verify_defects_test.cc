@@ -46,11 +46,11 @@ class VerifyDefectsTest : public ::testing::Test {
     dir_ = new TempDir;
     MockGsc server(
         {"--latency-ms", "5", "--qpm-window", "6", "--rows-per-day", "300", "--seed", "13"});
-    CommandResult run =
-        RunCommand({Bin(), "backfill", "--site", "sc-domain:example.com", "--from", "2025-06-01",
-                    "--to", "2025-06-10", "--row-limit", "500", "--db", dir_->File("clean.db"),
-                    "--api-base", server.base_url(), "--qpm-window", "6", "--progress", "never"},
-                   seconds(60));
+    CommandResult run = RunCommand(
+        {Bin(), "backfill", "--site", "sc-domain:example.com", "--from", "2025-06-01", "--to",
+         "2025-06-10", "--row-limit", "500", "--db", dir_->File("clean.db"), "--api-base",
+         server.base_url(), "--qpm-window", "6", "--progress", "never", "--allow-old-dates"},
+        seconds(60));
     ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   }
   static void TearDownTestSuite() { delete dir_; }
@@ -73,10 +73,10 @@ class VerifyDefectsTest : public ::testing::Test {
     *exit_code = r.exit_code;
     if (r.exit_code != 0 && r.exit_code != 2) {
       ADD_FAILURE() << "verify exited " << r.exit_code << ": " << r.err;
-      return {{"jobs", boost::json::array{boost::json::object{}}}, {"clean", false}};
+      return {{"reports", boost::json::array{boost::json::object{}}}, {"clean", false}};
     }
     boost::json::object o = boost::json::parse(r.out).as_object();
-    EXPECT_EQ(o.at("jobs").as_array().size(), 1u);
+    EXPECT_EQ(o.at("reports").as_array().size(), 1u);
     return o;
   }
 
@@ -102,7 +102,7 @@ TEST_F(VerifyDefectsTest, FindsADeletedRow) {
   int code = -1;
   boost::json::object o = VerifyJson(db, &code);
   EXPECT_EQ(code, 2);
-  const auto& job = o.at("jobs").as_array().at(0).as_object();
+  const auto& job = o.at("reports").as_array().at(0).as_object();
   ASSERT_EQ(job.at("row_mismatch").as_array().size(), 1u) << o;
   EXPECT_EQ(job.at("row_mismatch").as_array().at(0).as_string().subview().substr(0, 10),
             "2025-06-03");
@@ -125,7 +125,7 @@ TEST_F(VerifyDefectsTest, FindsADuplicatedRowInATableWithoutAPrimaryKey) {
   int code = -1;
   boost::json::object o = VerifyJson(db, &code);
   EXPECT_EQ(code, 2) << o;
-  const auto& job = o.at("jobs").as_array().at(0).as_object();
+  const auto& job = o.at("reports").as_array().at(0).as_object();
   ASSERT_TRUE(job.contains("duplicate_rows")) << o;
   EXPECT_GE(job.at("duplicate_rows").to_number<int64_t>(), 1) << o;
   EXPECT_FALSE(o.at("clean").as_bool());
@@ -137,9 +137,38 @@ TEST_F(VerifyDefectsTest, FindsAPageResetToPending) {
   int code = -1;
   boost::json::object o = VerifyJson(db, &code);
   EXPECT_EQ(code, 2);
-  const auto& job = o.at("jobs").as_array().at(0).as_object();
+  const auto& job = o.at("reports").as_array().at(0).as_object();
   ASSERT_EQ(job.at("unfinished").as_array().size(), 1u) << o;
   EXPECT_EQ(job.at("unfinished").as_array().at(0).as_string(), "2025-06-07:0 pending");
+}
+
+TEST_F(VerifyDefectsTest, FindsImpossibleValues) {
+  const std::string db = Copy("bad_values.db");
+  Exec(db,
+       "UPDATE search_analytics SET clicks = -5 WHERE (date, query, page) IN "
+       "(SELECT date, query, page FROM search_analytics WHERE date = '2025-06-04' LIMIT 1)");
+  int code = -1;
+  boost::json::object o = VerifyJson(db, &code);
+  EXPECT_EQ(code, 2) << o;
+  const auto& report = o.at("reports").as_array().at(0).as_object();
+  ASSERT_EQ(report.at("bad_values").as_array().size(), 1u) << o;
+  EXPECT_EQ(report.at("bad_values").as_array().at(0).as_string().subview().substr(0, 10),
+            "2025-06-04");
+}
+
+TEST_F(VerifyDefectsTest, VerifyOfOneReportByIdAndOfAnUnknownOne) {
+  CommandResult json = Verify(dir_->File("clean.db"), true);
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const std::string id(
+      boost::json::parse(json.out).as_object().at("reports").as_array().at(0).at("id").as_string());
+  CommandResult one =
+      RunCommand({Bin(), "verify", "--db", dir_->File("clean.db"), "--report", id}, seconds(30));
+  EXPECT_EQ(one.exit_code, 0) << one.out << one.err;
+  EXPECT_NE(one.out.find("1 report"), std::string::npos) << one.out;
+  CommandResult unknown =
+      RunCommand({Bin(), "verify", "--db", dir_->File("clean.db"), "--report", "ffffffffffffffff"},
+                 seconds(30));
+  EXPECT_EQ(unknown.exit_code, 1) << unknown.out << unknown.err;
 }
 
 TEST_F(VerifyDefectsTest, AMissingDatabaseIsAUsageError) {
