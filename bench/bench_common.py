@@ -167,7 +167,7 @@ def check_db(db, base, dates, dims):
     con = sqlite3.connect(db)
     dups = con.execute(
         "SELECT COALESCE(SUM(n-1),0) FROM (SELECT COUNT(*) n FROM search_analytics GROUP BY "
-        "site,search_type,dimensions,date,hour,query,page,country,device,search_appearance "
+        "report_id,date,hour,query,page,country,device,search_appearance "
         "HAVING n>1)").fetchone()[0]
     by_day = {}
     for row in con.execute(f"SELECT date, {cols}, clicks, impressions FROM search_analytics"):

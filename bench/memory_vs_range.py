@@ -67,7 +67,7 @@ def main():
                 con = sqlite3.connect(db)
                 rows = con.execute("SELECT COUNT(*) FROM search_analytics").fetchone()[0]
                 distinct = con.execute(
-                    "SELECT COUNT(*) FROM (SELECT DISTINCT site, search_type, dimensions, date,"
+                    "SELECT COUNT(*) FROM (SELECT DISTINCT report_id, date,"
                     " hour, query, page, country, device, search_appearance"
                     " FROM search_analytics)").fetchone()[0]
                 con.close()

@@ -110,7 +110,7 @@ def run_level(args, bf, mock_bin, dates, processes, backend, pg, tag, failures):
                                                        "WHERE state = 'done'").fetchone()[0])
         else:
             dups = int(pg.psql(tag, "SELECT COALESCE(SUM(n-1),0) FROM (SELECT COUNT(*) n FROM "
-                                    "search_analytics GROUP BY site,search_type,dimensions,"
+                                    "search_analytics GROUP BY report_id,"
                                     "date,hour,query,page,country,device,search_appearance "
                                     "HAVING COUNT(*)>1) d"))
             pages = int(pg.psql(tag, "SELECT COUNT(*) FROM batches WHERE state = 'done'"))
