@@ -180,7 +180,10 @@ SELECT DISTINCT ON (m.report_id, b.date::date, b.start_row)
        m.report_id, b.date::date, b.start_row, b.state, b.attempts, b.lease_owner,
        b.lease_token, to_timestamp(b.lease_expires_at / 1000.0),
        to_timestamp(b.next_attempt_at / 1000.0), b.row_count,
-       CASE WHEN b.state = 'done' THEN j.row_limit END, b.truncated, b.provisional,
+       CASE WHEN b.state = 'done' THEN j.row_limit END,
+       -- Truncated as version 3 means it: the day's last page reached the API's cap.
+       CASE WHEN b.state = 'done' AND b.start_row + coalesce(b.row_count, 0) >= 50000
+            THEN 1 ELSE 0 END, b.provisional,
        b.last_error, b.errors, to_timestamp(b.updated_at / 1000.0)
   FROM batches_v2 AS b JOIN v2_job_report AS m ON m.job_id = b.job_id
   JOIN jobs AS j ON j.id = b.job_id
@@ -216,14 +219,31 @@ DELETE FROM batches AS b USING v2_day_owner AS o, reports AS r
  WHERE r.id = b.report_id AND r.site = o.site AND r.search_type = o.search_type
    AND r.dimensions = o.dimensions AND b.date = o.date::date AND b.report_id <> o.report_id;
 
-INSERT INTO days(report_id, date, row_count, truncated, provisional, fetched_at)
-SELECT b.report_id, b.date,
+-- A finished day is held when its stored rows match its pages' counts. One that does not
+-- (version 2 let an overlapping job delete another's rows) keeps its rows but is fetched
+-- again: later pages go, page 0 is pending.
+CREATE TEMP TABLE v2_days ON COMMIT DROP AS
+SELECT b.report_id, b.date, sum(b.row_count) AS pages_rows,
        (SELECT count(*) FROM search_analytics AS s
-         WHERE s.report_id = b.report_id AND s.date = b.date),
-       max(b.truncated), max(b.provisional), max(b.updated_at)
+         WHERE s.report_id = b.report_id AND s.date = b.date) AS stored,
+       max(b.truncated) AS truncated, max(b.provisional) AS provisional,
+       max(b.updated_at) AS fetched_at
   FROM batches AS b
  GROUP BY b.report_id, b.date
 HAVING bool_and(b.state = 'done');
+
+INSERT INTO days(report_id, date, row_count, truncated, provisional, fetched_at)
+SELECT report_id, date, pages_rows, truncated, provisional, fetched_at FROM v2_days
+ WHERE pages_rows = stored;
+
+DELETE FROM batches AS b USING v2_days AS d
+ WHERE d.pages_rows <> d.stored AND b.report_id = d.report_id AND b.date = d.date
+   AND b.start_row > 0;
+UPDATE batches AS b SET state = 'pending', attempts = 0, next_attempt_at = '-infinity',
+       row_count = NULL, row_limit = NULL, truncated = 0, provisional = 0
+  FROM v2_days AS d
+ WHERE d.pages_rows <> d.stored AND b.report_id = d.report_id AND b.date = d.date
+   AND b.start_row = 0;
 
 DROP TABLE search_analytics_v2;
 DROP TABLE batches_v2;

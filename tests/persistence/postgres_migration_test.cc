@@ -152,6 +152,30 @@ TEST_F(PostgresMigrationTest, AVersion2LedgerUpgradesWithEveryRowAttributedToIts
   EXPECT_EQ(plan.held, 4);
 }
 
+TEST_F(PostgresMigrationTest, ADayDamagedByVersion2IsKeptButFetchedAgain) {
+  // Version 2's overlap bug: another job's page 0 deleted part of a finished day.
+  PgQuery(uri_,
+          "DELETE FROM search_analytics WHERE dimensions = 'date,query' AND date = '2026-11-04'"
+          " AND query IN (SELECT query FROM search_analytics WHERE dimensions = 'date,query'"
+          " AND date = '2026-11-04' ORDER BY query LIMIT 60)");
+  const int64_t rows_before = PgScalar(uri_, "SELECT count(*) FROM search_analytics");
+  std::unique_ptr<Ledger> ledger;
+  ASSERT_OK(OpenPostgresLedger(uri_, OpenMode::kCreate, &ledger));
+  const std::string id = Spec({"date", "query"}).Id();
+  EXPECT_EQ(PgScalar(uri_, "SELECT count(*) FROM search_analytics"), rows_before);
+  EXPECT_EQ(PgScalar(uri_, "SELECT count(*) FROM days WHERE date = DATE '2026-11-04'"), 0);
+  EXPECT_EQ(PgScalar(uri_,
+                     "SELECT count(*) FROM batches WHERE date = DATE '2026-11-04' AND"
+                     " start_row = 0 AND state = 'pending' AND report_id = '" +
+                         id + "'"),
+            1);
+  EXPECT_EQ(PgScalar(uri_, "SELECT count(*) FROM batches WHERE date = DATE '2026-11-04'"), 1);
+  VerifyReport v;
+  ASSERT_OK(ledger->Verify(id, &v));
+  EXPECT_EQ(v.unfinished, std::vector<std::string>{"2026-11-04:0 pending"});
+  EXPECT_EQ(v.row_mismatch, std::vector<std::string>{"2026-11-04: stored 127, ledger says 0"});
+}
+
 TEST_F(PostgresMigrationTest, ReopeningAnUpgradedLedgerChangesNothing) {
   std::unique_ptr<Ledger> ledger;
   ASSERT_OK(OpenPostgresLedger(uri_, OpenMode::kCreate, &ledger));
