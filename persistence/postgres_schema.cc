@@ -250,11 +250,16 @@ DROP TABLE batches_v2;
 DROP TABLE jobs;
 )sql";
 
+// Starts the schema transaction: read-only opens only look; the others take the schema
+// lock. A migration of a large ledger may outlast the connection's statement timeout
+// (and so may an opener waiting for it), so this transaction has none; keepalives still
+// notice a dead server.
 Status Begin(PgConnection& conn, OpenMode mode) {
-  Status status =
-      conn.Exec(mode == OpenMode::kReadOnly
-                    ? "SELECT 1"
-                    : std::string("SELECT pg_advisory_xact_lock(") + kSchemaLockKey + ")");
+  if (mode == OpenMode::kReadOnly) return Status::Ok();
+  Status status = conn.Exec("SET LOCAL statement_timeout = 0");
+  if (status.ok()) {
+    status = conn.Exec(std::string("SELECT pg_advisory_xact_lock(") + kSchemaLockKey + ")");
+  }
   return status;
 }
 
