@@ -90,6 +90,17 @@ class LedgerContractTest : public ::testing::TestWithParam<std::string> {
     return out;
   }
 
+  // The one page a claim of max 1 gets; a test failure (and an empty lease) when none.
+  Lease ClaimOne(const std::string& report_id, WallTime now,
+                 const std::string& owner = "worker-a") {
+    std::vector<Lease> leases = Claim(report_id, 1, now, owner);
+    if (leases.size() != 1) {
+      ADD_FAILURE() << "expected one page to claim, got " << leases.size();
+      return Lease();
+    }
+    return leases[0];
+  }
+
   bool CommitPage(std::shared_ptr<const Report> report, const Lease& lease, std::vector<Row> rows,
                   WallTime now, int64_t row_limit = 0, bool provisional = false) {
     std::vector<FetchedPage> pages;
@@ -222,7 +233,7 @@ TEST_P(LedgerContractTest, PlanDaysRefreshesProvisionalAndRecentHeldDaysButNoDay
   std::vector<Lease> leases = Claim(report->id, 5, At(0));
   ASSERT_EQ(leases.size(), 5u);
   ASSERT_TRUE(CommitPage(report, leases[0], MakeRows(4, "2024-01-01"), At(1), 4, true));
-  const Lease second = Claim(report->id, 1, At(2))[0];
+  const Lease second = ClaimOne(report->id, At(2));
   ASSERT_EQ(second.key.start_row, 4);
   ASSERT_TRUE(CommitPage(report, second, MakeRows(2, "2024-01-01", 5), At(2), 4, true));
   ASSERT_TRUE(CommitPage(report, leases[1], MakeRows(3, "2024-01-02"), At(1), 4));
@@ -406,7 +417,7 @@ TEST_P(LedgerContractTest, RowsWithAwkwardTextRoundTripExactly) {
   rows[0].query = "tab\there \"quoted\" back\\slash";
   rows[1].query = "new\nline and 'single' and \r and ünïcödé 検索";
   rows[2].clicks = 2.5;  // not integral
-  EXPECT_TRUE(CommitPage(report, Claim(report->id, 1, At(0))[0], rows, At(1)));
+  EXPECT_TRUE(CommitPage(report, ClaimOne(report->id, At(0)), rows, At(1)));
   for (const Row& row : rows) {
     EXPECT_EQ(Int("SELECT count(*) FROM search_analytics WHERE query = " + Quote(row.query)), 1)
         << row.query;
@@ -461,7 +472,7 @@ TEST_P(LedgerContractTest, ADeadPageOfAnOverlappingRunNeverRemovesTheFirstRunsRo
   ASSERT_EQ(leases.size(), 3u);
   ASSERT_EQ(leases[1].key.date, "2024-01-02");
   ASSERT_TRUE(CommitPage(report, leases[1], MakeRows(4, "2024-01-02", 2), At(2), 4));
-  const Lease second = Claim(report->id, 1, At(3), "run-b")[0];
+  const Lease second = ClaimOne(report->id, At(3), "run-b");
   ASSERT_EQ(second.key.start_row, 4);
   bool held = false;
   ASSERT_OK(ledger_->FailPage(second, "HTTP 400", true, 5, At(3), At(3), &held));
@@ -480,7 +491,7 @@ TEST_P(LedgerContractTest, ADeadPageOfAnOverlappingRunNeverRemovesTheFirstRunsRo
   int64_t revived = 0;
   ASSERT_OK(ledger_->RetryDead(report->id, &revived));
   EXPECT_EQ(revived, 1);
-  const Lease retry = Claim(report->id, 1, At(4), "run-b")[0];
+  const Lease retry = ClaimOne(report->id, At(4), "run-b");
   ASSERT_EQ(retry.key, second.key);
   ASSERT_TRUE(CommitPage(report, retry, MakeRows(1, "2024-01-02", 3), At(5), 4));
   EXPECT_EQ(StoredRows(*report, "2024-01-02"), 5);
@@ -490,8 +501,8 @@ TEST_P(LedgerContractTest, ADeadPageOfAnOverlappingRunNeverRemovesTheFirstRunsRo
 TEST_P(LedgerContractTest, ALostLeaseCommitWritesNothingAfterTheNewOwnerCommittedFinalData) {
   auto report = MakeReport();
   Plan(*report, "2024-01-01", "2024-01-01");
-  const Lease stale = Claim(report->id, 1, At(0), "paused")[0];
-  const Lease owner = Claim(report->id, 1, At(kLease.count()), "worker-b")[0];
+  const Lease stale = ClaimOne(report->id, At(0), "paused");
+  const Lease owner = ClaimOne(report->id, At(kLease.count()), "worker-b");
   ASSERT_EQ(owner.key, stale.key);
   std::vector<Row> final_rows = MakeRows(5, "2024-01-01", 1, 20);
   ASSERT_TRUE(CommitPage(report, owner, final_rows, At(kLease.count() + 1)));
@@ -516,14 +527,14 @@ TEST_P(LedgerContractTest, ALostLeaseCommitWritesNothingAfterTheNewOwnerCommitte
 TEST_P(LedgerContractTest, ALostLeaseCommitMidDayNeitherStagesRowsNorClearsTheNewOwners) {
   auto report = MakeReport();
   Plan(*report, "2024-01-01", "2024-01-01");
-  const Lease stale = Claim(report->id, 1, At(0), "paused")[0];
-  const Lease owner = Claim(report->id, 1, At(kLease.count()), "worker-b")[0];
+  const Lease stale = ClaimOne(report->id, At(0), "paused");
+  const Lease owner = ClaimOne(report->id, At(kLease.count()), "worker-b");
   // The new owner's page 0 is full: the day is half fetched.
   ASSERT_TRUE(CommitPage(report, owner, MakeRows(4, "2024-01-01", 1), At(kLease.count()), 4));
   // The stale page 0 (a full page of other rows) must not restart or pollute the day.
   EXPECT_FALSE(CommitPage(report, stale, MakeRows(4, "2024-01-01", 2), At(kLease.count()), 4));
   EXPECT_EQ(Pages(*report), 2);
-  const Lease next = Claim(report->id, 1, At(kLease.count() + 1), "worker-b")[0];
+  const Lease next = ClaimOne(report->id, At(kLease.count() + 1), "worker-b");
   ASSERT_EQ(next.key.start_row, 4);
   ASSERT_TRUE(CommitPage(report, next, {}, At(kLease.count() + 2), 4));
   EXPECT_EQ(StoredRows(*report, "2024-01-01"), 4);
@@ -540,7 +551,7 @@ TEST_P(LedgerContractTest, AReaderDuringAThreePageRefreshSeesTheOldOrTheNewCompl
   ASSERT_EQ(Plan(*report, "2024-01-01", "2024-01-01", refresh).refreshed, 1);
   std::vector<int64_t> seen;
   for (int i = 0; i < 3; ++i) {
-    const Lease lease = Claim(report->id, 1, At(10 + i))[0];
+    const Lease lease = ClaimOne(report->id, At(10 + i));
     std::vector<Row> all = MakeRows(11, "2024-01-01", 2, 30);
     const int64_t begin = lease.key.start_row, end = std::min<int64_t>(begin + 4, 11);
     ASSERT_TRUE(CommitPage(report, lease, std::vector<Row>(all.begin() + begin, all.begin() + end),
@@ -608,8 +619,8 @@ TEST_P(LedgerContractTest, RetryDeadOfAnUnknownReportIsNotFoundAndEmptyMeansEver
   for (const auto& report : {a, b}) {
     Plan(*report, "2024-01-01", "2024-01-01");
     bool held = false;
-    ASSERT_OK(ledger_->FailPage(Claim(report->id, 1, At(0))[0], "HTTP 400", true, 5, At(0), At(0),
-                                &held));
+    ASSERT_OK(
+        ledger_->FailPage(ClaimOne(report->id, At(0)), "HTTP 400", true, 5, At(0), At(0), &held));
   }
   int64_t count = -1;
   EXPECT_EQ(ledger_->RetryDead("no-such-report", &count).code(), Status::Code::kNotFound);
@@ -675,11 +686,11 @@ TEST_P(LedgerContractTest, DescribeShowsDaysHeldAsRangesTruncatedDaysDeadPagesAn
 TEST_P(LedgerContractTest, DescribeListsTruncatedDays) {
   auto report = MakeReport();
   Plan(*report, "2024-03-01", "2024-03-01");
-  const Lease lease = Claim(report->id, 1, At(0))[0];
+  const Lease lease = ClaimOne(report->id, At(0));
   const Lease capped{PageKey{report->id, "2024-03-01", 0}, lease.token, 0};
   // One page of 25000 asked, full: not the last page. The second reaches the cap.
   ASSERT_TRUE(CommitPage(report, capped, MakeRows(25000, "2024-03-01", 1), At(1), 25000));
-  ASSERT_TRUE(CommitPage(report, Claim(report->id, 1, At(2))[0], MakeRows(25000, "2024-03-01", 2),
+  ASSERT_TRUE(CommitPage(report, ClaimOne(report->id, At(2)), MakeRows(25000, "2024-03-01", 2),
                          At(3), 25000));
   ReportStatus status;
   ASSERT_OK(ledger_->Describe(report->id, At(4), &status));
@@ -699,7 +710,7 @@ TEST_P(LedgerContractTest, VerifyIsCleanForAFinishedReportAndListsUnfinishedPage
   VerifyReport v = VerifyOf(report->id);
   EXPECT_FALSE(v.clean());
   EXPECT_EQ(v.unfinished, std::vector<std::string>{"2024-01-03:0 pending"});
-  ASSERT_TRUE(CommitPage(report, Claim(report->id, 1, At(2))[0], MakeRows(1, "2024-01-03"), At(3)));
+  ASSERT_TRUE(CommitPage(report, ClaimOne(report->id, At(2)), MakeRows(1, "2024-01-03"), At(3)));
   EXPECT_TRUE(VerifyOf(report->id).clean());
   VerifyReport none;
   EXPECT_EQ(ledger_->Verify("no-such-report", &none).code(), Status::Code::kNotFound);

@@ -78,7 +78,12 @@ class SqliteTestBackend final : public LedgerTestBackend {
 // A fresh database per target in the test process's throw-away cluster.
 class PostgresTestBackend final : public LedgerTestBackend {
  public:
-  std::string NewTarget() override { return testing::PgCluster::Shared().NewDatabase(); }
+  // The session option makes lease times follow the caller's `now` (PostgresLedger's
+  // test seam; in production the server's clock decides), so fake times drive expiry.
+  std::string NewTarget() override {
+    return testing::PgCluster::Shared().NewDatabase() +
+           "?options=-c%20batchfetch.lease_clock%3Dcaller";
+  }
   Rows Query(const std::string& target, const std::string& sql) override {
     return testing::PgQuery(target, sql);
   }
