@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <poll.h>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/cancellation_type.hpp>
@@ -10,6 +11,8 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -355,6 +358,14 @@ HttpClient::~HttpClient() {
 void HttpClient::Start(HttpRequest request,
                        boost::asio::any_completion_handler<Signature> handler) {
   impl_->Start(std::move(request), std::move(handler));
+}
+
+boost::asio::awaitable<std::pair<boost::system::error_code, HttpResponse>> HttpClient::Perform(
+    HttpRequest request) {
+  co_await boost::asio::this_coro::throw_if_cancelled(false);
+  auto [ec, response] =
+      co_await AsyncPerform(std::move(request), boost::asio::as_tuple(boost::asio::use_awaitable));
+  co_return std::pair{ec, std::move(response)};
 }
 
 std::size_t HttpClient::active() const { return impl_->active(); }

@@ -10,26 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "workers/http_transport.h"
+
 namespace batchfetch {
-
-struct HttpRequest {
-  std::string url;
-  std::string body;                          // POSTed when not empty, else GET
-  std::vector<std::string> headers;          // "Name: value"
-  std::chrono::milliseconds timeout{30000};  // whole transfer, including queueing
-};
-
-struct HttpResponse {
-  long status = 0;  // HTTP status; 0 when the transfer failed
-  std::string body;
-  std::string retry_after;      // the Retry-After header, verbatim, or ""
-  int curl_code = 0;            // CURLcode; 0 = the transfer completed
-  std::string error;            // libcurl's message when curl_code != 0
-  bool body_too_large = false;  // stopped at HttpClientOptions::max_body_bytes
-  std::chrono::microseconds elapsed{0};
-
-  bool transport_ok() const { return curl_code == 0; }
-};
 
 struct HttpClientOptions {
   std::size_t max_body_bytes = 256u << 20;  // a larger body is cut off and reported
@@ -48,12 +31,12 @@ struct HttpClientOptions {
 //
 // Thread rule: construct, call and destroy on the executor's thread (single-threaded
 // io_context). Outstanding operations complete with operation_aborted on destruction.
-class HttpClient {
+class HttpClient final : public HttpTransport {
  public:
   using Signature = void(boost::system::error_code, HttpResponse);
 
   HttpClient(boost::asio::any_io_executor ex, HttpClientOptions options = {});
-  ~HttpClient();
+  ~HttpClient() override;
 
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
@@ -69,6 +52,10 @@ class HttpClient {
         },
         token, std::move(request));
   }
+
+  // HttpTransport: AsyncPerform as a coroutine; never throws.
+  boost::asio::awaitable<std::pair<boost::system::error_code, HttpResponse>> Perform(
+      HttpRequest request) override;
 
   // Transfers running now.
   std::size_t active() const;

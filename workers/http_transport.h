@@ -3,11 +3,31 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/error_code.hpp>
+#include <chrono>
+#include <string>
 #include <utility>
-
-#include "workers/http_client.h"
+#include <vector>
 
 namespace batchfetch {
+
+struct HttpRequest {
+  std::string url;
+  std::string body;                          // POSTed when not empty, else GET
+  std::vector<std::string> headers;          // "Name: value"
+  std::chrono::milliseconds timeout{30000};  // whole transfer, including queueing
+};
+
+struct HttpResponse {
+  long status = 0;  // HTTP status; 0 when the transfer failed
+  std::string body;
+  std::string retry_after;      // the Retry-After header, verbatim, or ""
+  int curl_code = 0;            // CURLcode; 0 = the transfer completed
+  std::string error;            // libcurl's message when curl_code != 0
+  bool body_too_large = false;  // stopped at HttpClientOptions::max_body_bytes
+  std::chrono::microseconds elapsed{0};
+
+  bool transport_ok() const { return curl_code == 0; }
+};
 
 // The seam between workers and the network: HttpClient implements it over libcurl;
 // tests use a scripted transport, so workers and the coordinator run without sockets.

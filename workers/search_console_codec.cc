@@ -7,10 +7,13 @@
 #include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <cmath>
 #include <exception>
 #include <new>
 #include <string>
 #include <utility>
+
+#include "workers/query_rules.h"
 
 namespace batchfetch {
 namespace {
@@ -83,8 +86,29 @@ bool ReadMetric(const json::object& row, std::string_view name, double* out) {
   return !ec;
 }
 
+// A count the API reports (clicks, impressions): a non-negative integer that a double
+// holds exactly (at most 2^53), so 1e308 is not a count.
+bool IsCount(double v) {
+  return std::isfinite(v) && v >= 0 && v <= 9007199254740992.0 && v == std::floor(v);
+}
+
+// The row's numbers are ones the API can send; else a reason.
+std::string CheckMetrics(const Row& row) {
+  if (!IsCount(row.clicks)) return "clicks is not a non-negative integer up to 2^53";
+  if (!IsCount(row.impressions)) return "impressions is not a non-negative integer up to 2^53";
+  if (!std::isfinite(row.ctr) || row.ctr < 0 || row.ctr > 1) return "ctr is outside [0, 1]";
+  if (!std::isfinite(row.position) || row.position < 0) {
+    return "position is not a finite non-negative number";
+  }
+  return "";
+}
+
 bool ParseRows(const json::array& rows, const std::vector<std::string Row::*>& fields,
-               ParsedPage* out, std::string* error) {
+               const QueryExpectation& expect, ParsedPage* out, std::string* error) {
+  if (expect.row_limit > 0 && static_cast<int64_t>(rows.size()) > expect.row_limit) {
+    return Fail(error, "the answer has " + std::to_string(rows.size()) +
+                           " rows for a rowLimit of " + std::to_string(expect.row_limit));
+  }
   out->rows.reserve(rows.size());
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const json::object* obj = rows[i].if_object();
@@ -117,16 +141,23 @@ bool ParseRows(const json::array& rows, const std::vector<std::string Row::*>& f
       return Fail(error, "rows[" + std::to_string(i) +
                              "] lacks a numeric clicks, impressions, ctr or position");
     }
+    if (std::string bad = CheckMetrics(row); !bad.empty()) {
+      return Fail(error, "rows[" + std::to_string(i) + "]: " + bad);
+    }
+    if (!expect.date.empty() && !row.date.empty() && row.date != expect.date) {
+      return Fail(error, "rows[" + std::to_string(i) + "] is dated " + row.date.substr(0, 40) +
+                             ", not the requested " + expect.date);
+    }
     out->rows.push_back(std::move(row));
   }
   return true;
 }
 
-bool ParseQueryResponseOrThrow(std::string_view body, const std::vector<std::string>& dimensions,
+bool ParseQueryResponseOrThrow(std::string_view body, const QueryExpectation& expect,
                                ParsedPage* out, std::string* error) {
   std::vector<std::string Row::*> fields;
-  fields.reserve(dimensions.size());
-  for (const std::string& d : dimensions) {
+  fields.reserve(expect.dimensions.size());
+  for (const std::string& d : expect.dimensions) {
     std::string Row::*field = FieldOf(d);
     if (field == nullptr) {
       return Fail(error, "unknown dimension '" + d + "'");
@@ -155,7 +186,7 @@ bool ParseQueryResponseOrThrow(std::string_view body, const std::vector<std::str
     if (array == nullptr) {
       return Fail(error, "rows is not an array");
     }
-    if (!ParseRows(*array, fields, out, error)) {
+    if (!ParseRows(*array, fields, expect, out, error)) {
       return false;
     }
   }
@@ -188,7 +219,8 @@ std::string QueryUrl(std::string_view api_base, std::string_view site) {
   return url;
 }
 
-std::string QueryBody(const JobSpec& spec, std::string_view date, int64_t start_row) {
+std::string QueryBody(const ReportSpec& spec, std::string_view date, int64_t start_row,
+                      int64_t row_limit) {
   json::object body;
   body["startDate"] = date;
   body["endDate"] = date;
@@ -199,18 +231,30 @@ std::string QueryBody(const JobSpec& spec, std::string_view date, int64_t start_
   body["dimensions"] = std::move(dimensions);
   body["type"] = spec.search_type;
   body["dataState"] = spec.data_state;
-  body["rowLimit"] = spec.row_limit;
+  body["rowLimit"] = row_limit;
   body["startRow"] = start_row;
+  QueryShape extras;
+  extras.aggregation_type = spec.aggregation_type;
+  for (const std::string& text : spec.filters) {
+    std::string filter_error;
+    if (auto filter = ParseFilter(text, &filter_error)) extras.filters.push_back(*filter);
+  }
+  AddQueryExtras(extras, &body);
   return json::serialize(body);
 }
 
 bool ParseQueryResponse(std::string_view body, const std::vector<std::string>& dimensions,
                         ParsedPage* out, std::string* error) {
+  return ParseQueryResponse(body, QueryExpectation{dimensions, "", 0}, out, error);
+}
+
+bool ParseQueryResponse(std::string_view body, const QueryExpectation& expect, ParsedPage* out,
+                        std::string* error) {
   out->rows.clear();
   out->first_incomplete_date.clear();
   bool ok = false;
   try {
-    ok = ParseQueryResponseOrThrow(body, dimensions, out, error);
+    ok = ParseQueryResponseOrThrow(body, expect, out, error);
   } catch (const std::bad_alloc&) {
     ok = Fail(error, "out of memory parsing the response");
   } catch (const std::exception& e) {

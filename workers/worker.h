@@ -3,17 +3,15 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "core/page.h"
+#include "core/report.h"
 #include "ratelimit/rate_limiter.h"
 #include "workers/error_classifier.h"
-#include "workers/http_client.h"
-#include "workers/query_rules.h"
-#include "workers/search_console_codec.h"
+#include "workers/http_transport.h"
 #include "workers/token_source.h"
 
 namespace batchfetch {
@@ -21,26 +19,38 @@ namespace batchfetch {
 // How one request went, for metrics and the audit log.
 struct RequestInfo {
   long http_status = 0;                       // 0 when the transfer failed
-  bool unreachable = false;                   // could not resolve or connect to the host
+  bool unreachable = false;                   // no server answered: DNS, connect or TLS
   std::chrono::microseconds latency{0};       // the request itself
-  std::chrono::microseconds limiter_wait{0};  // waiting for the QPM token
+  std::chrono::microseconds limiter_wait{0};  // waiting for the grant
 };
 
-// What a worker needs from its coordinator. All calls on the io thread.
+// A page handed to a worker: its lease, its report and the limiter its requests draw
+// from (every quota key of the request, decided together).
+struct Assignment {
+  Lease lease;
+  std::shared_ptr<const Report> report;
+  RateLimiter* limiter = nullptr;  // not owned
+};
+
+// What a worker needs from its coordinator: every call is a message to it (or its
+// answer). All calls on the io thread; none throws.
 class WorkerHost {
  public:
   virtual ~WorkerHost() = default;
 
-  // The next page to fetch, or nullopt when the worker should stop.
-  virtual boost::asio::awaitable<std::optional<Lease>> NextBatch(int worker) = 0;
+  // The worker is idle: the next page, or nullopt when it is dismissed (or cancelled).
+  virtual boost::asio::awaitable<std::optional<Assignment>> Idle(int worker) = 0;
 
-  // True once the run halts or stops: the worker must not send another request.
+  // True once the run stops or halts: the worker must not send another request.
   virtual bool Stopping() const = 0;
 
-  // True once the run halts (or a stop runs out of time): a response that arrives now is
+  // True once the run halts (or a stop runs out of time): an answer that arrives now is
   // dropped, not persisted. During a graceful stop Stopping() is true but Halted() is
   // not, so requests in flight still finish and commit.
   virtual bool Halted() const = 0;
+
+  // Completes once Stopping() is true (at once if it already is), or when cancelled.
+  virtual boost::asio::awaitable<void> UntilStopping() = 0;
 
   // Hands a fetched page to the writer; waits while inflight_limit pages already wait
   // for the database (the in-flight backpressure).
@@ -48,10 +58,10 @@ class WorkerHost {
                                               const RequestInfo& info) = 0;
 
   // The fetch of lease failed as classified; the coordinator decides what follows.
-  virtual void Failed(int worker, const Lease& lease, const Classification& failure,
+  virtual void Failed(int worker, const Assignment& page, const Classification& failure,
                       const RequestInfo& info) = 0;
 
-  // The worker gave lease back unfetched (stopping, or its request was cancelled).
+  // The worker gave lease back unfetched (stopping, halted, or its request was cancelled).
   virtual void Returned(int worker, const Lease& lease) = 0;
 };
 
@@ -62,35 +72,40 @@ struct WorkerConfig {
   std::chrono::milliseconds request_timeout{60000};
 };
 
-// One worker coroutine: take batch → acquire a token → check stop → request → check
-// stop → classify and parse → submit to the writer, until the host says stop.
+// True for a libcurl result that means no server answered at all: name resolution,
+// connection, and TLS or certificate failures.
+bool IsUnreachableCurlCode(int curl_code);
+
+// One worker coroutine: Idle → bearer token → check stop → the report limiter's grant →
+// check stop → send at once → check halt → classify, check and parse → submit, until
+// dismissed. A 401 invalidates the token and runs the whole sequence once more.
 //
-// Thread rule: the io thread only. Cancelling Run() (terminal) aborts the request in
-// flight; the page goes back to the host through Returned().
+// Thread rule: the io thread only. Cancelling Run() (terminal) abandons the request in
+// flight; the page goes back through Returned(). No cancellation throws out of Run().
 class Worker {
  public:
-  Worker(int id, WorkerHost& host, HttpClient& http, RateLimiter& limiter, WorkerConfig config);
+  Worker(int id, WorkerHost& host, HttpTransport& http, WorkerConfig config);
 
   boost::asio::awaitable<void> Run();
 
   int id() const { return id_; }
 
  private:
-  // Fetches one page and reports it to the host. A 401 invalidates the token and tries
-  // once more with a fresh one; a second 401 is reported as kUnauthorized.
-  boost::asio::awaitable<void> FetchOnce(const Lease& lease);
+  enum class Step { kAnswered, kGaveBack };
 
-  // One request for lease: token from the limiter, bearer token, POST. Returns false when
-  // the page went back to the host (stopping, halted or cancelled).
-  boost::asio::awaitable<bool> RequestOnce(const Lease& lease, RequestInfo* info,
+  // Fetches one page and reports it to the host.
+  boost::asio::awaitable<void> FetchOnce(const Assignment& page);
+
+  // One request for page: token, grant, POST. kGaveBack when the page must go back
+  // (stopping, halted or cancelled); else *response holds the answer (a failed token is
+  // a pseudo transport failure, see worker.cc).
+  boost::asio::awaitable<Step> RequestOnce(const Assignment& page, RequestInfo* info,
                                            HttpResponse* response, std::string* token);
 
   const int id_;
   WorkerHost& host_;
-  HttpClient& http_;
-  RateLimiter& limiter_;
+  HttpTransport& http_;
   WorkerConfig config_;
-  std::optional<QueryShape> extras_;  // aggregation type and filters, when the job has any
 };
 
 }  // namespace batchfetch

@@ -212,8 +212,11 @@ class PlanTest : public ::testing::Test {
             int64_t budget = 960) {
     const Lease lease = assigned_.at(worker);
     assigned_.erase(worker);
-    Run(plan_->Failed(worker, lease, Classification{kind, "boom", retry_after}, unreachable, grants,
-                      budget, now_));
+    Classification failure;
+    failure.kind = kind;
+    failure.reason = "boom";
+    failure.retry_after = retry_after;
+    Run(plan_->Failed(worker, lease, failure, unreachable, grants, budget, now_));
   }
 
   void IdleAll() {

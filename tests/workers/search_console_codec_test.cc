@@ -38,13 +38,12 @@ TEST(QueryUrlTest, KeepsUnreservedAndEncodesEverythingElseAsUpperHex) {
 }
 
 TEST(QueryBodyTest, AsksForOnePageOfOneDay) {
-  JobSpec spec;
+  ReportSpec spec;
   spec.site = "sc-domain:example.com";
   spec.search_type = "discover";
   spec.dimensions = {"date", "page"};
   spec.data_state = "all";
-  spec.row_limit = 25000;
-  const json::value body = json::parse(QueryBody(spec, "2024-03-01", 50000));
+  const json::value body = json::parse(QueryBody(spec, "2024-03-01", 50000, 25000));
   const json::value expected = json::parse(R"({
       "startDate": "2024-03-01", "endDate": "2024-03-01", "dimensions": ["date", "page"],
       "type": "discover", "dataState": "all", "rowLimit": 25000, "startRow": 50000})");
@@ -53,12 +52,111 @@ TEST(QueryBodyTest, AsksForOnePageOfOneDay) {
 }
 
 TEST(QueryBodyTest, EscapesStringsAndAllowsNoDimensions) {
-  JobSpec spec;
+  ReportSpec spec;
   spec.dimensions = {};
-  const json::value body = json::parse(QueryBody(spec, "2024-01-0\"1", 0));
+  const json::value body = json::parse(QueryBody(spec, "2024-01-0\"1", 0, 1000));
   EXPECT_EQ(body.at("startDate"), "2024-01-0\"1");
   EXPECT_TRUE(body.at("dimensions").as_array().empty());
 }
+
+TEST(QueryBodyTest, AsksForTheRowLimitGivenAndTheReportsExtras) {
+  ReportSpec spec;
+  spec.dimensions = {"query"};
+  spec.aggregation_type = "byPage";
+  spec.filters = {"query:contains:shoe"};
+  const json::value body = json::parse(QueryBody(spec, "2024-03-01", 45000, 5000));
+  EXPECT_EQ(body.at("rowLimit"), 5000);
+  EXPECT_EQ(body.at("startRow"), 45000);
+  EXPECT_EQ(body.at("aggregationType"), "byPage");
+  EXPECT_EQ(body.at("dimensionFilterGroups").at(0).at("filters").at(0).at("expression"), "shoe");
+}
+
+// One row for the request expectation kDay / {date, query}.
+std::string OneRow(const std::string& date, const std::string& metrics) {
+  return R"({"rows": [{"keys": [")" + date + R"(", "q"], )" + metrics + "}]}";
+}
+const char kGoodMetrics[] = R"("clicks": 3, "impressions": 10, "ctr": 0.3, "position": 1.5)";
+const QueryExpectation kDay{{"date", "query"}, "2024-03-01", 2};
+
+TEST(ParseQueryResponseChecksTest, AcceptsAnAnswerThatMatchesItsRequest) {
+  ParsedPage page;
+  std::string error;
+  ASSERT_TRUE(ParseQueryResponse(OneRow("2024-03-01", kGoodMetrics), kDay, &page, &error)) << error;
+  EXPECT_EQ(page.rows.size(), 1u);
+  // No impressions: position 0 is accepted.
+  ASSERT_TRUE(ParseQueryResponse(
+      OneRow("2024-03-01", R"("clicks": 0, "impressions": 0, "ctr": 0, "position": 0)"), kDay,
+      &page, &error))
+      << error;
+}
+
+TEST(ParseQueryResponseChecksTest, RefusesARowDatedAnotherDay) {
+  ParsedPage page;
+  std::string error;
+  EXPECT_FALSE(ParseQueryResponse(OneRow("2024-03-02", kGoodMetrics), kDay, &page, &error));
+  EXPECT_NE(error.find("2024-03-02"), std::string::npos) << error;
+  EXPECT_TRUE(page.rows.empty());
+}
+
+TEST(ParseQueryResponseChecksTest, RefusesMoreRowsThanTheRowLimit) {
+  std::string body = R"({"rows": [)";
+  for (int i = 0; i < 3; ++i) {
+    if (i > 0) body += ",";
+    body += R"({"keys": ["2024-03-01", "q"], )" + std::string(kGoodMetrics) + "}";
+  }
+  body += "]}";
+  ParsedPage page;
+  std::string error;
+  EXPECT_FALSE(ParseQueryResponse(body, kDay, &page, &error));
+  EXPECT_NE(error.find("rowLimit of 2"), std::string::npos) << error;
+  EXPECT_TRUE(page.rows.empty());
+}
+
+TEST(ParseQueryResponseChecksTest, RefusesAKeyCountOtherThanTheDimensions) {
+  ParsedPage page;
+  std::string error;
+  EXPECT_FALSE(ParseQueryResponse(
+      R"({"rows": [{"keys": ["2024-03-01"], "clicks": 1, "impressions": 1, "ctr": 1, "position": 1}]})",
+      kDay, &page, &error));
+  EXPECT_NE(error.find("1 keys for 2 dimensions"), std::string::npos) << error;
+}
+
+struct BadMetric {
+  const char* name;
+  const char* metrics;
+  const char* error_mentions;
+};
+
+class ParseQueryResponseRefusesMetric : public ::testing::TestWithParam<BadMetric> {};
+
+TEST_P(ParseQueryResponseRefusesMetric, AsMalformed) {
+  ParsedPage page;
+  std::string error;
+  EXPECT_FALSE(ParseQueryResponse(OneRow("2024-03-01", GetParam().metrics), kDay, &page, &error));
+  EXPECT_NE(error.find(GetParam().error_mentions), std::string::npos) << error;
+  EXPECT_TRUE(page.rows.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ImpossibleNumbers, ParseQueryResponseRefusesMetric,
+    ::testing::Values(
+        BadMetric{"NegativeClicks", R"("clicks": -1, "impressions": 10, "ctr": 0, "position": 1)",
+                  "clicks"},
+        BadMetric{"FractionalClicks",
+                  R"("clicks": 1.5, "impressions": 10, "ctr": 0.1, "position": 1)", "clicks"},
+        BadMetric{"NegativeImpressions",
+                  R"("clicks": 0, "impressions": -3, "ctr": 0, "position": 1)", "impressions"},
+        BadMetric{"HugeImpressions",
+                  R"("clicks": 0, "impressions": 1e308, "ctr": 0, "position": 1)", "impressions"},
+        BadMetric{"InfinitePosition",
+                  R"("clicks": 0, "impressions": 1, "ctr": 0, "position": 1e400)", ""},
+        BadMetric{"CtrAboveOne", R"("clicks": 3, "impressions": 1, "ctr": 3, "position": 1)",
+                  "ctr"},
+        BadMetric{"NegativeCtr", R"("clicks": 0, "impressions": 1, "ctr": -0.1, "position": 1)",
+                  "ctr"},
+        BadMetric{"NegativePosition", R"("clicks": 0, "impressions": 1, "ctr": 0, "position": -2)",
+                  "position"}),
+    [](const ::testing::TestParamInfo<BadMetric>& info) { return info.param.name; });
 
 TEST(ParseQueryResponseTest, MapsKeysOntoRowFieldsInDimensionOrder) {
   const std::string body = R"({
@@ -136,7 +234,7 @@ TEST(ParseQueryResponseTest, RowsWithoutKeysAreAllowedOnlyWithoutDimensions) {
   std::string error;
   const std::string body =
       R"({"rows": [{"clicks": 5, "impressions": 9, "ctr": 0.5, "position": 2}]})";
-  ASSERT_TRUE(ParseQueryResponse(body, {}, &page, &error)) << error;
+  ASSERT_TRUE(ParseQueryResponse(body, std::vector<std::string>{}, &page, &error)) << error;
   ASSERT_EQ(page.rows.size(), 1u);
   EXPECT_DOUBLE_EQ(page.rows[0].clicks, 5);
   EXPECT_FALSE(ParseQueryResponse(body, {"date"}, &page, &error));
