@@ -102,7 +102,11 @@ void RunLostLease(const std::string& date, int64_t stop_at) {
   EXPECT_EQ(ledger.Scalar("SELECT COUNT(*) FROM batches WHERE " + day +
                           " AND CAST(provisional AS INTEGER) <> 0"),
             0)
-      << "the day is final but marked provisional";
+      << "the day is final but a page is marked provisional";
+  EXPECT_EQ(ledger.Scalar("SELECT COUNT(*) FROM days WHERE " + day +
+                          " AND CAST(provisional AS INTEGER) = 0"),
+            1)
+      << "the day is not held as final";
   EXPECT_EQ(ledger.Scalar("SELECT COUNT(*) FROM batches WHERE " + day + " AND state <> 'done'"), 0);
   EXPECT_EQ(ledger.Scalar("SELECT COUNT(*) FROM batches WHERE " + day), PagesOf(final_day.rows));
   const CommandResult verify = RunBatchfetch({BatchfetchBin(), "verify", "--db", db});

@@ -24,9 +24,12 @@ const std::vector<std::string> kServer = {"--seed",       "2", "--rows-per-day",
                                           "--latency-ms", "5"};
 constexpr const char* kToday = "2025-06-01";
 
+// Pages of date marked truncated, plus 1000 when the days table marks the day truncated.
 int64_t TruncatedPages(const ReportsLedger& ledger, const std::string& date) {
-  return ledger.Scalar("SELECT COUNT(*) FROM batches WHERE CAST(date AS TEXT) = " + SqlText(date) +
-                       " AND CAST(truncated AS INTEGER) <> 0");
+  const std::string where =
+      " WHERE CAST(date AS TEXT) = " + SqlText(date) + " AND CAST(truncated AS INTEGER) <> 0";
+  return ledger.Scalar("SELECT COUNT(*) FROM batches" + where) +
+         1000 * ledger.Scalar("SELECT COUNT(*) FROM days" + where);
 }
 
 TEST(TruncatedDayTest, ACappedDayIsMarkedTruncatedAndNoPagePastTheCapIsAsked) {
@@ -52,7 +55,8 @@ TEST(TruncatedDayTest, ACappedDayIsMarkedTruncatedAndNoPagePastTheCapIsAsked) {
     EXPECT_EQ(RequestCount(server), 3);
     ReportsLedger ledger(db);
     ExpectDaysMatch(ledger, ledger.OnlyReportId(), server, {"2025-01-05"});
-    EXPECT_GE(TruncatedPages(ledger, "2025-01-05"), 1) << "the capped day is not marked truncated";
+    EXPECT_EQ(TruncatedPages(ledger, "2025-01-05"), 1001)
+        << "the capped day and its last page are not both marked truncated";
 
     const CommandResult verify = RunBatchfetch({BatchfetchBin(), "verify", "--db", db});
     EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
@@ -82,7 +86,9 @@ TEST(TruncatedDayTest, ACappedDayIsMarkedTruncatedAndNoPagePastTheCapIsAsked) {
   ReportsLedger ledger(db);
   ExpectDaysMatch(ledger, ledger.OnlyReportId(), server,
                   {"2025-01-05", "2025-01-06", "2025-01-07"});
-  EXPECT_GE(TruncatedPages(ledger, "2025-01-07"), 1) << "the capped day is not marked truncated";
+  EXPECT_EQ(TruncatedPages(ledger, "2025-01-07"), 1001)
+      << "the capped day and its last page are not both marked truncated";
+  EXPECT_EQ(TruncatedPages(ledger, "2025-01-05"), 1001);
   EXPECT_EQ(TruncatedPages(ledger, "2025-01-06"), 0);
   EXPECT_EQ(ledger.DuplicateRows(), 0);
 
