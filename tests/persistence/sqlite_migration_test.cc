@@ -150,6 +150,17 @@ TEST_F(SqliteMigrationTest, EveryRowIsKeptUnderTheReportOfItsJob) {
   EXPECT_EQ(db_.Query(path_, "SELECT * FROM days ORDER BY 1, 2"), held);
 }
 
+TEST_F(SqliteMigrationTest, AVersionOneLedgerUpgradesThroughVersionTwo) {
+  // Version 1 had no provisional column.
+  db_.Query(path_, "ALTER TABLE batches DROP COLUMN provisional; PRAGMA user_version = 1");
+  const DaySums before = Sums("date");
+  std::unique_ptr<Ledger> ledger;
+  ASSERT_OK(OpenLedger(path_, OpenMode::kCreate, &ledger));
+  EXPECT_EQ(db_.Query(path_, "PRAGMA user_version")[0][0], "3");
+  EXPECT_EQ(Sums("date"), before);
+  EXPECT_EQ(db_.Query(path_, "SELECT count(*) FROM batches WHERE provisional <> 0")[0][0], "0");
+}
+
 TEST_F(SqliteMigrationTest, ReadOnlyRefusesAnOldSchemaAndLeavesItByteIdentical) {
   const std::string before = ReadFile(path_);
   std::unique_ptr<Ledger> ledger;
