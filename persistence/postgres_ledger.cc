@@ -205,20 +205,31 @@ Status PostgresLedger::PlanDays(const std::string& report_id, std::span<const st
     if (!added.empty()) {
       PgParams insert;
       insert.Add(report_id).Add(TextArray(added));
-      status = conn_->Run("insert_first_pages", insert);
+      PgResult inserted;
+      status = conn_->Run("insert_first_pages", insert, &inserted);
       if (!status.ok()) return status;
+      out->added = inserted.rows();
+      out->unfinished += static_cast<int64_t>(added.size()) - inserted.rows();
     }
     if (!refreshed.empty()) {
       PgParams reset;
       reset.Add(report_id).Add(TextArray(refreshed));
-      for (const char* name :
-           {"refresh_drop_later_pages", "refresh_reset_first_pages", "refresh_clear_stage"}) {
-        status = conn_->Run(name, reset);
-        if (!status.ok()) return status;
+      PgResult reset_days;
+      status = conn_->Run("refresh_reset_first_pages", reset, &reset_days);
+      if (!status.ok()) return status;
+      std::vector<std::string> mine;
+      for (int i = 0; i < reset_days.rows(); ++i) mine.push_back(reset_days.Text(i, 0));
+      out->refreshed = static_cast<int64_t>(mine.size());
+      out->unfinished += static_cast<int64_t>(refreshed.size() - mine.size());
+      if (!mine.empty()) {
+        PgParams drop;
+        drop.Add(report_id).Add(TextArray(mine));
+        for (const char* name : {"refresh_drop_later_pages", "refresh_clear_stage"}) {
+          status = conn_->Run(name, drop);
+          if (!status.ok()) return status;
+        }
       }
     }
-    out->added = static_cast<int64_t>(added.size());
-    out->refreshed = static_cast<int64_t>(refreshed.size());
     return Status::Ok();
   });
 }

@@ -38,16 +38,23 @@ Status PostgresLedger::PrepareAll() {
        " LEFT JOIN batches AS b ON b.report_id = $1 AND b.date = d.day"
        " LEFT JOIN days AS y ON y.report_id = $1 AND y.date = d.day"
        " GROUP BY d.day ORDER BY d.day"},
+      // RETURNING says which days this call changed: a concurrent PlanDays (READ COMMITTED)
+      // may have got there first.
       {"insert_first_pages",
        "INSERT INTO batches(report_id, date, start_row) SELECT $1, d, 0"
-       " FROM unnest($2::date[]) AS d ON CONFLICT (report_id, date, start_row) DO NOTHING"},
-      {"refresh_drop_later_pages",
-       "DELETE FROM batches WHERE report_id = $1 AND date = ANY($2::date[]) AND start_row > 0"},
+       " FROM unnest($2::date[]) AS d ON CONFLICT (report_id, date, start_row) DO NOTHING"
+       " RETURNING date::text"},
+      // Only a page 0 still done is reset (its row lock orders concurrent refreshes), and
+      // only the days reset here lose their later pages and staged rows: a refresh another
+      // process already started keeps what its fetch staged.
       {"refresh_reset_first_pages",
        "UPDATE batches SET state = 'pending', attempts = 0, next_attempt_at = '-infinity',"
        " lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, row_count = NULL,"
        " row_limit = NULL, truncated = 0, provisional = 0, updated_at = clock_timestamp()"
-       " WHERE report_id = $1 AND date = ANY($2::date[]) AND start_row = 0"},
+       " WHERE report_id = $1 AND date = ANY($2::date[]) AND start_row = 0 AND state = 'done'"
+       " RETURNING date::text"},
+      {"refresh_drop_later_pages",
+       "DELETE FROM batches WHERE report_id = $1 AND date = ANY($2::date[]) AND start_row > 0"},
       {"refresh_clear_stage",
        "DELETE FROM staged_rows WHERE report_id = $1 AND date = ANY($2::date[])"},
 

@@ -8,7 +8,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <latch>
 #include <map>
+#include <thread>
 
 #include "core/civil_date.h"
 #include "persistence/postgres_connection.h"
@@ -197,6 +199,38 @@ TEST_F(PostgresLedgerTest, ADaysRowsWaitInTheStagingTableUntilItsLastPage) {
   EXPECT_EQ(Int("SELECT count(*) FROM search_analytics WHERE date = DATE '2024-01-01'"), 5);
   EXPECT_EQ(Int("SELECT row_count FROM days"), 5);
   EXPECT_EQ(Int("SELECT sum(clicks) FROM search_analytics"), 60);
+}
+
+TEST_F(PostgresLedgerTest, ConcurrentRefreshesOfOneDayResetItOnce) {
+  auto report = MakeReport();
+  auto ledger = Open();
+  const Lease lease = ClaimDay(*ledger, *report, "2024-01-01", milliseconds(60000), kT0);
+  ASSERT_TRUE(Commit(*ledger, report, lease, MakeRows(3, "2024-01-01"), 10));
+  constexpr int kPlanners = 6;
+  std::vector<std::unique_ptr<Ledger>> ledgers;
+  for (int i = 0; i < kPlanners; ++i) ledgers.push_back(Open(OpenMode::kExisting));
+  DayPlan plans[kPlanners];
+  Status results[kPlanners];
+  std::latch start(kPlanners);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kPlanners; ++i) {
+    threads.emplace_back([&, i] {
+      const std::string days[] = {"2024-01-01"};
+      const RefreshPolicy refresh{"2024-01-02", 3};
+      start.arrive_and_wait();
+      results[i] = ledgers[i]->PlanDays(report->id, days, refresh, &plans[i]);
+    });
+  }
+  for (auto& t : threads) t.join();
+  int64_t refreshed = 0, unfinished = 0;
+  for (int i = 0; i < kPlanners; ++i) {
+    EXPECT_TRUE(results[i].ok()) << results[i].ToString();
+    refreshed += plans[i].refreshed;
+    unfinished += plans[i].unfinished;
+  }
+  EXPECT_EQ(refreshed, 1);
+  EXPECT_EQ(unfinished, kPlanners - 1);
+  EXPECT_EQ(Int("SELECT count(*) FROM search_analytics"), 3) << "the old day stays visible";
 }
 
 TEST_F(PostgresLedgerTest, NonFiniteClicksAreRefusedBeforeAnythingIsWritten) {
