@@ -53,8 +53,8 @@ std::optional<ServiceAccountKey> ServiceAccountKey::Load(const std::string& path
   const std::string type = StringField(obj, "type");
   if (type != "service_account") {
     *error = where + ": \"type\" is \"" + type.substr(0, 40) +
-             "\", expected \"service_account\" (user or external-account credentials are "
-             "not supported; use --token-cmd 'gcloud auth print-access-token')";
+             "\", expected \"service_account\" or \"authorized_user\" (external-account "
+             "credentials are not supported; use --token-cmd 'gcloud auth print-access-token')";
     return std::nullopt;
   }
   ServiceAccountKey key;

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "workers/authorized_user_token_source.h"
 #include "workers/command_token_source.h"
 #include "workers/service_account_token_source.h"
 #include "workers/static_token_source.h"
@@ -29,6 +30,15 @@ std::unique_ptr<TokenSource> MakeTokenSource(const TokenSourceOptions& options,
   auto service_account = [&](const std::string& path,
                              const std::string& origin) -> std::unique_ptr<TokenSource> {
     std::string key_error;
+    if (CredentialsFileType(path) == "authorized_user") {
+      auto user = AuthorizedUserCredentials::Load(path, &key_error);
+      if (!user) {
+        *error = origin + ": " + key_error;
+        return nullptr;
+      }
+      return std::make_unique<AuthorizedUserTokenSource>(std::move(*user), http, clock,
+                                                         options.token_request_timeout);
+    }
     auto key = ServiceAccountKey::Load(path, &key_error);
     if (!key) {
       *error = origin + ": " + key_error;

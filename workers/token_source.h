@@ -48,7 +48,7 @@ class TokenSource {
 struct TokenSourceOptions {
   std::string token;            // --token T
   std::string token_cmd;        // --token-cmd CMD
-  std::string credentials;      // --credentials FILE (service-account JSON key)
+  std::string credentials;      // --credentials FILE (service-account key or authorized_user)
   std::string env_token;        // $BATCHFETCH_TOKEN
   std::string env_credentials;  // $GOOGLE_APPLICATION_CREDENTIALS
 

@@ -120,7 +120,9 @@ Reply ApiHandler::HandleQuery(const std::string& site, std::string_view authoriz
 
   const int64_t project_count = project_.Arrive("project", now);
 
-  if ((!options_.token.empty() || verifier_) && !Authorized(authorization, now)) {
+  const bool auth_required =
+      !options_.token.empty() || verifier_ || !options_.refresh_token.empty();
+  if (auth_required && !Authorized(authorization, now)) {
     return finish(JsonReply(
         401, ApiErrorBody(401, "UNAUTHENTICATED", "global", "authError",
                           "Request had invalid authentication credentials. Expected OAuth 2 "
@@ -220,20 +222,43 @@ Reply ApiHandler::HandleToken(std::string_view body) {
     return JsonReply(
         400, json::serialize(json::object{{"error", error}, {"error_description", description}}));
   };
-  if (!verifier_) {
-    return oauth_error("invalid_client", "mockgsc was started without --service-account-key");
+  if (!verifier_ && options_.refresh_token.empty()) {
+    return oauth_error("invalid_client",
+                       "mockgsc was started without --service-account-key or --refresh-token");
   }
   if (!boost::urls::parse_query(body)) {
     return oauth_error("invalid_request", "The request body is not form-encoded.");
   }
   boost::urls::encoding_opts form;
   form.space_as_plus = true;  // '+' decodes to a space, as forms want
-  std::string grant_type, assertion;
+  std::string grant_type, assertion, client_id, client_secret, refresh_token;
   for (auto param : boost::urls::params_view(body, form)) {
     if (param.key == "grant_type")
       grant_type = param.value;
     else if (param.key == "assertion")
       assertion = param.value;
+    else if (param.key == "client_id")
+      client_id = param.value;
+    else if (param.key == "client_secret")
+      client_secret = param.value;
+    else if (param.key == "refresh_token")
+      refresh_token = param.value;
+  }
+  if (grant_type == "refresh_token" && !options_.refresh_token.empty()) {
+    if (client_id.empty() || client_secret.empty()) {
+      return oauth_error("invalid_client", "The OAuth client was not found.");
+    }
+    if (refresh_token != options_.refresh_token) {
+      return oauth_error("invalid_grant", "Token has been expired or revoked.");
+    }
+    std::lock_guard lock(mu_);
+    std::string token = tokens_.Issue(Now());
+    return JsonReply(200, json::serialize(json::object{{"access_token", token},
+                                                       {"expires_in", options_.token_lifetime_s},
+                                                       {"token_type", "Bearer"}}));
+  }
+  if (!verifier_) {
+    return oauth_error("unsupported_grant_type", "Invalid grant_type: " + grant_type);
   }
   if (grant_type != "urn:ietf:params:oauth:grant-type:jwt-bearer") {
     return oauth_error("unsupported_grant_type", "Invalid grant_type: " + grant_type);

@@ -35,8 +35,8 @@ struct Reply {
 // order for queries: auth (401) -> forbidden site (403) -> quota (429/403) -> fatal-after
 // (403) -> body (400) -> fail-page (500) -> random fault -> data. Arrivals are counted in
 // sliding windows per project (every query), per site and per token (authorized ones). With a
-// service-account key it is also the OAuth token endpoint (POST /token, JWT bearer grant).
-// Thread-safe.
+// service-account key it is also the OAuth token endpoint (POST /token, JWT bearer grant), and with
+// a refresh token for the refresh-token grant. Thread-safe.
 class ApiHandler {
  public:
   // Throws std::runtime_error if options.service_account_key cannot be used.

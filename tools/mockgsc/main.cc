@@ -64,6 +64,9 @@ int main(int argc, char** argv) {
                  "Service-account JSON key: serve POST /token (JWT bearer grant) and accept "
                  "the tokens it issues")
       ->check(CLI::ExistingFile);
+  app.add_option("--refresh-token", options.refresh_token,
+                 "Serve the refresh-token grant on POST /token for this refresh token (OAuth "
+                 "user credentials) and accept the tokens it issues");
   app.add_option("--token-lifetime-s", options.token_lifetime_s,
                  "Lifetime of tokens issued by /token (s)")
       ->check(CLI::PositiveNumber);

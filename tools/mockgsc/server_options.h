@@ -29,6 +29,8 @@ struct ServerOptions {
   std::string token;                // Required bearer token; empty = no auth check.
   std::string service_account_key;  // JSON key file: enables POST /token; issued tokens
                                     // are then required (besides `token`) on queries.
+  std::string refresh_token;        // Enables the refresh-token grant on POST /token for
+                                    // this refresh token (any client id and secret).
   int64_t token_lifetime_s = 3600;  // How long an issued token is accepted.
   int64_t rows_per_day = 2000;      // Mean rows of an ordinary day.
   int64_t stall_ms = 10000;         // How long a stall fault holds the connection.

@@ -415,8 +415,8 @@ TEST_F(ServiceAccountTest, BadKeyFilesAreReportedAtStartupWithoutTheirContents) 
   const std::vector<Case> cases = {
       {"missing.json", "", "cannot be read"},
       {"not-json.json", "private_key = " + garbage_pem, "not a JSON object"},
-      {"user.json", R"({"type":"authorized_user","client_secret":"s3cr3t-client"})",
-       "expected \"service_account\""},
+      {"external.json", R"({"type":"external_account","client_secret":"s3cr3t-client"})",
+       "expected \"service_account\" or \"authorized_user\""},
       {"no-email.json",
        json::serialize(json::object{{"type", "service_account"}, {"private_key", garbage_pem}}),
        "\"client_email\" is missing"},
@@ -500,6 +500,94 @@ TEST_F(ServiceAccountTest, MockgscRefusesForgedOrStaleAssertions) {
                 .status,
             400);
   EXPECT_EQ(TokensIssued(), 1);
+}
+
+// --- AuthorizedUserTokenSource against mockgsc ----------------------------------------
+
+constexpr char kRefreshToken[] = "1//0g-refresh-s3cr3t";
+constexpr char kClientSecret[] = "GOCSPX-client-s3cr3t";
+
+class AuthorizedUserTest : public ::testing::Test {
+ protected:
+  AuthorizedUserTest() : mock_({"--refresh-token", kRefreshToken}) {}
+
+  // Writes user credentials as gcloud does; token_uri is the running mockgsc's /token.
+  std::string WriteUser(
+      const std::string& name, const std::string& refresh_token,
+      const std::string& client_id = "764086051850-abc.apps.googleusercontent.com") {
+    json::object creds{{"type", "authorized_user"},
+                       {"client_id", client_id},
+                       {"client_secret", kClientSecret},
+                       {"refresh_token", refresh_token},
+                       {"token_uri", mock_.base_url() + "/token"}};
+    const std::string path = dir_.File(name);
+    WriteFile(path, json::serialize(creds));
+    return path;
+  }
+
+  std::unique_ptr<TokenSource> Make(const std::string& path, std::string* error) {
+    TokenSourceOptions options;
+    options.env_credentials = path;
+    options.clock = &clock_;
+    return MakeTokenSource(options, io_.get_executor(), http_, error);
+  }
+
+  asio::io_context io_;
+  HttpClient http_{io_.get_executor()};
+  FakeClock clock_;
+  TempDir dir_;
+  MockGsc mock_;
+};
+
+TEST_F(AuthorizedUserTest, GetsATokenThatTheApiAcceptsWithAPrincipalWithoutSecrets) {
+  std::string error;
+  auto source = Make(WriteUser("adc.json", kRefreshToken), &error);
+  ASSERT_TRUE(source) << error;
+  Got got = TokenOf(io_, *source);
+  ASSERT_FALSE(got.ec) << got.error;
+  EXPECT_EQ(testing::HttpPost(mock_.QueryUrl(kSite), kQueryBody,
+                              {{"Authorization", "Bearer " + got.token}})
+                .status,
+            200);
+  EXPECT_EQ(TokenOf(io_, *source).token, got.token);  // cached
+  const std::string principal = source->QuotaPrincipal();
+  EXPECT_EQ(principal.rfind("user:764086051850-abc.apps.googleusercontent.com:", 0), 0u)
+      << principal;
+  EXPECT_EQ(principal.size(),
+            std::string("user:764086051850-abc.apps.googleusercontent.com:").size() + 16);
+  ExpectNoSecret(principal, {kRefreshToken, kClientSecret, got.token});
+  ExpectNoSecret(source->Describe(), {kRefreshToken, kClientSecret});
+}
+
+TEST_F(AuthorizedUserTest, OneLoginIsOnePrincipalAndAnotherLoginAnother) {
+  std::string error;
+  auto a = Make(WriteUser("a.json", kRefreshToken), &error);
+  auto again = Make(WriteUser("again.json", kRefreshToken), &error);
+  auto other = Make(WriteUser("other.json", "1//0g-another-login"), &error);
+  ASSERT_TRUE(a && again && other) << error;
+  EXPECT_EQ(a->QuotaPrincipal(), again->QuotaPrincipal());
+  EXPECT_NE(a->QuotaPrincipal(), other->QuotaPrincipal());
+}
+
+TEST_F(AuthorizedUserTest, ARevokedRefreshTokenIsRejectedWithoutQuotingSecrets) {
+  std::string error;
+  auto source = Make(WriteUser("revoked.json", "1//0g-revoked-s3cr3t"), &error);
+  ASSERT_TRUE(source) << error;
+  Got got = TokenOf(io_, *source);
+  EXPECT_EQ(got.ec, TokenError::kEndpointRejected);
+  EXPECT_NE(got.error.find("invalid_grant"), std::string::npos) << got.error;
+  EXPECT_NE(got.error.find(dir_.File("revoked.json")), std::string::npos) << got.error;
+  ExpectNoSecret(got.error, {"1//0g-revoked-s3cr3t", kClientSecret});
+}
+
+TEST_F(AuthorizedUserTest, AnIncompleteFileIsReportedAtStartup) {
+  const std::string path = dir_.File("incomplete.json");
+  WriteFile(path, R"({"type":"authorized_user","client_id":"c","client_secret":"GOCSPX-x"})");
+  std::string error;
+  EXPECT_EQ(Make(path, &error), nullptr);
+  EXPECT_EQ(error, "GOOGLE_APPLICATION_CREDENTIALS: user credentials " + path +
+                       ": \"refresh_token\" is missing");
+  ExpectNoSecret(error, {"GOCSPX-x"});
 }
 
 // --- MakeTokenSource -----------------------------------------------------------------
