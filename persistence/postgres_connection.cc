@@ -8,6 +8,8 @@
 #include <random>
 #include <thread>
 
+#include "persistence/ledger.h"
+
 namespace batchfetch {
 namespace {
 
@@ -76,30 +78,7 @@ std::vector<const char*> PgParams::Pointers() const {
   return out;
 }
 
-std::string RedactPostgresUri(const std::string& uri) {
-  std::string out = uri;
-  // postgresql://user:secret@host/db
-  const std::size_t scheme = out.find("://");
-  if (scheme != std::string::npos) {
-    const std::size_t auth_start = scheme + 3;
-    const std::size_t at = out.find('@', auth_start);
-    const std::size_t slash = out.find('/', auth_start);
-    if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
-      const std::size_t colon = out.find(':', auth_start);
-      if (colon != std::string::npos && colon < at) {
-        out.replace(colon + 1, at - colon - 1, "***");
-      }
-    }
-  }
-  // ...?password=secret&...
-  for (std::size_t pos = out.find("password="); pos != std::string::npos;
-       pos = out.find("password=", pos + 1)) {
-    const std::size_t start = pos + 9;
-    const std::size_t end = out.find('&', start);
-    out.replace(start, (end == std::string::npos ? out.size() : end) - start, "***");
-  }
-  return out;
-}
+std::string RedactPostgresUri(const std::string& uri) { return RedactTarget(uri); }
 
 Status PgConnection::Connect(const std::string& uri, std::unique_ptr<PgConnection>* out) {
   std::string password;

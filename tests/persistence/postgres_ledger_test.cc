@@ -261,6 +261,8 @@ TEST_F(PostgresLedgerTest, NoErrorCarriesThePassword) {
       "postgresql://batchfetch:s3cr3t-pw@127.0.0.1:" + port + "/no_such_database",
       "postgresql://batchfetch@127.0.0.1:" + port + "/no_such_database?password=s3cr3t-pw",
       "postgresql://batchfetch:s3cr3t-pw@127.0.0.1:1/db",
+      "postgresql://batchfetch:s3cr3t@pw@127.0.0.1:" + port + "/no_such_database",
+      "postgresql://batchfetch@127.0.0.1:" + port + "/no_such_database?PassWord=s3cr3t-pw",
       "postgresql://batchfetch:s3cr3t-pw@127.0.0.1:" + port + "/db?sslmode=bogus",
   };
   for (const std::string& target : targets) {
