@@ -278,6 +278,24 @@ Status MigrateSqliteV2ToV3(sqlite3* db) {
   if (status.ok()) status = MigrateBatches(db, jobs);
   if (status.ok()) status = MigrateRows(db, insert_report, &shapes);
   if (status.ok()) {
+    // A finished day whose stored rows differ from its pages' counts (schema 2 let an
+    // overlapping job delete them) keeps its rows but is fetched again.
+    status = SqliteExec(
+        db,
+        "CREATE TEMP TABLE refetch_days AS SELECT b.report_id, b.date FROM batches AS b"
+        " GROUP BY b.report_id, b.date HAVING sum(b.state <> 'done') = 0"
+        " AND sum(b.row_count) <> (SELECT count(*) FROM search_analytics AS s"
+        " WHERE s.report_id = b.report_id AND s.date = b.date);"
+        " DELETE FROM batches WHERE start_row > 0 AND EXISTS (SELECT 1 FROM refetch_days AS r"
+        " WHERE r.report_id = batches.report_id AND r.date = batches.date);"
+        " UPDATE batches SET state = 'pending', attempts = 0, next_attempt_at = 0,"
+        " lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, row_count = NULL,"
+        " row_limit = NULL, truncated = 0, provisional = 0 WHERE start_row = 0 AND EXISTS"
+        " (SELECT 1 FROM refetch_days AS r WHERE r.report_id = batches.report_id"
+        " AND r.date = batches.date);"
+        " DROP TABLE refetch_days;");
+  }
+  if (status.ok()) {
     status = SqliteExec(
         db,
         "INSERT INTO days(report_id, date, row_count, truncated, provisional, fetched_at)"

@@ -20,7 +20,9 @@ namespace batchfetch {
 //   oldest, and the others' pages of that day start over (pending page 0), so their next
 //   run fetches the day they lost to it; rows no job names get a report of their own
 //   (data state final);
-// - a day whose pages are all done is held (days), with the rows now stored for it.
+// - a day whose pages are all done is held (days), with the rows now stored for it,
+//   unless they differ from its pages' counts (schema 2 let an overlapping job delete
+//   rows): then its rows stay and its pages start over, so the next run fetches it.
 Status MigrateSqliteV2ToV3(sqlite3* db);
 
 }  // namespace batchfetch

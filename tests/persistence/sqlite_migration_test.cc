@@ -161,6 +161,33 @@ TEST_F(SqliteMigrationTest, AVersionOneLedgerUpgradesThroughVersionTwo) {
   EXPECT_EQ(db_.Query(path_, "SELECT count(*) FROM batches WHERE provisional <> 0")[0][0], "0");
 }
 
+TEST_F(SqliteMigrationTest, AFinishedDayMissingRowsKeepsThemAndIsFetchedAgain) {
+  // What schema 2's overlap bug left: a done page whose day lost rows.
+  db_.Query(path_,
+            "DELETE FROM search_analytics WHERE dimensions = 'date,query' AND date = '2024-01-01'"
+            " AND query = (SELECT min(query) FROM search_analytics"
+            " WHERE dimensions = 'date,query' AND date = '2024-01-01')");
+  const DaySums before = Sums("dimensions || '|' || date");
+  std::unique_ptr<Ledger> ledger;
+  ASSERT_OK(OpenLedger(path_, OpenMode::kExisting, &ledger));
+  ReportSpec spec;
+  spec.site = "sc-domain:example.com";
+  spec.dimensions = {"date", "query"};
+  const std::string id = spec.Id();
+  EXPECT_EQ(db_.Query(path_,
+                      "SELECT count(*) || '|' || CAST(sum(clicks) AS INTEGER) FROM"
+                      " search_analytics WHERE report_id = '" +
+                          id + "' AND date = '2024-01-01'")[0][0],
+            before.at("date,query|2024-01-01"));
+  VerifyReport v;
+  ASSERT_OK(ledger->Verify(id, &v));
+  EXPECT_EQ(v.unfinished, std::vector<std::string>{"2024-01-01:0 pending"});
+  EXPECT_TRUE(v.row_mismatch.empty());
+  ReportStatus status;
+  ASSERT_OK(ledger->Describe(id, At(0), &status));
+  EXPECT_EQ(status.days_held, std::vector<std::string>{"2024-01-02..2024-01-03"});
+}
+
 TEST_F(SqliteMigrationTest, ReadOnlyRefusesAnOldSchemaAndLeavesItByteIdentical) {
   const std::string before = ReadFile(path_);
   std::unique_ptr<Ledger> ledger;
