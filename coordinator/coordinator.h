@@ -54,6 +54,7 @@ class Coordinator {
  private:
   class Actor;  // coordinator.cc
   std::unique_ptr<Actor> actor_;
+  boost::asio::any_io_executor ex_;
 };
 
 }  // namespace batchfetch
