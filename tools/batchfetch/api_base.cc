@@ -35,7 +35,13 @@ ApiBaseCheck CheckApiBase(const std::string& url) {
     default:
       break;
   }
-  if (u.encoded_host().empty()) {
+  // Boost.URL 1.81 reads "http://127.0.0.1.evil.com/" as host 127.0.0.1 and path
+  // ".evil.com/": a path that does not start with '/' means the host was misread.
+  const auto path = u.encoded_path();
+  if (!path.empty() && path.front() != '/') {
+    out.error = "--api-base '" + url + "' has an unusual host; write it as https://HOST[:PORT]";
+    out.loopback = false;
+  } else if (u.encoded_host().empty()) {
     out.error = "--api-base '" + url + "' has no host";
   } else if (scheme == "http" && !out.loopback) {
     out.error =
