@@ -9,7 +9,11 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cassert>
+#include <cmath>
 #include <deque>
+#include <optional>
+
+#include "ratelimit/limit_learner.h"
 
 namespace batchfetch {
 
@@ -61,6 +65,7 @@ class KeySetLimiter final : public RateLimiter {
   int64_t budget() const override;
   Duration window() const override { return service_.window_; }
   int64_t total_grants() const override;
+  void OnApiAnswer(bool quota_rejected) override;
 
   // Below: REQUIRES the service's mu_.
   int64_t BudgetLocked() const;
@@ -89,7 +94,41 @@ class KeySetLimiter final : public RateLimiter {
   int64_t last_in_window = 0;
   TimePoint last_decision_at{};
   bool decided = false;
+  std::optional<LimitLearner> learner;  // made at the first answer
 };
+
+void KeySetLimiter::OnApiAnswer(bool quota_rejected) {
+  std::string line;
+  {
+    std::lock_guard lock(service_.mu_);
+    const TimePoint now = service_.clock_.Now();
+    const int64_t budget = BudgetLocked();
+    if (!learner) learner.emplace(budget, service_.window_);
+    if (quota_rejected) {
+      learner->OnRejected(now);
+    } else {
+      learner->OnAccepted(now);
+    }
+    const std::optional<int64_t> learned = learner->Proposal();
+    if (!learned || *learned >= budget) return;
+    learner->Adopt(*learned);
+    std::string names;
+    for (QuotaService::KeyState* k : keys_) {
+      k->asked = std::min(k->asked, *learned);
+      if (k->in_force > 0) k->in_force = std::min(k->in_force, *learned);
+      names += (names.empty() ? "" : ", ") + k->name;
+    }
+    const double minutes = std::chrono::duration<double>(service_.window_).count() / 60.0;
+    const auto qpm = static_cast<int64_t>(
+        std::floor(static_cast<double>(*learned) / minutes / service_.utilization_));
+    line = "quota: the API accepts about " + std::to_string(*learned) + " requests per " +
+           WindowText(service_.window_) + " for " + names + ", fewer than the budget of " +
+           std::to_string(budget) + "; using " + std::to_string(*learned) +
+           " from now on (shared through the ledger). Next time pass --qpm " +
+           std::to_string(std::max<int64_t>(1, qpm));
+  }
+  if (service_.notice_) service_.notice_(line);
+}
 
 int64_t KeySetLimiter::AskedLocked() const {
   int64_t b = INT64_MAX;
@@ -197,6 +236,7 @@ QuotaService::QuotaService(asio::any_io_executor ex, std::unique_ptr<QuotaLedger
       ledger_(std::move(ledger)),
       window_(options.window),
       margin_(options.margin < Duration::zero() ? DefaultMargin(options.window) : options.margin),
+      utilization_(options.utilization > 0 ? options.utilization : 1.0),
       notice_(std::move(options.notice)),
       clock_(clock) {
   thread_ = std::thread([this] { Run(); });

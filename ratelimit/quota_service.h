@@ -39,7 +39,10 @@ class KeySetLimiter;
 // is never refunded, even when its waiter was cancelled meanwhile.
 //
 // A key's budget is asked of the ledger, where the smallest live ask of any process wins;
-// when another process asks for less, `notice` gets one line per key saying so.
+// when another process asks for less, `notice` gets one line per key saying so. A limit
+// below the budget is learned from the API's answers (OnApiAnswer, see LimitLearner):
+// the key set's budgets drop to what the API accepts, are asked of the ledger from then
+// on (so every process shares them), and `notice` gets one line naming the --qpm to use.
 //
 // Thread rule: Limiter(), Close() and the limiters' methods on the executor's thread
 // (the limiters' getters from any thread); `notice` is called on the decision thread.
@@ -50,6 +53,7 @@ class QuotaService {
   struct Options {
     Duration window = std::chrono::seconds(60);  // the quota window (--qpm-window)
     Duration margin{-1};                         // < 0: DefaultMargin(window)
+    double utilization = 0.8;  // --qpm-utilization: names the --qpm a learned limit means
     // One line for the log (never a secret); may be empty.
     std::function<void(std::string_view)> notice;
   };
@@ -97,6 +101,7 @@ class QuotaService {
   std::unique_ptr<QuotaLedger> ledger_;
   const Duration window_;
   const Duration margin_;
+  const double utilization_;
   const std::function<void(std::string_view)> notice_;
   const Clock& clock_;
 

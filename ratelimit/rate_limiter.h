@@ -34,6 +34,10 @@ class RateLimiter {
   virtual Duration window() const = 0;
   // Grants made by this process since it started.
   virtual int64_t total_grants() const = 0;
+  // The API answered a request granted here: quota_rejected for a quota error, false for
+  // any other answer. A limiter that learns a limit below its budget (QuotaService's)
+  // uses it; the default ignores it.
+  virtual void OnApiAnswer(bool quota_rejected) { (void)quota_rejected; }
 };
 
 }  // namespace batchfetch

@@ -34,13 +34,17 @@ class FakeQuotaLedger final : public QuotaLedger {
   struct Call {
     std::vector<std::string> keys;
     int64_t n = 0;
+    std::vector<int64_t> budgets;  // asked, per key
   };
 
   Status TryGrant(std::span<const QuotaAsk> keys, int64_t n, milliseconds window,
                   QuotaDecision* out) override {
     std::unique_lock lock(mu_);
-    Call call{{}, n};
-    for (const QuotaAsk& k : keys) call.keys.push_back(k.key);
+    Call call{{}, n, {}};
+    for (const QuotaAsk& k : keys) {
+      call.keys.push_back(k.key);
+      call.budgets.push_back(k.budget);
+    }
     calls_.push_back(std::move(call));
     cv_.notify_all();
     cv_.wait(lock, [&] { return !gated_; });
@@ -320,6 +324,33 @@ TEST_F(QuotaServiceTest, NeverExceedsAnyKeyBudgetInAnyWindowAcrossKeySets) {
     ledger_->Advance(seconds(7));
   }
   EXPECT_EQ(ledger_->Recorded("project"), 12);
+}
+
+TEST_F(QuotaServiceTest, ALimitBelowTheBudgetIsLearnedAskedOfTheLedgerAndNamed) {
+  // 96 per 6 s asked (--qpm 1200 x 0.8); the API accepts 6, then rejects steadily.
+  RateLimiter& limiter = service_->Limiter(Keys("a", 96));
+  for (int i = 0; i < 6; ++i) limiter.OnApiAnswer(false);
+  for (int i = 0; i < 2; ++i) limiter.OnApiAnswer(true);
+  EXPECT_EQ(limiter.budget(), 96) << "two rejections are not yet a steady rate";
+  limiter.OnApiAnswer(true);
+  EXPECT_EQ(limiter.budget(), 6);
+  const auto lines = notices();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("accepts about 6 requests per 6 s"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("Next time pass --qpm 75"), std::string::npos) << lines[0];
+  // From now on every key of the set asks the ledger for 6, so other processes follow.
+  auto r = StartAcquire(limiter);
+  ASSERT_TRUE(RunUntil([&] { return r->has_value(); }));
+  const auto calls = ledger_->calls();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].budgets, (std::vector<int64_t>{6, 6, 6}));
+}
+
+TEST_F(QuotaServiceTest, AcceptedAnswersAloneNeverLowerTheBudget) {
+  RateLimiter& limiter = service_->Limiter(Keys("a", 96));
+  for (int i = 0; i < 200; ++i) limiter.OnApiAnswer(false);
+  EXPECT_EQ(limiter.budget(), 96);
+  EXPECT_TRUE(notices().empty());
 }
 
 }  // namespace
