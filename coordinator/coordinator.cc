@@ -12,7 +12,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <exception>
-#include <map>
 #include <random>
 #include <set>
 #include <unordered_map>
@@ -20,6 +19,7 @@
 
 #include "coordinator/batch_plan.h"
 #include "coordinator/detail/messages.h"
+#include "coordinator/detail/run_stats.h"
 
 namespace batchfetch {
 
@@ -29,7 +29,6 @@ using namespace detail;
 using SteadyTime = std::chrono::steady_clock::time_point;
 
 namespace {
-constexpr std::size_t kLatencySampleCap = 200000;
 constexpr auto kGaugePeriod = std::chrono::milliseconds(500);
 template <typename T>
 using Channel = asio::experimental::channel<void(error_code, T)>;
@@ -63,7 +62,7 @@ class Coordinator::Actor final : public WorkerHost {
       : ex_(ex),
         writer_(writer),
         options_(options),
-        observer_(observer),
+        stats_(observer),
         plan_(options, PlanReports(reports), std::random_device{}()),
         mailbox_(ex, plan_.MailboxBound() + 8),
         slots_(ex, std::max(1, options.inflight_limit)),
@@ -89,50 +88,37 @@ class Coordinator::Actor final : public WorkerHost {
       asio::co_spawn(
           ex_, workers_[i]->Run(),
           asio::bind_cancellation_slot(signals_[i]->slot(), [this, id](std::exception_ptr e) {
-            if (e) {
-              std::string what = "unknown exception";
-              try {
-                std::rethrow_exception(e);
-              } catch (const std::exception& x) {
-                what = x.what();
-              } catch (...) {
-              }
-              spdlog::error("worker {} crashed: {}", id, what);
-              Send(HaltMsg{"worker crashed: " + what});
-            }
+            if (e) Send(HaltMsg{"worker " + std::to_string(id) + " crashed: " + WhatOf(e)});
             Send(ExitedMsg{id});
           }));
     }
     Execute(plan_.Start(std::chrono::steady_clock::now()));
-    if (observer_) ArmGauges();
+    if (stats_.observer()) ArmGauges();
     while (!finished_ || gauge_reads_ > 0) {
       auto [ec, message] = co_await mailbox_.async_receive(asio::as_tuple(asio::use_awaitable));
       if (ec) break;
-      --depth_;
+      stats_.Mailbox(-1);
       Execute(std::visit([this](auto& m) { return Handle(m); }, message));
     }
     timer_.cancel();
     gauge_timer_.cancel();
     RunSummary summary = plan_.summary();
     summary.elapsed = std::chrono::steady_clock::now() - started;
-    summary.requests = 0;
-    for (RateLimiter* l : limiters_) summary.requests += l->total_grants();
-    summary.latency_ms = std::move(latency_ms_);
-    summary.peak_window_grants = peak_window_;
-    summary.max_mailbox_depth = max_depth_;
-    if (observer_) {
-      last_progress_ = summary.progress;
-      ReportGauges();
-      observer_->OnFinished();
+    stats_.Fill(limiters_, &summary);
+    if (stats_.observer()) {
+      stats_.Progress(summary.progress);
+      stats_.Gauges(limiters_, static_cast<int64_t>(writer_.backlog()), Now());
+      stats_.observer()->OnFinished();
     }
     co_return summary;
   }
 
   void Send(Message m) {
-    max_depth_ = std::max(max_depth_, ++depth_);
+    stats_.Mailbox(+1);
     // The mailbox holds MailboxBound messages: every sender is counted there.
     if (!mailbox_.try_send(error_code{}, std::move(m))) {
-      spdlog::critical("coordinator mailbox full ({} messages): a message was lost", depth_--);
+      stats_.Mailbox(-1);
+      spdlog::critical("coordinator mailbox full: a message was lost");
     }
   }
   void ExternalStop(int signal) {
@@ -156,7 +142,7 @@ class Coordinator::Actor final : public WorkerHost {
     if (!stopping_) co_await stop_gate_.async_wait(asio::as_tuple(asio::use_awaitable));
   }
   asio::awaitable<void> Submit(int worker, FetchedPage page, const RequestInfo& info) override {
-    RecordRequest(page.lease.key, "ok", info);
+    stats_.Request(page.lease.key, "ok", info, *LimiterOf(page.lease.key.report_id));
     Send(FetchedMsg{worker, page.lease});
     // Backpressure: at most inflight_limit pages wait for the writer. A cancelled wait
     // (halt) still hands the page over: nothing fetched is lost.
@@ -180,7 +166,7 @@ class Coordinator::Actor final : public WorkerHost {
   }
   void Failed(int worker, const Assignment& page, const Classification& failure,
               const RequestInfo& info) override {
-    RecordRequest(page.lease.key, ErrorKindName(failure.kind), info);
+    stats_.Request(page.lease.key, ErrorKindName(failure.kind), info, *page.limiter);
     Send(FailedMsg{worker, page.lease, failure, info.unreachable, page.limiter->GrantsInWindow(),
                    page.limiter->budget()});
   }
@@ -193,33 +179,32 @@ class Coordinator::Actor final : public WorkerHost {
   // ---- messages → plan inputs ----
   Effects Handle(IdleMsg& m) { return plan_.Idle(m.worker, Now()); }
   Effects Handle(FetchedMsg& m) {
-    --fetching_, ++committing_;
+    stats_.FetchEnded(true);
     return plan_.Fetched(m.worker, m.lease, Now());
   }
   Effects Handle(FailedMsg& m) {
-    --fetching_;
+    stats_.FetchEnded(false);
     return plan_.Failed(m.worker, m.lease, m.failure, m.unreachable, m.grants_in_window, m.budget,
                         Now());
   }
   Effects Handle(ReturnedMsg& m) {
-    --fetching_;
+    stats_.FetchEnded(false);
     return plan_.Returned(m.worker, m.lease, Now());
   }
   Effects Handle(CommittedMsg& m) {
-    --committing_;
-    if (m.status.ok() && observer_) observer_->OnCommitted(m.lease.key, m.rows, m.persist_time);
+    stats_.Committed(m.lease.key, m.status.ok(), m.rows, m.persist_time);
     return plan_.Committed(m.lease, m.status, m.lease_held, m.rows, Now());
   }
   Effects Handle(ClaimedMsg& m) {
-    for (const Lease& l : m.leases) claimed_at_[l.key] = Now();
+    for (const Lease& l : m.leases) stats_.Claimed(l.key, Now());
     return plan_.Claimed(m.status, std::move(m.leases), Now());
   }
   Effects Handle(WriteDoneMsg& m) { return plan_.WriteDone(m.status, Now()); }
   Effects Handle(ProgressedMsg& m) {
     if (!m.for_gauges) return plan_.Progressed(m.status, m.progress, Now());
     --gauge_reads_;
-    if (m.status.ok()) last_progress_ = m.progress;
-    ReportGauges();
+    if (m.status.ok()) stats_.Progress(m.progress);
+    stats_.Gauges(limiters_, static_cast<int64_t>(writer_.backlog()), Now());
     return {};
   }
   Effects Handle(StopMsg& m) { return plan_.Stop(m.signal, Now()); }
@@ -227,15 +212,7 @@ class Coordinator::Actor final : public WorkerHost {
   Effects Handle(TickMsg&) { return plan_.Tick(Now()); }
   Effects Handle(ExitedMsg& m) { return plan_.WorkerExited(m.worker, Now()); }
   Effects Handle(GaugeTickMsg&) {
-    if (!finished_ && gauge_reads_ == 0) {
-      ++gauge_reads_;
-      OnWriter([ids = report_ids_](Ledger& l) -> Message {
-        ProgressedMsg p;
-        p.for_gauges = true;
-        p.status = l.Progress(ids, &p.progress);
-        return p;
-      });
-    }
+    if (!finished_ && gauge_reads_ == 0) ++gauge_reads_, OnWriter(ProgressTask(report_ids_, true));
     if (!finished_) ArmGauges();
     return {};
   }
@@ -250,28 +227,16 @@ class Coordinator::Actor final : public WorkerHost {
     if (stopping && !stopping_) stop_gate_.cancel();  // wakes every UntilStopping
     stopping_ = stopping_ || stopping;
   }
-  template <typename Task>
-  void OnWriter(Task task) {
+  void OnWriter(LedgerTask task) {
     writer_.Post([this, task = std::move(task)](Ledger& ledger) mutable {
       asio::post(ex_, [this, m = task(ledger)]() mutable { Send(std::move(m)); });
     });
   }
   void Do(effect::Claim& e) {
-    OnWriter([reqs = std::move(e.requests), owner = options_.worker_id,
-              lease = options_.lease](Ledger& l) -> Message {
-      ClaimedMsg m;
-      m.status = l.Claim(reqs, owner, lease, WallClock::now(), &m.leases);
-      return m;
-    });
+    OnWriter(ClaimTask(std::move(e.requests), options_.worker_id, options_.lease));
   }
   void Do(effect::Assign& e) {
-    if (auto it = claimed_at_.find(e.lease.key); it != claimed_at_.end()) {
-      if (observer_)
-        observer_->OnQueueWait(
-            std::chrono::duration_cast<std::chrono::microseconds>(Now() - it->second));
-      claimed_at_.erase(it);
-    }
-    ++fetching_;
+    stats_.Assigned(e.lease.key, Now());
     const ReportRun& run = runs_.at(e.lease.key.report_id);
     replies_[static_cast<std::size_t>(e.worker)]->try_send(
         error_code{}, Assignment{e.lease, run.report, run.limiter});
@@ -280,29 +245,14 @@ class Coordinator::Actor final : public WorkerHost {
     replies_[static_cast<std::size_t>(e.worker)]->try_send(error_code{}, std::nullopt);
   }
   void Do(effect::RecordFailure& e) {
-    if (observer_) {
-      if (e.lease.attempts + 1 >= options_.max_attempts)
-        observer_->OnDead(e.lease.key);
-      else
-        observer_->OnRetry(e.lease.key);
-    }
-    OnWriter([e, max = options_.max_attempts](Ledger& l) -> Message {
-      const WallTime now = WallClock::now();
-      bool held = false;
-      return WriteDoneMsg{l.FailPage(e.lease, e.error, e.final, max, now + e.retry_in, now, &held)};
-    });
+    stats_.FailureRecorded(e.lease, options_.max_attempts);
+    OnWriter(FailTask(std::move(e), options_.max_attempts));
   }
   void Do(effect::Release& e) {
-    for (const Lease& l : e.leases) claimed_at_.erase(l.key);
-    OnWriter([leases = std::move(e.leases)](Ledger& l) -> Message {
-      return WriteDoneMsg{l.Release(leases, WallClock::now())};
-    });
+    for (const Lease& l : e.leases) stats_.Released(l.key);
+    OnWriter(ReleaseTask(std::move(e.leases)));
   }
-  void Do(effect::Renew& e) {
-    OnWriter([leases = std::move(e.leases), lease = options_.lease](Ledger& l) -> Message {
-      return WriteDoneMsg{l.Renew(leases, WallClock::now() + lease)};
-    });
-  }
+  void Do(effect::Renew& e) { OnWriter(RenewTask(std::move(e.leases), options_.lease)); }
   void Do(effect::PauseQuota& e) { LimiterOf(e.report_id)->PauseUntil(e.until); }
   void Do(effect::CloseLimiters&) {
     for (RateLimiter* l : limiters_) l->Close();
@@ -316,20 +266,13 @@ class Coordinator::Actor final : public WorkerHost {
       if (!ec) Send(TickMsg{});
     });
   }
-  void Do(effect::ReadProgress&) {
-    OnWriter([ids = report_ids_](Ledger& l) -> Message {
-      ProgressedMsg p;
-      p.status = l.Progress(ids, &p.progress);
-      return p;
-    });
-  }
+  void Do(effect::ReadProgress&) { OnWriter(ProgressTask(report_ids_, false)); }
   void Do(effect::Log& e) {
     std::string line = e.message;
     if (e.resume_in) line += ", resuming at " + LocalIsoTimeAfter(*e.resume_in);
     if (e.level == effect::Log::Level::kError) {
       spdlog::error("{}", line);
-      if (observer_ && line.rfind("halting: ", 0) == 0)
-        observer_->OnHalt(plan_.summary().halt_reason);
+      if (line.rfind("halting: ", 0) == 0) stats_.Halted(plan_.summary().halt_reason);
     } else if (e.level == effect::Log::Level::kWarn) {
       spdlog::warn("{}", line);
     } else {
@@ -338,47 +281,16 @@ class Coordinator::Actor final : public WorkerHost {
   }
   void Do(effect::Finish&) { finished_ = true; }
 
-  // ---- observation ----
-  void RecordRequest(const PageKey& key, std::string_view outcome, const RequestInfo& info) {
-    if (latency_ms_.size() < kLatencySampleCap)
-      latency_ms_.push_back(static_cast<double>(info.latency.count()) / 1000.0);
-    RateLimiter* limiter = LimiterOf(key.report_id);
-    const int64_t in_window = limiter->GrantsInWindow();
-    peak_window_ = std::max(peak_window_, in_window);
-    if (observer_)
-      observer_->OnRequest(key, info.http_status, outcome, info.latency, info.limiter_wait,
-                           in_window, limiter->budget());
-  }
   void ArmGauges() {
     gauge_timer_.expires_after(kGaugePeriod);
     gauge_timer_.async_wait([this](error_code ec) {
       if (!ec) Send(GaugeTickMsg{});
     });
   }
-  void ReportGauges() {
-    EngineGauges g;
-    g.queued = static_cast<int64_t>(claimed_at_.size());
-    g.fetching = fetching_;
-    g.committing = committing_;
-    g.writer_backlog = static_cast<int64_t>(writer_.backlog());
-    g.mailbox_depth = depth_;
-    g.max_mailbox_depth = max_depth_;
-    RateLimiter* first = *limiters_.begin();
-    for (RateLimiter* l : limiters_)
-      g.grants_in_window = std::max(g.grants_in_window, l->GrantsInWindow());
-    g.budget = first->budget();
-    g.window_seconds = std::chrono::duration<double>(first->window()).count();
-    for (const auto& [key, at] : claimed_at_)
-      g.oldest_pending_age_s =
-          std::max(g.oldest_pending_age_s, std::chrono::duration<double>(Now() - at).count());
-    g.progress = last_progress_;
-    observer_->OnGauges(g);
-  }
-
   asio::any_io_executor ex_;
   LedgerWriter& writer_;
   RunOptions options_;
-  RunObserver* observer_;  // nullable
+  RunStats stats_;
   BatchPlan plan_;
   Channel<Message> mailbox_;
   asio::experimental::channel<void(error_code)> slots_;  // in-flight backpressure
@@ -389,10 +301,6 @@ class Coordinator::Actor final : public WorkerHost {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::unique_ptr<Channel<std::optional<Assignment>>>> replies_;
   std::vector<std::unique_ptr<asio::cancellation_signal>> signals_;
-  std::map<PageKey, SteadyTime> claimed_at_;  // claimed, not yet assigned
-  std::vector<double> latency_ms_;
-  ReportProgress last_progress_;
-  int64_t depth_ = 0, max_depth_ = 0, peak_window_ = 0, fetching_ = 0, committing_ = 0;
   int gauge_reads_ = 0, stops_ = 0;
   bool halt_sent_ = false, stopping_ = false, halted_ = false, finished_ = false;
 };

@@ -6,6 +6,55 @@
 
 namespace batchfetch::detail {
 
+LedgerTask ClaimTask(std::vector<ClaimRequest> requests, std::string owner,
+                     std::chrono::milliseconds lease) {
+  return [requests = std::move(requests), owner = std::move(owner), lease](Ledger& l) -> Message {
+    ClaimedMsg m;
+    m.status = l.Claim(requests, owner, lease, WallClock::now(), &m.leases);
+    return m;
+  };
+}
+
+LedgerTask FailTask(effect::RecordFailure f, int max_attempts) {
+  return [f = std::move(f), max_attempts](Ledger& l) -> Message {
+    const WallTime now = WallClock::now();
+    bool held = false;
+    return WriteDoneMsg{
+        l.FailPage(f.lease, f.error, f.final, max_attempts, now + f.retry_in, now, &held)};
+  };
+}
+
+LedgerTask ReleaseTask(std::vector<Lease> leases) {
+  return [leases = std::move(leases)](Ledger& l) -> Message {
+    return WriteDoneMsg{l.Release(leases, WallClock::now())};
+  };
+}
+
+LedgerTask RenewTask(std::vector<Lease> leases, std::chrono::milliseconds lease) {
+  return [leases = std::move(leases), lease](Ledger& l) -> Message {
+    return WriteDoneMsg{l.Renew(leases, WallClock::now() + lease)};
+  };
+}
+
+LedgerTask ProgressTask(std::vector<std::string> report_ids, bool for_gauges) {
+  return [ids = std::move(report_ids), for_gauges](Ledger& l) -> Message {
+    ProgressedMsg p;
+    p.for_gauges = for_gauges;
+    p.status = l.Progress(ids, &p.progress);
+    return p;
+  };
+}
+
+std::string WhatOf(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return x.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
 std::string LocalIsoTimeAfter(std::chrono::milliseconds in) {
   const std::time_t t = WallClock::to_time_t(WallClock::now() + in);
   std::tm local{};

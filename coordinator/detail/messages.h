@@ -7,11 +7,15 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <string>
 #include <variant>
 #include <vector>
 
+#include "coordinator/batch_plan.h"
 #include "core/page.h"
+#include "persistence/ledger.h"
 #include "persistence/status.h"
 #include "workers/error_classifier.h"
 
@@ -70,6 +74,18 @@ struct ExitedMsg {
 using Message =
     std::variant<IdleMsg, FetchedMsg, FailedMsg, ReturnedMsg, CommittedMsg, ClaimedMsg,
                  WriteDoneMsg, ProgressedMsg, StopMsg, HaltMsg, TickMsg, GaugeTickMsg, ExitedMsg>;
+
+// Work for the writer thread; its result is the message that answers it.
+using LedgerTask = std::function<Message(Ledger&)>;
+LedgerTask ClaimTask(std::vector<ClaimRequest> requests, std::string owner,
+                     std::chrono::milliseconds lease);
+LedgerTask FailTask(effect::RecordFailure failure, int max_attempts);
+LedgerTask ReleaseTask(std::vector<Lease> leases);
+LedgerTask RenewTask(std::vector<Lease> leases, std::chrono::milliseconds lease);
+LedgerTask ProgressTask(std::vector<std::string> report_ids, bool for_gauges);
+
+// The message of the exception e holds (one line), for a log.
+std::string WhatOf(std::exception_ptr e);
 
 // now + in as local ISO 8601 time with its offset: "2026-12-03T17:40:00+0100".
 std::string LocalIsoTimeAfter(std::chrono::milliseconds in);
