@@ -32,26 +32,7 @@ namespace {
 constexpr auto kGaugePeriod = std::chrono::milliseconds(500);
 template <typename T>
 using Channel = asio::experimental::channel<void(error_code, T)>;
-std::vector<PlanReport> PlanReports(const std::vector<ReportRun>& runs) {
-  std::vector<PlanReport> out;
-  for (const ReportRun& r : runs) out.push_back({r.report->id, r.report->spec.site});
-  return out;
-}
 }  // namespace
-
-int ExitCode(const RunSummary& summary) {
-  switch (summary.outcome) {
-    case RunSummary::Outcome::kDone:
-      return 0;
-    case RunSummary::Outcome::kDeadPages:
-      return 2;
-    case RunSummary::Outcome::kHalted:
-      return 3;
-    case RunSummary::Outcome::kInterrupted:
-      return 128 + summary.signal;
-  }
-  return 3;
-}
 
 // The actor: one coroutine (Run) owns the plan; everything else sends it messages.
 class Coordinator::Actor final : public WorkerHost {
@@ -63,7 +44,7 @@ class Coordinator::Actor final : public WorkerHost {
         writer_(writer),
         options_(options),
         stats_(observer),
-        plan_(options, PlanReports(reports), std::random_device{}()),
+        plan_(options, PlanReportsOf(reports), std::random_device{}()),
         mailbox_(ex, plan_.MailboxBound() + 8),
         slots_(ex, std::max(1, options.inflight_limit)),
         timer_(ex),
@@ -133,8 +114,7 @@ class Coordinator::Actor final : public WorkerHost {
     Send(IdleMsg{worker});
     auto [ec, page] = co_await replies_[static_cast<std::size_t>(worker)]->async_receive(
         asio::as_tuple(asio::use_awaitable));
-    if (ec) co_return std::nullopt;
-    co_return page;
+    co_return ec ? std::nullopt : std::move(page);
   }
   bool Stopping() const override { return stopping_; }
   bool Halted() const override { return halted_; }
@@ -268,16 +248,7 @@ class Coordinator::Actor final : public WorkerHost {
   }
   void Do(effect::ReadProgress&) { OnWriter(ProgressTask(report_ids_, false)); }
   void Do(effect::Log& e) {
-    std::string line = e.message;
-    if (e.resume_in) line += ", resuming at " + LocalIsoTimeAfter(*e.resume_in);
-    if (e.level == effect::Log::Level::kError) {
-      spdlog::error("{}", line);
-      if (line.rfind("halting: ", 0) == 0) stats_.Halted(plan_.summary().halt_reason);
-    } else if (e.level == effect::Log::Level::kWarn) {
-      spdlog::warn("{}", line);
-    } else {
-      spdlog::info("{}", line);
-    }
+    if (WriteLog(e)) stats_.Halted(plan_.summary().halt_reason);
   }
   void Do(effect::Finish&) { finished_ = true; }
 

@@ -1,5 +1,7 @@
 #include "coordinator/detail/messages.h"
 
+#include <spdlog/spdlog.h>
+
 #include <ctime>
 
 #include "core/clock.h"
@@ -43,6 +45,29 @@ LedgerTask ProgressTask(std::vector<std::string> report_ids, bool for_gauges) {
     p.status = l.Progress(ids, &p.progress);
     return p;
   };
+}
+
+std::vector<PlanReport> PlanReportsOf(const std::vector<ReportRun>& runs) {
+  std::vector<PlanReport> out;
+  for (const ReportRun& r : runs) out.push_back({r.report->id, r.report->spec.site});
+  return out;
+}
+
+bool WriteLog(const effect::Log& log) {
+  std::string line = log.message;
+  if (log.resume_in) line += ", resuming at " + LocalIsoTimeAfter(*log.resume_in);
+  switch (log.level) {
+    case effect::Log::Level::kError:
+      spdlog::error("{}", line);
+      return line.rfind("halting: ", 0) == 0;
+    case effect::Log::Level::kWarn:
+      spdlog::warn("{}", line);
+      return false;
+    case effect::Log::Level::kInfo:
+      spdlog::info("{}", line);
+      return false;
+  }
+  return false;
 }
 
 std::string WhatOf(std::exception_ptr e) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "coordinator/batch_plan.h"
+#include "coordinator/coordinator.h"
 #include "core/page.h"
 #include "persistence/ledger.h"
 #include "persistence/status.h"
@@ -83,6 +84,13 @@ LedgerTask FailTask(effect::RecordFailure failure, int max_attempts);
 LedgerTask ReleaseTask(std::vector<Lease> leases);
 LedgerTask RenewTask(std::vector<Lease> leases, std::chrono::milliseconds lease);
 LedgerTask ProgressTask(std::vector<std::string> report_ids, bool for_gauges);
+
+// The plan's view of the run's reports.
+std::vector<PlanReport> PlanReportsOf(const std::vector<ReportRun>& runs);
+
+// Writes the plan's log line (with its local resume time, if any); true when it
+// announces a halt.
+bool WriteLog(const effect::Log& log);
 
 // The message of the exception e holds (one line), for a log.
 std::string WhatOf(std::exception_ptr e);
