@@ -52,6 +52,7 @@ class KeySetLimiter final : public RateLimiter {
     explicit Ticket(int64_t n) : n(n) {}
     const int64_t n;
     State state = State::kWaiting;
+    TimePoint granted_at{};               // when the decision granted it (service clock)
     asio::steady_timer* timer = nullptr;  // null once the waiting coroutine has ended
   };
 
@@ -210,7 +211,17 @@ asio::awaitable<boost::system::error_code> KeySetLimiter::Acquire(int64_t n) {
   for (;;) {
     {
       std::lock_guard lock(service_.mu_);
-      if (ticket->state == Ticket::State::kGranted) co_return boost::system::error_code{};
+      if (ticket->state == Ticket::State::kGranted) {
+        // A grant that waited too long for this coroutine to run (a busy io thread) could
+        // reach the API after its window slot: waste it and wait for a fresh one.
+        if (service_.clock_.Now() - ticket->granted_at <= service_.margin_ / 2) {
+          co_return boost::system::error_code{};
+        }
+        ++service_.stale_grants_;
+        ticket->state = Ticket::State::kWaiting;
+        queue.push_front(ticket);
+        service_.cv_.notify_all();
+      }
       if (ticket->state == Ticket::State::kAborted || closed || service_.closed_) {
         co_return aborted;
       }
@@ -290,6 +301,11 @@ void QuotaService::Close() {
     }
   }
   cv_.notify_all();
+}
+
+int64_t QuotaService::stale_grants() const {
+  std::lock_guard lock(mu_);
+  return stale_grants_;
 }
 
 int64_t QuotaService::decisions() const {
@@ -396,6 +412,7 @@ void QuotaService::DecideOnce(KeySetLimiter& l, std::unique_lock<std::mutex>& lo
       // A waiter cancelled meanwhile wastes its grant: grants are never refunded.
       if (t->state == Ticket::State::kDeciding) {
         t->state = Ticket::State::kGranted;
+        t->granted_at = now;
         l.Wake(t);
       }
     }

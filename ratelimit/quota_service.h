@@ -35,8 +35,10 @@ class KeySetLimiter;
 // limiter queued when the thread comes round share one decision (FIFO, up to the
 // budget). A grant is used at once, so the ledger's grant time is the send time give or
 // take a few milliseconds; `margin` is added to the window in the ledger's arithmetic to
-// absorb that delay (and its jitter) between the grant and the server's arrival. A grant
-// is never refunded, even when its waiter was cancelled meanwhile.
+// absorb that delay (and its jitter) between the grant and the server's arrival; a waiter
+// that resumes more than margin/2 after its grant wastes it and waits for a fresh one, so
+// a busy io thread cannot send a grant late. A grant is never refunded, even when its
+// waiter was cancelled meanwhile.
 //
 // A key's budget is asked of the ledger, where the smallest live ask of any process wins;
 // when another process asks for less, `notice` gets one line per key saying so. A limit
@@ -82,6 +84,9 @@ class QuotaService {
 
   // TryGrant transactions so far (round trips to the ledger).
   int64_t decisions() const;
+  // Grants wasted because their waiter resumed more than margin/2 after the decision
+  // (each such waiter waited for another grant instead of sending late).
+  int64_t stale_grants() const;
   // The last ledger error; ok when the last decision succeeded.
   Status last_error() const;
   // The budget in force for a key as of the last decision on it (the smallest live ask),
@@ -115,6 +120,7 @@ class QuotaService {
   bool closed_ = false;                        // guarded by mu_
   bool stopping_ = false;                      // guarded by mu_
   int64_t decisions_ = 0;                      // guarded by mu_
+  int64_t stale_grants_ = 0;                   // guarded by mu_
   Status last_error_;                          // guarded by mu_
   std::thread thread_;
 };

@@ -10,7 +10,7 @@
 namespace batchfetch {
 
 // What a worker needs from a limiter: tokens, never more than budget() in any window().
-// QpmLimiter counts the grants of this process; SharedQpmLimiter counts every process
+// QpmLimiter counts the grants of this process; QuotaService's limiters count every process
 // that shares the ledger.
 //
 // Thread rule: the io thread only.

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
@@ -324,6 +326,47 @@ TEST_F(QuotaServiceTest, NeverExceedsAnyKeyBudgetInAnyWindowAcrossKeySets) {
     ledger_->Advance(seconds(7));
   }
   EXPECT_EQ(ledger_->Recorded("project"), 12);
+}
+
+// A clock the test moves, safe to read from the decision thread.
+class SharedFakeClock final : public Clock {
+ public:
+  TimePoint Now() const override { return TimePoint(Duration(now_.load())); }
+  void Advance(Duration d) { now_ += d.count(); }
+
+ private:
+  std::atomic<Duration::rep> now_{0};
+};
+
+TEST(QuotaServiceStaleGrantTest, AGrantWhoseWaiterResumesLateIsWastedNotSent) {
+  asio::io_context io;
+  SharedFakeClock clock;
+  auto owned = std::make_unique<FakeQuotaLedger>();
+  FakeQuotaLedger* ledger = owned.get();
+  QuotaService::Options options;
+  options.window = seconds(6);  // margin 120 ms: a grant is stale after 60 ms
+  QuotaService service(io.get_executor(), std::move(owned), options, clock);
+  RateLimiter& limiter = service.Limiter({{"site:a", 10}});
+  std::optional<error_code> result;
+  asio::co_spawn(
+      io, [&]() -> asio::awaitable<void> { result = co_await limiter.Acquire(); }, asio::detached);
+  io.poll();  // the ticket is queued; the io thread then stays away while it is granted
+  // decisions() counts a decision once its grant time is set: only then move time on.
+  const auto deadline = std::chrono::steady_clock::now() + seconds(5);
+  while (service.decisions() < 1 && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE(ledger->WaitForCalls(1));
+  }
+  ASSERT_EQ(service.decisions(), 1);
+  clock.Advance(milliseconds(500));
+  while (!result && std::chrono::steady_clock::now() < deadline) {
+    io.restart();
+    io.run_for(milliseconds(1));
+  }
+  ASSERT_TRUE(result.has_value());
+  EXPECT_FALSE(*result);
+  EXPECT_EQ(service.stale_grants(), 1);
+  EXPECT_EQ(ledger->Recorded("site:a"), 2) << "the late grant was wasted, a fresh one sent";
+  service.Close();
 }
 
 TEST_F(QuotaServiceTest, ALimitBelowTheBudgetIsLearnedAskedOfTheLedgerAndNamed) {
