@@ -140,6 +140,7 @@ int BackfillRun::Prepare() {
   QuotaService::Options quota_options;
   quota_options.window = policy.window;
   quota_options.margin = QuotaService::DefaultMargin(policy.window);
+  quota_options.utilization = flags_.qpm_utilization;
   quota_options.notice = [](std::string_view line) { spdlog::warn("{}", line); };
   st.quota = std::make_unique<QuotaService>(io_.get_executor(), std::move(quota_ledger),
                                             std::move(quota_options));
