@@ -1,15 +1,20 @@
 // persistence_throughput: rows per second stored into the DESIGN.md search_analytics table
-// (composite primary key, WITHOUT ROWID, WAL, synchronous=NORMAL) by
-//   writer: LedgerWriter + SqliteLedger::CommitPages, pages of 25,000 rows submitted at once
-//           and group-committed (UPSERT every row, complete the page under its lease token,
-//           queue the next page) — what a backfill pays per row;
-//   bare:   one prepared UPSERT per row through raw sqlite3, one transaction per 25,000
-//           rows, same schema, pragmas and rows — the ceiling on this machine.
+// (schema v3: keyed by report_id and every dimension, WITHOUT ROWID, WAL,
+// synchronous=NORMAL) by
+//   writer: LedgerWriter + SqliteLedger::CommitPages, what a backfill pays per row for days
+//           of 25,000 rows: each day's full first page (25,000 rows, asked 25,000) is staged
+//           and queues its next page; the closing page (empty) swaps the staged rows into
+//           search_analytics. All first pages are submitted at once and group-committed,
+//           then the closing pages are claimed and committed. The claim is timed too.
+//   bare:   one prepared UPSERT per row through raw sqlite3 straight into search_analytics,
+//           one transaction per 25,000 rows, same schema, pragmas and rows — the ceiling on
+//           this machine.
 // Every run starts from a fresh database file; the clock covers submit to last callback
 // (writer) or first BEGIN to last COMMIT (bare). Rows are generated before timing.
 // Reports min/median/max over the runs and bare/writer; aim: writer >= 300k rows/s and
 // within 1.5x of bare.
 // Usage: persistence_throughput [--runs N] [--pages P] [--dir DIR] [--json PATH]
+//   (P days, each one full page of 25,000 rows and its empty closing page)
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -25,19 +30,24 @@
 #include <fstream>
 #include <mutex>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "core/civil_date.h"
+#include "core/page.h"
+#include "core/report.h"
 #include "persistence/ledger.h"
 #include "persistence/ledger_writer.h"
 
 namespace {
 
+using batchfetch::ClaimRequest;
 using batchfetch::FetchedPage;
-using batchfetch::Job;
 using batchfetch::Lease;
 using batchfetch::Ledger;
 using batchfetch::LedgerWriter;
+using batchfetch::Report;
 using batchfetch::Row;
 using batchfetch::Status;
 using Clock = std::chrono::steady_clock;
@@ -101,21 +111,22 @@ Summary Summarise(std::vector<double> v) {
   return Summary{v.front(), v[v.size() / 2], v.back()};
 }
 
-// A job of one day per page, so every page is the first page of its own day.
-std::shared_ptr<const Job> MakeJob(int pages) {
-  auto job = std::make_shared<Job>();
-  job->spec.site = "sc-domain:example.com";
-  job->spec.start_date = "2024-01-01";
-  job->spec.end_date = batchfetch::DaysBetween("2024-01-01", "2030-12-31")[pages - 1];
-  job->id = job->spec.Id();
-  return job;
+// The report every run stores into (date, query, page of one site).
+std::shared_ptr<const Report> MakeReport() {
+  batchfetch::ReportSpec spec;
+  spec.site = "sc-domain:example.com";
+  return Report::Make(spec);
+}
+
+// The run's days: one per full page.
+std::vector<std::string> MakeDays(int pages) {
+  const std::string last = batchfetch::AddDays("2024-01-01", pages - 1);
+  return batchfetch::DaysBetween("2024-01-01", last);
 }
 
 // Rows shaped like the API's (date, query, page): distinct keys, clicks-descending order,
 // queries and URLs of realistic length, integral clicks and impressions.
-std::vector<std::vector<Row>> MakeRows(const Job& job, int pages) {
-  const std::vector<std::string> days =
-      batchfetch::DaysBetween(job.spec.start_date, job.spec.end_date);
+std::vector<std::vector<Row>> MakeRows(const std::vector<std::string>& days, int pages) {
   static const char* kWords[] = {"buy",  "cheap",  "best",   "running", "shoes", "near",
                                  "me",   "review", "how",    "to",      "fix",   "garden",
                                  "hose", "price",  "online", "free",    "size",  "guide"};
@@ -156,26 +167,41 @@ class RunDir {
   std::string path_;
 };
 
-Rate RunWriter(const Options& opt, const std::shared_ptr<const Job>& job,
-               const std::vector<std::vector<Row>>& rows) {
-  RunDir dir(opt.dir);
-  std::unique_ptr<Ledger> ledger;
-  Check(batchfetch::OpenLedger(dir.Db(), &ledger), "open");
-  Check(ledger->RegisterJob(*job), "register");
-  std::vector<Lease> leases;
-  Check(ledger->Claim(job->id, "bench", opt.pages, std::chrono::minutes(10),
-                      batchfetch::WallClock::now(), &leases),
-        "claim");
-  if (leases.size() != static_cast<std::size_t>(opt.pages)) Die("claimed too few pages");
-  std::vector<FetchedPage> pages;
-  for (std::size_t i = 0; i < leases.size(); ++i) pages.push_back({job, leases[i], rows[i]});
-
-  LedgerWriter writer(std::move(ledger));
+// Leases up to max pages of report through the writer's thread.
+std::vector<Lease> ClaimPages(LedgerWriter& writer, const Report& report, int max) {
   std::mutex mu;
   std::condition_variable cv;
-  int done = 0;
-  const Stopwatch stopwatch;
-  for (FetchedPage& page : pages) {
+  bool claimed = false;
+  std::vector<Lease> leases;
+  writer.Post([&](Ledger& ledger) {
+    const ClaimRequest request{report.id, max};
+    const Status status =
+        ledger.Claim(std::span<const ClaimRequest>(&request, 1), "bench", std::chrono::minutes(10),
+                     batchfetch::WallClock::now(), &leases);
+    Check(status, "claim");
+    std::lock_guard<std::mutex> lock(mu);
+    claimed = true;
+    cv.notify_one();
+  });
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return claimed; });
+  if (leases.size() != static_cast<std::size_t>(max)) Die("claimed too few pages");
+  return leases;
+}
+
+// Submits one page per lease (rows[i], or no rows when rows is null) and waits for every
+// commit.
+void CommitAll(LedgerWriter& writer, const std::shared_ptr<const Report>& report,
+               const std::vector<Lease>& leases, const std::vector<std::vector<Row>>* rows) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::size_t done = 0;
+  for (std::size_t i = 0; i < leases.size(); ++i) {
+    FetchedPage page;
+    page.report = report;
+    page.lease = leases[i];
+    page.row_limit = kRowsPerPage;
+    if (rows != nullptr) page.rows = (*rows)[i];
     writer.SubmitPage(std::move(page), [&](const Status& status, bool held) {
       Check(status, "commit");
       if (!held) Die("a lease did not hold");
@@ -184,16 +210,34 @@ Rate RunWriter(const Options& opt, const std::shared_ptr<const Job>& job,
       cv.notify_one();
     });
   }
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return done == opt.pages; });
-  }
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return done == leases.size(); });
+}
+
+Rate RunWriter(const Options& opt, const std::shared_ptr<const Report>& report,
+               const std::vector<std::string>& days, const std::vector<std::vector<Row>>& rows) {
+  RunDir dir(opt.dir);
+  std::unique_ptr<Ledger> ledger;
+  Check(batchfetch::OpenLedger(dir.Db(), &ledger), "open");
+  Check(ledger->RegisterReport(*report), "register");
+  batchfetch::DayPlan plan;
+  Check(ledger->PlanDays(report->id, days, batchfetch::RefreshPolicy(), &plan), "plan");
+  if (plan.added != opt.pages) Die("planned too few days");
+
+  LedgerWriter writer(std::move(ledger));
+  const std::vector<Lease> first = ClaimPages(writer, *report, opt.pages);
+  // Copies made before timing: the writer consumes the pages it is given.
+  const std::vector<std::vector<Row>> copy = rows;
+  const Stopwatch stopwatch;
+  CommitAll(writer, report, first, &copy);
+  const std::vector<Lease> closing = ClaimPages(writer, *report, opt.pages);
+  CommitAll(writer, report, closing, nullptr);
   const Rate rate = stopwatch.Stop(static_cast<double>(opt.pages) * kRowsPerPage);
   writer.Stop();
   return rate;
 }
 
-Rate RunBare(const Options& opt, const std::shared_ptr<const Job>& job,
+Rate RunBare(const Options& opt, const std::shared_ptr<const Report>& report,
              const std::vector<std::vector<Row>>& rows) {
   RunDir dir(opt.dir);
   {
@@ -211,23 +255,23 @@ Rate RunBare(const Options& opt, const std::shared_ptr<const Job>& job,
   CheckSqlite(
       sqlite3_prepare_v2(
           db,
-          "INSERT INTO search_analytics(site, search_type, dimensions, date, hour, query, page,"
+          "INSERT INTO search_analytics(report_id, site, search_type, date, hour, query, page,"
           " country, device, search_appearance, clicks, impressions, ctr, position, fetched_at)"
           " VALUES (?1, ?2, ?3, ?4, '', ?5, ?6, '', '', '', ?7, ?8, ?9, ?10, ?11)"
-          " ON CONFLICT(site, search_type, dimensions, date, hour, query, page, country, device,"
+          " ON CONFLICT(report_id, date, hour, query, page, country, device,"
           " search_appearance) DO UPDATE SET clicks = excluded.clicks,"
           " impressions = excluded.impressions, ctr = excluded.ctr,"
           " position = excluded.position, fetched_at = excluded.fetched_at",
           -1, &stmt, nullptr),
       db, "prepare");
-  const std::string dims = job->spec.DimensionsCsv();
+  const batchfetch::ReportSpec& spec = report->spec;
   const Stopwatch stopwatch;
   for (const auto& page : rows) {
     CheckSqlite(sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr), db, "begin");
     for (const Row& r : page) {
-      sqlite3_bind_text(stmt, 1, job->spec.site.data(), -1, SQLITE_STATIC);
-      sqlite3_bind_text(stmt, 2, job->spec.search_type.data(), -1, SQLITE_STATIC);
-      sqlite3_bind_text(stmt, 3, dims.data(), -1, SQLITE_STATIC);
+      sqlite3_bind_text(stmt, 1, report->id.data(), -1, SQLITE_STATIC);
+      sqlite3_bind_text(stmt, 2, spec.site.data(), -1, SQLITE_STATIC);
+      sqlite3_bind_text(stmt, 3, spec.search_type.data(), -1, SQLITE_STATIC);
       sqlite3_bind_text(stmt, 4, r.date.data(), -1, SQLITE_STATIC);
       sqlite3_bind_text(stmt, 5, r.query.data(), -1, SQLITE_STATIC);
       sqlite3_bind_text(stmt, 6, r.page.data(), -1, SQLITE_STATIC);
@@ -277,18 +321,19 @@ int main(int argc, char** argv) {
 #endif
   std::printf("persistence_throughput: %d runs, %d pages x %d rows, sqlite %s, dir %s, seed %u\n",
               opt.runs, opt.pages, kRowsPerPage, sqlite3_libversion(), opt.dir.c_str(), kSeed);
-  const auto job = MakeJob(opt.pages);
-  const auto rows = MakeRows(*job, opt.pages);
+  const auto report = MakeReport();
+  const std::vector<std::string> days = MakeDays(opt.pages);
+  const auto rows = MakeRows(days, opt.pages);
 
   std::vector<Rate> writer, bare;
   for (int run = 0; run < opt.runs; ++run) {
     // Alternate the order so neither side always runs on a warmer page cache.
     if (run % 2 == 0) {
-      writer.push_back(RunWriter(opt, job, rows));
-      bare.push_back(RunBare(opt, job, rows));
+      writer.push_back(RunWriter(opt, report, days, rows));
+      bare.push_back(RunBare(opt, report, rows));
     } else {
-      bare.push_back(RunBare(opt, job, rows));
-      writer.push_back(RunWriter(opt, job, rows));
+      bare.push_back(RunBare(opt, report, rows));
+      writer.push_back(RunWriter(opt, report, days, rows));
     }
     std::printf(
         "  run %d: writer %.0f rows/s (%.0f per cpu-s), bare %.0f rows/s (%.0f per cpu-s)\n",

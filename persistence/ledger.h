@@ -2,6 +2,7 @@
 #define BATCHFETCH_PERSISTENCE_LEDGER_H_
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -153,6 +154,19 @@ class Ledger {
 
   // The reconciliation `batchfetch verify` runs for report_id (see VerifyReport).
   virtual Status Verify(const std::string& report_id, VerifyReport* out) = 0;
+
+  // Streams report_id's stored rows with from <= date <= to (YYYY-MM-DD; "" = unbounded)
+  // to on_row, one at a time, in (date, hour, query, page, country, device,
+  // search_appearance) order, from one read snapshot, without holding them all in
+  // memory (`batchfetch export`). The Row is valid only during the call. Stops at the
+  // first error on_row returns and returns it. kNotFound when report_id names no report.
+  // The default says the implementation cannot (kInvalid).
+  virtual Status ExportRows(const std::string& report_id, const std::string& from,
+                            const std::string& to,
+                            const std::function<Status(const Row&)>& on_row) {
+    (void)report_id, (void)from, (void)to, (void)on_row;
+    return Status::Error(Status::Code::kInvalid, "this ledger cannot export rows");
+  }
 };
 
 // How OpenLedger may treat the target.

@@ -78,7 +78,10 @@ Status SqliteLedger::RegisterReport(const Report& report) {
     insert.BindText(6, spec.aggregation_type);
     insert.BindText(7, filters);
     insert.BindInt64(8, now_ms);
-    return insert.Run();
+    Status status = insert.Run();
+    // The report's view (and the general one, for a ledger made before views existed).
+    if (status.ok()) status = CreateSqliteReportView(db_, report);
+    return status;
   });
 }
 

@@ -51,6 +51,8 @@ class SqliteLedger final : public Ledger {
   Status ListReports(std::vector<Report>* out) override;
   Status Describe(const std::string& report_id, WallTime now, ReportStatus* out) override;
   Status Verify(const std::string& report_id, VerifyReport* out) override;
+  Status ExportRows(const std::string& report_id, const std::string& from, const std::string& to,
+                    const std::function<Status(const Row&)>& on_row) override;
 
  private:
   struct Statements;

@@ -146,6 +146,12 @@ Status SqliteLedger::Statements::Prepare(sqlite3* db) {
        " OR abs(clicks) > 1.7976931348623157e308 OR abs(impressions) > 1.7976931348623157e308"
        " OR abs(position) > 1.7976931348623157e308)"
        " GROUP BY date ORDER BY date"},
+      // ExportRows: the primary key's order, so SQLite walks the key B-tree with no sort.
+      {&export_rows,
+       "SELECT date, hour, query, page, country, device, search_appearance, clicks,"
+       " impressions, ctr, position FROM search_analytics"
+       " WHERE report_id = ?1 AND date >= ?2 AND date <= ?3"
+       " ORDER BY date, hour, query, page, country, device, search_appearance"},
   };
   for (const auto& [stmt, sql] : all) {
     Status status = stmt->Prepare(db, sql);

@@ -31,6 +31,7 @@ struct SqliteLedger::Statements {
   SqliteStatement held_dates, truncated_dates, dead_pages, live_leases;  // Describe
   SqliteStatement duplicate_rows, unfinished_pages, missing_next_pages;  // Verify
   SqliteStatement row_counts, bad_values;                                // Verify
+  SqliteStatement export_rows;                                           // ExportRows
 };
 
 // Small helpers shared by the files of SqliteLedger.

@@ -8,7 +8,12 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <string>
+#include <vector>
 
+#include "core/report.h"
+#include "persistence/ledger_util.h"
+#include "persistence/report_views.h"
 #include "persistence/sqlite_migration.h"
 #include "persistence/sqlite_statement.h"
 
@@ -229,6 +234,8 @@ Status CreateOrMigrate(sqlite3* db, const std::string& path, OpenMode mode) {
       if (header.user_version < 2) status = SqliteExec(db, kSchemaV1ToV2);
       if (status.ok()) status = MigrateSqliteV2ToV3(db);
     }
+    // The analysts' views: search_analytics_v and one per report already migrated.
+    if (status.ok()) status = CreateSqliteViews(db);
     if (status.ok()) {
       status =
           SqliteExec(db, "PRAGMA application_id = " + std::to_string(kSqliteApplicationId) +
@@ -309,6 +316,32 @@ Status Configure(sqlite3* db, const std::string& path, OpenMode mode,
 }  // namespace
 
 Status CreateSqliteSchema(sqlite3* db) { return SqliteExec(db, kSchemaV3); }
+
+Status CreateSqliteReportView(sqlite3* db, const Report& report) {
+  std::string sql;
+  Status status = ReportViewSql(report, SqlDialect::kSqlite, &sql);
+  if (status.ok()) status = SqliteExec(db, GeneralViewSql(SqlDialect::kSqlite));
+  if (status.ok()) status = SqliteExec(db, sql);
+  return status;
+}
+
+Status CreateSqliteViews(sqlite3* db) {
+  Status status = SqliteExec(db, GeneralViewSql(SqlDialect::kSqlite));
+  std::vector<Report> reports;
+  SqliteStatement select;
+  if (status.ok()) status = select.Prepare(db, "SELECT id, dimensions FROM reports");
+  if (status.ok()) {
+    status = select.ForEachRow([&](const SqliteStatement& r) {
+      Report& report = reports.emplace_back();
+      report.id = r.ColumnText(0);
+      report.spec.dimensions = ledger_util::SplitCsv(r.ColumnText(1));
+    });
+  }
+  for (std::size_t i = 0; status.ok() && i < reports.size(); ++i) {
+    status = CreateSqliteReportView(db, reports[i]);
+  }
+  return status;
+}
 
 Status OpenSqliteLedgerDatabase(const std::string& path, OpenMode mode,
                                 const SqliteBusyPolicy& busy, sqlite3** out) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/report.h"
 #include "persistence/ledger.h"
 #include "persistence/sqlite_statement.h"
 #include "persistence/status.h"
@@ -34,6 +35,14 @@ Status OpenSqliteLedgerDatabase(const std::string& path, OpenMode mode,
 // Creates the tables and indexes of the current schema (no PRAGMAs), inside the caller's
 // transaction. For OpenSqliteLedgerDatabase and the migration.
 Status CreateSqliteSchema(sqlite3* db);
+
+// Creates search_analytics_v and report's view (report_<id>, see report_views.h) when
+// missing, inside the caller's transaction. Only report.id and its dimensions are read.
+Status CreateSqliteReportView(sqlite3* db, const Report& report);
+
+// Creates search_analytics_v and the view of every report in the ledger when missing,
+// inside the caller's transaction (a new ledger, or one just migrated).
+Status CreateSqliteViews(sqlite3* db);
 
 }  // namespace batchfetch
 

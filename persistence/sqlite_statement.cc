@@ -183,6 +183,10 @@ int64_t SqliteStatement::ColumnInt64(int column) const {
   return sqlite3_column_int64(stmt_, column);
 }
 
+double SqliteStatement::ColumnDouble(int column) const {
+  return sqlite3_column_double(stmt_, column);
+}
+
 std::string SqliteStatement::ColumnText(int column) const {
   const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
   if (text == nullptr) return std::string();

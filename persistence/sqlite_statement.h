@@ -74,6 +74,7 @@ class SqliteStatement {
   void Reset();
 
   int64_t ColumnInt64(int column) const;
+  double ColumnDouble(int column) const;
   std::string ColumnText(int column) const;
   bool ColumnIsNull(int column) const;
 
