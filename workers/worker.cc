@@ -10,6 +10,13 @@
 #include "workers/search_console_codec.h"
 #include "workers/token_error.h"
 
+// GCC 12 reports a false -Wmismatched-new-delete for Asio awaitable frames that the
+// awaitable operators (||) allocate and free through the frame's own operators
+// (GCC bug 109224).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 namespace batchfetch {
 
 namespace asio = boost::asio;
