@@ -549,9 +549,19 @@ void BatchPlan::MaybeClaim(Time now) {
     requests.push_back(ClaimRequest{reports_[static_cast<std::size_t>(r)].report_id, 1});
     state_->last_claim.emplace_back(r, 1);
   } else {
-    const int outstanding = state_->queued_total + static_cast<int>(state_->fetching.size());
+    // Pages queued for a paused site do not count: they must not stop the claims of the
+    // sites that can send; queue_limit still bounds everything held.
+    int paused_queued = 0;
+    for (std::size_t r = 0; r < state_->reports.size(); ++r) {
+      if (Paused(static_cast<int>(r), now)) {
+        paused_queued += static_cast<int>(state_->reports[r].queued.size());
+      }
+    }
+    const int held = state_->queued_total + static_cast<int>(state_->fetching.size());
+    const int outstanding = held - paused_queued;
     if (outstanding > (state_->claim_target - 1) / 2) return;
-    int want = state_->claim_target - outstanding;
+    int want = std::min(state_->claim_target - outstanding, options_.queue_limit - held);
+    if (want <= 0) return;
     int candidates = 0;
     for (std::size_t r = 0; r < state_->reports.size(); ++r) {
       if (!state_->reports[r].exhausted && !Paused(static_cast<int>(r), now)) ++candidates;

@@ -634,6 +634,50 @@ TEST_F(PlanTest, APausedSiteDoesNotHoldWorkers) {
   EXPECT_EQ(ledger_.Progress().done, 10);
 }
 
+TEST_F(PlanTest, PagesQueuedForAPausedSiteDoNotStopClaimsForOthers) {
+  for (int d = 10; d < 40; ++d) {
+    ledger_.Add("a", "2024-01-" + std::to_string(d));
+    ledger_.Add("b", "2024-01-" + std::to_string(d));
+  }
+  Make(4, {{"a", "sa"}, {"b", "sb"}});
+  IdleAll();
+  int a_worker = -1;
+  for (auto& [w, lease] : assigned_) {
+    if (lease.key.report_id == "a") a_worker = w;
+  }
+  ASSERT_GE(a_worker, 0);
+  Fail(a_worker, ErrorKind::kQuota, false, seconds(3600), 500, 960);
+  // Every other worker that fetched a page of a comes back with it as if quota-refused.
+  for (int i = 0; i < 4; ++i) {
+    std::vector<int> a_workers;
+    for (auto& [w, lease] : assigned_) {
+      if (lease.key.report_id == "a") a_workers.push_back(w);
+    }
+    for (int w : a_workers) {
+      const Lease lease = assigned_.at(w);
+      assigned_.erase(w);
+      Run(plan_->Returned(w, lease, now_));
+    }
+  }
+  IdleAll();
+  // Site b runs to its end while a's pages wait in the queue.
+  for (int round = 0; round < 200; ++round) {
+    std::vector<int> busy;
+    for (auto& [w, lease] : assigned_) busy.push_back(w);
+    if (busy.empty()) break;
+    for (int w : busy) {
+      EXPECT_EQ(assigned_.at(w).key.report_id, "b");
+      FetchAndCommit(w);
+    }
+  }
+  int b_done = 0;
+  for (int d = 10; d < 40; ++d) {
+    b_done += ledger_.at(PageKey{"b", "2024-01-" + std::to_string(d), 0}).state ==
+              FakeLedger::Page::State::kDone;
+  }
+  EXPECT_EQ(b_done, 30);
+}
+
 TEST_F(PlanTest, ClaimsShareTheTargetAmongReports) {
   auto reports = Sites(3);
   for (const PlanReport& r : reports) {
