@@ -78,6 +78,9 @@ class SqliteLedger final : public Ledger {
   // Completes one page if its lease holds: stage or store its rows, queue its next page
   // or swap its day in. Writes nothing when the lease is lost.
   Status CommitOne(const FetchedPage& page, int64_t now_ms, bool* lease_held);
+  // Starts key's day again, inside CommitOne's transaction: its staged rows and pages past
+  // row 0 go, page 0 is pending at now_ms with its attempts kept. Stored rows stay.
+  Status RestartDay(const PageKey& key, int64_t now_ms);
   // Binds a row's fields to stmt (staged_rows or search_analytics) and runs it.
   Status WriteRow(SqliteStatement& stmt, const Row& row);
 

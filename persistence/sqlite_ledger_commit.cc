@@ -116,7 +116,25 @@ Status SqliteLedger::CommitOne(const FetchedPage& page, int64_t now_ms, bool* le
     next.BindInt64(4, now_ms);
     return next.Run();
   }
+  // The day's done pages: the rows they returned, and whether they agree on provisional.
+  int64_t expected = 0, min_provisional = 0, provisional = 0;
+  bind_day(stmts_->done_pages_of_day);
+  status = stmts_->done_pages_of_day.ForEachRow([&](const SqliteStatement& r) {
+    expected = r.ColumnInt64(0);
+    min_provisional = r.ColumnInt64(1);
+    provisional = r.ColumnInt64(2);
+  });
+  if (!status.ok()) return status;
   if (!direct) {
+    // The API's answer changed mid-fetch when the pages disagree on provisional, or when
+    // a key came twice (rows shifted between pages: staging merged them). Such a day is
+    // fetched again from row 0; its old rows stay visible meanwhile.
+    int64_t staged = 0;
+    bind_day(stmts_->count_staged);
+    status = stmts_->count_staged.ForEachRow(
+        [&](const SqliteStatement& r) { staged = r.ColumnInt64(0); });
+    if (!status.ok()) return status;
+    if (min_provisional != provisional || staged != expected) return RestartDay(key, now_ms);
     bind_day(stmts_->delete_day_rows);
     status = stmts_->delete_day_rows.Run();
     bind_day(stmts_->swap_in);
@@ -125,23 +143,30 @@ Status SqliteLedger::CommitOne(const FetchedPage& page, int64_t now_ms, bool* le
     if (status.ok()) status = stmts_->clear_staged.Run();
     if (!status.ok()) return status;
   }
-  int64_t stored = 0, provisional = 0;
-  bind_day(stmts_->count_day_rows);
-  status = stmts_->count_day_rows.ForEachRow(
-      [&](const SqliteStatement& r) { stored = r.ColumnInt64(0); });
-  bind_day(stmts_->day_provisional);
-  if (status.ok()) {
-    status = stmts_->day_provisional.ForEachRow(
-        [&](const SqliteStatement& r) { provisional = r.ColumnInt64(0); });
-  }
-  if (!status.ok()) return status;
   SqliteStatement& day = stmts_->upsert_day;
   bind_day(day);
-  day.BindInt64(3, stored);
+  day.BindInt64(3, expected);
   day.BindInt64(4, capped ? 1 : 0);
   day.BindInt64(5, provisional);
   day.BindInt64(6, now_ms);
   return day.Run();
+}
+
+Status SqliteLedger::RestartDay(const PageKey& key, int64_t now_ms) {
+  SqliteStatement& clear = stmts_->clear_staged;
+  clear.BindText(1, key.report_id);
+  clear.BindText(2, key.date);
+  Status status = clear.Run();
+  SqliteStatement& drop = stmts_->drop_later_pages;
+  drop.BindText(1, key.report_id);
+  drop.BindText(2, key.date);
+  if (status.ok()) status = drop.Run();
+  SqliteStatement& restart = stmts_->restart_first_page;
+  restart.BindText(1, key.report_id);
+  restart.BindText(2, key.date);
+  restart.BindInt64(3, now_ms);
+  if (status.ok()) status = restart.Run();
+  return status;
 }
 
 }  // namespace batchfetch

@@ -92,10 +92,20 @@ Status SqliteLedger::Statements::Prepare(sqlite3* db) {
       {&delete_day_rows, "DELETE FROM search_analytics WHERE report_id = ?1 AND date = ?2"},
       {&swap_in, "INSERT INTO search_analytics(" BF_ROW_COLUMNS ") SELECT " BF_ROW_COLUMNS
                  " FROM staged_rows WHERE report_id = ?1 AND date = ?2"},
-      {&count_day_rows, "SELECT count(*) FROM search_analytics WHERE report_id = ?1 AND date = ?2"},
-      {&day_provisional,
-       "SELECT coalesce(max(provisional), 0) FROM batches WHERE report_id = ?1 AND date = ?2"
+      // The day's done pages: rows they returned and whether they disagree on
+      // provisional. A fetch is swapped in only when its staged rows are exactly those rows
+      // and its pages are all provisional or all final; else it starts again at row 0.
+      {&done_pages_of_day,
+       "SELECT coalesce(sum(row_count), 0), coalesce(min(provisional), 0),"
+       " coalesce(max(provisional), 0) FROM batches WHERE report_id = ?1 AND date = ?2"
        " AND state = 'done'"},
+      {&count_staged, "SELECT count(*) FROM staged_rows WHERE report_id = ?1 AND date = ?2"},
+      // attempts stay: a restart is not a failed request.
+      {&restart_first_page,
+       "UPDATE batches SET state = 'pending', next_attempt_at = ?3, lease_owner = NULL,"
+       " lease_token = NULL, lease_expires_at = NULL, row_count = NULL, row_limit = NULL,"
+       " truncated = 0, provisional = 0, updated_at = ?3"
+       " WHERE report_id = ?1 AND date = ?2 AND start_row = 0"},
       {&upsert_day,
        "INSERT INTO days(report_id, date, row_count, truncated, provisional, fetched_at)"
        " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(report_id, date) DO UPDATE SET"

@@ -26,7 +26,8 @@ struct SqliteLedger::Statements {
   SqliteStatement day_pages, day_held, insert_page, drop_later_pages, reset_first_page;  // plan
   SqliteStatement claim, fail_page, release, renew, retry_dead;                          // pages
   SqliteStatement complete_page, clear_staged, upsert_row, stage_row;                    // commit
-  SqliteStatement delete_day_rows, swap_in, count_day_rows, day_provisional, upsert_day;
+  SqliteStatement done_pages_of_day, count_staged, restart_first_page;  // last page
+  SqliteStatement delete_day_rows, swap_in, upsert_day;
   SqliteStatement count_states, day_totals;                              // progress
   SqliteStatement held_dates, truncated_dates, dead_pages, live_leases;  // Describe
   SqliteStatement duplicate_rows, unfinished_pages, missing_next_pages;  // Verify

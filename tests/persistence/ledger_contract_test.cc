@@ -564,6 +564,87 @@ TEST_P(LedgerContractTest, AReaderDuringAThreePageRefreshSeesTheOldOrTheNewCompl
   EXPECT_TRUE(VerifyOf(report->id).clean());
 }
 
+// A day whose answer changed mid-fetch is fetched again from row 0 rather than swapped in:
+// when its last page commits, its done pages disagree on provisional, or its staged rows
+// are fewer than its pages returned (a key came on two pages: rows shifted between them).
+// The staged rows and later pages go, page 0 is pending at once with its attempts kept,
+// and the old complete day stays visible.
+TEST_P(LedgerContractTest, PagesDisagreeingOnProvisionalRestartTheDayAndKeepTheOldDay) {
+  auto report = MakeReport();
+  Plan(*report, "2024-01-01", "2024-01-01");
+  ASSERT_EQ(FetchAll(report, 10, 4, 1, At(0)), 3);  // the old day: 4 + 4 + 2 final rows
+  ASSERT_EQ(Plan(*report, "2024-01-01", "2024-01-01", {"2024-01-02", 3}).refreshed, 1);
+  // Page 0 of the new fetch fails once, then comes back provisional.
+  Lease lease = ClaimOne(report->id, At(10));
+  bool held = false;
+  ASSERT_OK(ledger_->FailPage(lease, "HTTP 503", false, 5, At(11), At(10), &held));
+  ASSERT_TRUE(held);
+  lease = ClaimOne(report->id, At(11));
+  ASSERT_EQ(lease.attempts, 1);
+  const std::vector<Row> answer = MakeRows(11, "2024-01-01", 2, 30);
+  auto slice = [&](int64_t begin, int64_t end) {
+    return std::vector<Row>(answer.begin() + begin, answer.begin() + end);
+  };
+  ASSERT_TRUE(CommitPage(report, lease, slice(0, 4), At(12), 4, /*provisional=*/true));
+  // The answer turned final before the next pages were asked for.
+  lease = ClaimOne(report->id, At(13), "worker-b");
+  ASSERT_EQ(lease.key.start_row, 4);
+  ASSERT_TRUE(CommitPage(report, lease, slice(4, 8), At(13), 4));
+  lease = ClaimOne(report->id, At(14), "worker-b");
+  ASSERT_EQ(lease.key.start_row, 8);
+  EXPECT_TRUE(CommitPage(report, lease, slice(8, 11), At(14), 4)) << "its lease held";
+
+  EXPECT_EQ(StoredRows(*report, "2024-01-01"), 10) << "the old day stays visible";
+  EXPECT_EQ(StoredClicks(*report, "2024-01-01"), 120);
+  EXPECT_EQ(Int("SELECT row_count FROM days WHERE report_id = '" + report->id + "'"), 10);
+  EXPECT_EQ(Pages(*report), 1) << "pages past row 0 go";
+  const PageKey first{report->id, "2024-01-01", 0};
+  EXPECT_EQ(BatchField("state", first), "pending");
+  EXPECT_EQ(BatchField("attempts", first), "1") << "a restart is not an attempt";
+  const ReportProgress p = ProgressOf(report->id);
+  EXPECT_EQ(p.pending, 1);
+  EXPECT_EQ(p.days_held, 1);
+  EXPECT_EQ(p.provisional_days, 0);
+  EXPECT_EQ(p.rows, 10);
+  const VerifyReport v = VerifyOf(report->id);
+  EXPECT_EQ(v.unfinished, std::vector<std::string>{"2024-01-01:0 pending"});
+  EXPECT_TRUE(v.row_mismatch.empty()) << v.row_mismatch[0];
+
+  // Claimable at once; a consistent fetch then replaces the day.
+  ASSERT_EQ(FetchAll(report, 11, 4, 2, At(14)), 3);
+  EXPECT_EQ(StoredRows(*report, "2024-01-01"), 11);
+  EXPECT_EQ(Int("SELECT count(*) FROM search_analytics WHERE query NOT LIKE 'query 2-%'"), 0);
+  EXPECT_EQ(ProgressOf(report->id).provisional_days, 0);
+  EXPECT_TRUE(VerifyOf(report->id).clean());
+}
+
+TEST_P(LedgerContractTest, ARowRepeatedOnALaterPageRestartsTheDay) {
+  auto report = MakeReport();
+  Plan(*report, "2024-01-01", "2024-01-01");
+  const std::vector<Row> answer = MakeRows(10, "2024-01-01", 1);
+  Lease lease = ClaimOne(report->id, At(0));
+  ASSERT_TRUE(CommitPage(report, lease, {answer.begin(), answer.begin() + 4}, At(0), 4));
+  // The API's order shifted: page 4 starts with row 3 again (10 rows in 11 places).
+  lease = ClaimOne(report->id, At(1));
+  ASSERT_EQ(lease.key.start_row, 4);
+  ASSERT_TRUE(CommitPage(report, lease, {answer.begin() + 3, answer.begin() + 7}, At(1), 4));
+  lease = ClaimOne(report->id, At(2));
+  ASSERT_EQ(lease.key.start_row, 8);
+  EXPECT_TRUE(CommitPage(report, lease, {answer.begin() + 7, answer.end()}, At(2), 4));
+
+  EXPECT_EQ(StoredRows(*report, "2024-01-01"), 0) << "nothing swapped in";
+  EXPECT_EQ(Pages(*report), 1);
+  EXPECT_EQ(BatchField("state", {report->id, "2024-01-01", 0}), "pending");
+  const ReportProgress p = ProgressOf(report->id);
+  EXPECT_EQ(p.days_held, 0);
+  EXPECT_EQ(p.rows, 0);
+  EXPECT_TRUE(VerifyOf(report->id).row_mismatch.empty());
+
+  ASSERT_EQ(FetchAll(report, 10, 4, 1, At(3)), 3);
+  EXPECT_EQ(StoredRows(*report, "2024-01-01"), 10);
+  EXPECT_TRUE(VerifyOf(report->id).clean());
+}
+
 // Failures, leases, dead pages.
 
 TEST_P(LedgerContractTest, RenewExtendsAndReleaseReturnsPagesWithoutAnAttempt) {
