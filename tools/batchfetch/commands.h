@@ -14,6 +14,7 @@ int BackfillCommand(int argc, char** argv);
 int StatusCommand(int argc, char** argv);
 int VerifyCommand(int argc, char** argv);
 int RetryCommand(int argc, char** argv);
+int ExportCommand(int argc, char** argv);  // export_command.cc
 
 }  // namespace batchfetch
 

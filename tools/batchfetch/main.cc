@@ -22,6 +22,7 @@ constexpr Command kCommands[] = {
     {"verify", "check stored rows: duplicates, holes, truncated days; exit 0 when clean",
      batchfetch::VerifyCommand},
     {"retry", "put dead pages back to pending (--report ID)", batchfetch::RetryCommand},
+    {"export", "one report's rows on stdout as CSV or JSON lines", batchfetch::ExportCommand},
 };
 
 int Usage(FILE* out) {
