@@ -40,10 +40,10 @@ std::string SummaryLine(const RunSummary& s, int64_t reports, int64_t budget, do
   char buf[1024];
   std::snprintf(
       buf, sizeof buf,
-      "batchfetch: %s: %lld pages, %lld rows in %.1f s over %lld report%s; %lld requests "
+      "batchfetch: %s: %lld pages, %lld rows in %.1f s; %lld requests "
       "(%.0f/min; peak %lld in one %gs window, budget %lld); retries %lld, quota errors %lld, "
       "dead pages %lld; latency p50/p95/p99 %.0f/%.0f/%.0f ms; mailbox peak %lld; ledger "
-      "%lld/%lld pages done",
+      "%lld/%lld pages done in %lld report%s",
       OutcomeWord(s.outcome), static_cast<long long>(s.pages), static_cast<long long>(s.rows), secs,
       static_cast<long long>(reports), reports == 1 ? "" : "s", static_cast<long long>(s.requests),
       per_minute, static_cast<long long>(s.peak_window_grants), window_s,
@@ -51,7 +51,8 @@ std::string SummaryLine(const RunSummary& s, int64_t reports, int64_t budget, do
       static_cast<long long>(s.quota_errors), static_cast<long long>(s.progress.dead),
       Percentile(s.latency_ms, 0.5), Percentile(s.latency_ms, 0.95), Percentile(s.latency_ms, 0.99),
       static_cast<long long>(s.max_mailbox_depth), static_cast<long long>(s.progress.done),
-      static_cast<long long>(s.progress.total()));
+      static_cast<long long>(s.progress.total()), static_cast<long long>(reports),
+      reports == 1 ? "" : "s");
   std::string line = buf;
   if (s.outcome == RunSummary::Outcome::kHalted || s.outcome == RunSummary::Outcome::kInterrupted) {
     line += "; run the same command again to resume";

@@ -9,7 +9,7 @@ namespace batchfetch {
 
 // The one summary line of a backfill, for stdout:
 // "batchfetch: done: 12 pages, 6000 rows in 1.2 s; 12 requests (...); ledger 12/12 pages
-// done" — with "; run the same command again to resume" when stopped or halted.
+// done in 3 reports" — with "; run the same command again to resume" when stopped or halted.
 // budget is the grants per window of one site, window_s the window.
 std::string SummaryLine(const RunSummary& summary, int64_t reports, int64_t budget,
                         double window_s);

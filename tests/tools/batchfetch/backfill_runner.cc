@@ -59,10 +59,11 @@ std::vector<std::string> BackfillRunner::Dates(const std::string& from, int coun
   return out;
 }
 
-std::pair<int, int> BackfillRunner::ExpectAllDaysMatch(
-    const MockGsc& server, const std::vector<std::string>& dates) const {
+std::pair<int, int> BackfillRunner::ExpectAllDaysMatch(const MockGsc& server,
+                                                       const std::vector<std::string>& dates,
+                                                       const std::string& data_state) const {
   LedgerReader reader(db_);
-  auto stored = reader.Days(kSite, "web", kDims);
+  auto stored = reader.Days(kSite, "web", kDims, data_state);
   int multi_page_days = 0, empty_days = 0;
   for (const std::string& date : dates) {
     MockGsc::ExpectedDay want = server.Expected(kSite, "web", date, kDims);

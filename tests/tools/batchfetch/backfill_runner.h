@@ -34,8 +34,10 @@ class BackfillRunner {
 
   // gtest-asserts that every day's stored rows and checksum equal /__expected and that
   // no natural key is stored twice. Returns {days with 2+ pages, empty days}.
+  // data_state names the report the run stored (--data-state).
   std::pair<int, int> ExpectAllDaysMatch(const MockGsc& server,
-                                         const std::vector<std::string>& dates) const;
+                                         const std::vector<std::string>& dates,
+                                         const std::string& data_state = "final") const;
 
  private:
   std::string db_;

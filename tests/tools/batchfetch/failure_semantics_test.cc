@@ -190,7 +190,7 @@ TEST_F(FailureSemanticsTest, UnreachableApiHaltsWithOneLineAndLeavesPagesPending
       runner_.Args(server, dates.front(), dates.back(), 2, {"--api-base", dead_base}), seconds(60));
   EXPECT_EQ(run.exit_code, 3) << run.out << run.err;
   EXPECT_LT(Clock::now() - start, seconds(20));
-  EXPECT_NE(run.err.find("cannot reach the API at " + dead_base), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("cannot reach the API"), std::string::npos) << run.err;
   EXPECT_NE(run.out.find("run the same command again to resume"), std::string::npos) << run.out;
   LedgerReader reader(runner_.db());
   EXPECT_EQ(reader.Scalar("SELECT COUNT(*) FROM batches WHERE state = 'dead'"), 0);

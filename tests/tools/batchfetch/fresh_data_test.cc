@@ -69,7 +69,7 @@ TEST(FreshDataTest, ProvisionalDaysAreReplacedByTheirFinalRowsOnTheNextRun) {
     EXPECT_NE(run.err.find("2 provisional days stored"), std::string::npos) << run.err;
 
     LedgerReader reader(runner.db());
-    auto stored = reader.Days(BackfillRunner::kSite, "web", BackfillRunner::kDims);
+    auto stored = reader.Days(BackfillRunner::kSite, "web", BackfillRunner::kDims, "all");
     for (const std::string& date : dates) {
       const bool provisional = date >= first_incomplete;
       const MockGsc::ExpectedDay want = ExpectedAs(server, date, provisional ? "all" : "final");
@@ -113,7 +113,7 @@ TEST(FreshDataTest, ProvisionalDaysAreReplacedByTheirFinalRowsOnTheNextRun) {
   const boost::json::object stats = server.Stats();
   EXPECT_EQ(JsonInt(stats, "requests"), want_requests);
   EXPECT_EQ(JsonInt(stats, "pages_fetched_more_than_once"), 0);
-  runner.ExpectAllDaysMatch(server, dates);  // the final rows exactly, no duplicate
+  runner.ExpectAllDaysMatch(server, dates, "all");  // the final rows exactly, no duplicate
   LedgerReader reader(runner.db());
   EXPECT_EQ(reader.Scalar("SELECT count(*) FROM batches WHERE provisional = 1"), 0);
   EXPECT_EQ(reader.Scalar("SELECT count(*) FROM batches WHERE state <> 'done'"), 0);

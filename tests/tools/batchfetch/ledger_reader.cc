@@ -51,7 +51,8 @@ int64_t LedgerReader::Scalar(const std::string& sql) {
 
 std::map<std::string, LedgerReader::Day> LedgerReader::Days(const std::string& site,
                                                             const std::string& type,
-                                                            const std::string& dimensions) {
+                                                            const std::string& dimensions,
+                                                            const std::string& data_state) {
   const std::vector<std::string> dims = SplitCsv(dimensions);
   std::string sql = "SELECT date, clicks, impressions";
   for (const std::string& d : dims) sql += ", " + ColumnOf(d);
@@ -60,6 +61,7 @@ std::map<std::string, LedgerReader::Day> LedgerReader::Days(const std::string& s
   spec.site = site;
   spec.search_type = type;
   spec.dimensions = dims;
+  spec.data_state = data_state;
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
     throw std::runtime_error(std::string("prepare: ") + sqlite3_errmsg(db_));

@@ -23,10 +23,11 @@ class LedgerReader {
     int64_t rows = 0;
     std::string checksum;  // as /__expected computes it
   };
-  // Rows stored per date for the report of (site, type, dimensions) with every other
-  // field at its default, with their checksum.
+  // Rows stored per date for the report of (site, type, dimensions, data_state) with
+  // every other field at its default, with their checksum.
   std::map<std::string, Day> Days(const std::string& site, const std::string& type,
-                                  const std::string& dimensions);
+                                  const std::string& dimensions,
+                                  const std::string& data_state = "final");
   // Rows whose key (report, date, dimensions) appears more than once (0 when the key is
   // enforced).
   int64_t DuplicateRows();

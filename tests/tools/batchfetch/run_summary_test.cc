@@ -23,21 +23,18 @@ RunSummary Finished(RunSummary::Outcome outcome) {
 TEST(RunSummaryTest, OneLineWithCountsReportsAndTheBudget) {
   const std::string line = SummaryLine(Finished(RunSummary::Outcome::kDone), 3, 960, 60);
   EXPECT_EQ(line.find('\n'), std::string::npos);
-  EXPECT_EQ(line.rfind("batchfetch: done: 12 pages, 6000 rows in 2.0 s over 3 reports; 13 "
-                       "requests",
-                       0),
-            0u)
+  EXPECT_EQ(line.rfind("batchfetch: done: 12 pages, 6000 rows in 2.0 s; 13 requests", 0), 0u)
       << line;
   EXPECT_NE(line.find("budget 960"), std::string::npos) << line;
   EXPECT_NE(line.find("retries 1,"), std::string::npos) << line;
-  EXPECT_NE(line.find("ledger 12/12 pages done"), std::string::npos) << line;
+  EXPECT_NE(line.find("ledger 12/12 pages done in 3 reports"), std::string::npos) << line;
   EXPECT_EQ(line.find("resume"), std::string::npos) << line;
 }
 
 TEST(RunSummaryTest, AStoppedOrHaltedRunSaysHowToResume) {
   for (auto outcome : {RunSummary::Outcome::kHalted, RunSummary::Outcome::kInterrupted}) {
     const std::string line = SummaryLine(Finished(outcome), 1, 960, 60);
-    EXPECT_NE(line.find("over 1 report;"), std::string::npos) << line;
+    EXPECT_NE(line.find("in 1 report;"), std::string::npos) << line;
     EXPECT_NE(line.find("run the same command again to resume"), std::string::npos) << line;
   }
   EXPECT_EQ(SummaryLine(Finished(RunSummary::Outcome::kDeadPages), 1, 960, 60).find("resume"),
