@@ -160,7 +160,10 @@ Status PostgresLedger::RegisterReport(const Report& report) {
   PgParams p;
   p.Add(report.id).Add(spec.site).Add(spec.search_type).Add(spec.DimensionsCsv());
   p.Add(spec.data_state).Add(spec.aggregation_type).Add(spec.FiltersText());
-  return conn_->Run("insert_report", p);
+  Status status = conn_->Run("insert_report", p);
+  // The report's view (and the general one, for a ledger made before views existed).
+  if (status.ok()) status = CreatePostgresReportView(*conn_, report);
+  return status;
 }
 
 Status PostgresLedger::PlanDays(const std::string& report_id, std::span<const std::string> days,
@@ -372,6 +375,32 @@ Status PostgresLedger::CommitPages(std::span<const FetchedPage> pages, WallTime 
     if (!next.empty()) {
       status = conn_->Run("insert_next_pages", next.PageParams());
       if (!status.ok()) return status;
+    }
+    if (!finished.empty()) {
+      PgResult restart;
+      status = conn_->Run("days_to_restart", finished.DayParams(), &restart);
+      if (!status.ok()) return status;
+      if (restart.rows() > 0) {
+        KeyArrays restarted, swapped;
+        std::vector<int64_t> swapped_truncated;
+        std::set<std::pair<std::string, std::string>> bad;
+        for (int i = 0; i < restart.rows(); ++i) {
+          bad.emplace(restart.Text(i, 0), restart.Text(i, 1));
+          restarted.Add(PageKey{restart.Text(i, 0), restart.Text(i, 1), 0});
+        }
+        for (std::size_t i = 0; i < finished.report_ids.size(); ++i) {
+          if (bad.contains({finished.report_ids[i], finished.dates[i]})) continue;
+          swapped.Add(PageKey{finished.report_ids[i], finished.dates[i], 0});
+          swapped_truncated.push_back(finished_truncated[i]);
+        }
+        for (const char* name :
+             {"restart_drop_later_pages", "restart_first_pages", "swap_clear_stage"}) {
+          status = conn_->Run(name, restarted.DayParams());
+          if (!status.ok()) return status;
+        }
+        finished = std::move(swapped);
+        finished_truncated = std::move(swapped_truncated);
+      }
     }
     if (!finished.empty()) {
       for (const char* name :

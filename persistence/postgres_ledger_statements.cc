@@ -99,6 +99,25 @@ Status PostgresLedger::PrepareAll() {
        "INSERT INTO batches(report_id, date, start_row)"
        " SELECT * FROM unnest($1::text[], $2::date[], $3::bigint[])"
        " ON CONFLICT (report_id, date, start_row) DO NOTHING"},
+      // A finished day whose pages disagree on provisional (the answer turned final while
+      // paging) or whose staged rows repeat a key (the order shifted between pages) is not
+      // one consistent answer: it restarts from page 0 (not an attempt), the old day stays.
+      {"days_to_restart",
+       "SELECT u.report_id, u.date::text FROM unnest($1::text[], $2::date[])"
+       " AS u(report_id, date) WHERE (SELECT count(DISTINCT b.provisional) FROM batches AS b"
+       " WHERE b.report_id = u.report_id AND b.date = u.date AND b.state = 'done') > 1"
+       " OR (SELECT count(*) - count(DISTINCT (s.hour, s.query, s.page, s.country, s.device,"
+       " s.search_appearance)) FROM staged_rows AS s"
+       " WHERE s.report_id = u.report_id AND s.date = u.date) > 0"},
+      {"restart_drop_later_pages",
+       "DELETE FROM batches AS b USING unnest($1::text[], $2::date[]) AS u(report_id, date)"
+       " WHERE b.report_id = u.report_id AND b.date = u.date AND b.start_row > 0"},
+      {"restart_first_pages",
+       "UPDATE batches AS b SET state = 'pending', next_attempt_at = '-infinity',"
+       " lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, row_count = NULL,"
+       " row_limit = NULL, truncated = 0, provisional = 0, updated_at = clock_timestamp()"
+       " FROM unnest($1::text[], $2::date[]) AS u(report_id, date)"
+       " WHERE b.report_id = u.report_id AND b.date = u.date AND b.start_row = 0"},
       {"swap_delete_day_rows",
        "DELETE FROM search_analytics AS s USING unnest($1::text[], $2::date[])"
        " AS u(report_id, date) WHERE s.report_id = u.report_id AND s.date = u.date"},
