@@ -182,6 +182,8 @@ asio::awaitable<void> Worker::FetchOnce(const Assignment& page) {
   info.unreachable = IsUnreachableCurlCode(response.curl_code);
   info.latency = response.elapsed;
   Classification verdict = Classify(response, WallClock::now());
+  // Every answer the API gave teaches the limiter whether its budget is the API's real one.
+  if (response.status != 0) page.limiter->OnApiAnswer(verdict.kind == ErrorKind::kQuota);
   if (verdict.kind == ErrorKind::kUnauthorized && config_.tokens) {
     verdict.reason += " (credential: " + config_.tokens->Describe() + ")";
   }
