@@ -50,6 +50,8 @@ class PostgresLedger final : public Ledger {
   Status ListReports(std::vector<Report>* out) override;
   Status Describe(const std::string& report_id, WallTime now, ReportStatus* out) override;
   Status Verify(const std::string& report_id, VerifyReport* out) override;
+  Status ExportRows(const std::string& report_id, const std::string& from, const std::string& to,
+                    const std::function<Status(const Row&)>& on_row) override;
 
  private:
   friend Status OpenPostgresLedger(const std::string&, OpenMode, std::unique_ptr<Ledger>*);
@@ -77,6 +79,10 @@ class PostgresLedger final : public Ledger {
 // kCreate and the database holds no ledger; kForeign for another program's tables or a
 // newer schema; kReadOnly with an older schema: kForeign (cannot migrate read-only).
 Status EnsurePostgresSchema(PgConnection& conn, OpenMode mode = OpenMode::kCreate);
+
+// Creates search_analytics_v and report's view report_<id> (see report_views.h) where
+// missing, in a transaction of its own under the schema lock.
+Status CreatePostgresReportView(PgConnection& conn, const Report& report);
 
 }  // namespace batchfetch
 

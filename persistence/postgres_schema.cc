@@ -9,6 +9,7 @@
 #include "core/report.h"
 #include "persistence/ledger_util.h"
 #include "persistence/postgres_ledger.h"
+#include "persistence/report_views.h"
 
 namespace batchfetch {
 namespace {
@@ -322,7 +323,51 @@ Status MigrateV2ToV3(PgConnection& conn) {
   return conn.Exec(kV2Move);
 }
 
+// Creates search_analytics_v and report's view where missing, inside the caller's
+// transaction, which holds the schema lock (so two openers never both create one).
+Status CreateMissingViews(PgConnection& conn, const Report& report) {
+  std::string report_view;
+  Status status = ReportViewSql(report, SqlDialect::kPostgres, &report_view);
+  PgResult missing;
+  if (status.ok()) {
+    PgParams p;
+    p.Add(ReportViewName(report.id));
+    status = conn.RunOnce(
+        "SELECT to_regclass('search_analytics_v') IS NULL, to_regclass($1) IS NULL", p,
+        &missing);
+  }
+  if (status.ok() && missing.Text(0, 0) == "t") {
+    status = conn.Exec(GeneralViewSql(SqlDialect::kPostgres));
+  }
+  if (status.ok() && missing.Text(0, 1) == "t") status = conn.Exec(report_view);
+  return status;
+}
+
+// CreateMissingViews for every report in the ledger (a new or just migrated one).
+Status CreateAllViews(PgConnection& conn) {
+  PgResult reports;
+  Status status = conn.Exec("SELECT id, dimensions FROM reports ORDER BY id", &reports);
+  if (status.ok() && reports.rows() == 0) {
+    status = conn.Exec(GeneralViewSql(SqlDialect::kPostgres));
+  }
+  for (int i = 0; status.ok() && i < reports.rows(); ++i) {
+    Report report;
+    report.id = reports.Text(i, 0);
+    report.spec.dimensions = ledger_util::SplitCsv(reports.Text(i, 1));
+    status = CreateMissingViews(conn, report);
+  }
+  return status;
+}
+
 }  // namespace
+
+Status CreatePostgresReportView(PgConnection& conn, const Report& report) {
+  return conn.Transaction([&]() -> Status {
+    Status status = conn.Exec(std::string("SELECT pg_advisory_xact_lock(") + kSchemaLockKey + ")");
+    if (status.ok()) status = CreateMissingViews(conn, report);
+    return status;
+  });
+}
 
 Status EnsurePostgresSchema(PgConnection& conn, OpenMode mode) {
   return conn.Transaction([&]() -> Status {
@@ -349,6 +394,7 @@ Status EnsurePostgresSchema(PgConnection& conn, OpenMode mode) {
       status = conn.Exec(kMarkerTable);
       if (status.ok()) status = conn.Exec(kQuotaTables);
       if (status.ok()) status = conn.Exec(kLedgerTablesV3);
+      if (status.ok()) status = CreateAllViews(conn);
       if (!status.ok()) return status;
       return conn.Exec("INSERT INTO batchfetch_schema VALUES ('batchfetch', " +
                        std::to_string(kPostgresSchemaVersion) + ")");
@@ -374,6 +420,7 @@ Status EnsurePostgresSchema(PgConnection& conn, OpenMode mode) {
     }
     if (have < 2) status = conn.Exec(kV1ToV2);
     if (status.ok()) status = MigrateV2ToV3(conn);
+    if (status.ok()) status = CreateAllViews(conn);
     if (!status.ok()) return status;
     return conn.Exec("UPDATE batchfetch_schema SET version = " +
                      std::to_string(kPostgresSchemaVersion));

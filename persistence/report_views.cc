@@ -40,7 +40,7 @@ Status ReportViewSql(const Report& report, SqlDialect dialect, std::string* sql)
     return Status::Error(Status::Code::kInvalid, "bad report id for a view: " + report.id);
   }
   const std::string exists =
-      dialect == SqlDialect::kSqlite ? "CREATE VIEW IF NOT EXISTS " : "CREATE OR REPLACE VIEW ";
+      dialect == SqlDialect::kSqlite ? "CREATE VIEW IF NOT EXISTS " : "CREATE VIEW ";
   std::string columns = "date";
   for (const std::string& name : report.spec.dimensions) {
     const std::string_view column = ColumnOf(name);
@@ -54,7 +54,7 @@ Status ReportViewSql(const Report& report, SqlDialect dialect, std::string* sql)
 
 std::string GeneralViewSql(SqlDialect dialect) {
   const bool sqlite = dialect == SqlDialect::kSqlite;
-  std::string sql = sqlite ? "CREATE VIEW IF NOT EXISTS " : "CREATE OR REPLACE VIEW ";
+  std::string sql = sqlite ? "CREATE VIEW IF NOT EXISTS " : "CREATE VIEW ";
   sql +=
       "search_analytics_v AS SELECT s.report_id, r.site, r.search_type, r.dimensions,"
       " r.data_state, r.aggregation_type, r.filters, s.date";

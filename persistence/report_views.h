@@ -26,11 +26,13 @@ enum class SqlDialect { kSqlite, kPostgres };
 // "report_<id>". REQUIRES: id is 16 lowercase hex digits (see ReportViewSql).
 std::string ReportViewName(const std::string& report_id);
 
-// One statement creating report's view if it does not exist yet. kInvalid when the id is
-// not 16 lowercase hex digits.
+// One statement creating report's view: if it does not exist yet on SQLite; on PostgreSQL
+// (no IF NOT EXISTS for views, and OR REPLACE would lock out its readers) a plain CREATE
+// VIEW the caller runs only when the view is missing. kInvalid when the id is not 16
+// lowercase hex digits.
 Status ReportViewSql(const Report& report, SqlDialect dialect, std::string* sql);
 
-// One statement creating search_analytics_v if it does not exist yet.
+// One statement creating search_analytics_v (as ReportViewSql: IF NOT EXISTS on SQLite).
 std::string GeneralViewSql(SqlDialect dialect);
 
 }  // namespace batchfetch
