@@ -121,8 +121,11 @@ class Ledger {
   // rows, mark it done (row_count, truncated, provisional); if it was full (rows ==
   // row_limit) and did not reach the cap insert the next page as pending, else (the day's
   // last page) swap the day's staged rows in for its stored rows and mark the day held
-  // (truncated when start_row + rows >= kDailyRowCap). A page whose token was lost writes
-  // nothing. (*lease_held)[i] tells whether pages[i]'s token still held.
+  // (truncated when start_row + rows >= kDailyRowCap) — unless the day's done pages
+  // disagree on provisional or its staged rows are fewer than its pages returned (the
+  // answer changed mid-fetch): then its staged rows and pages past start_row 0 go, page 0
+  // is pending again (attempts kept) and the stored day stays. A page whose token was lost
+  // writes nothing. (*lease_held)[i] tells whether pages[i]'s token still held.
   virtual Status CommitPages(std::span<const FetchedPage> pages, WallTime now,
                              std::vector<bool>* lease_held) = 0;
 

@@ -11,6 +11,7 @@
 #include <exception>
 #include <new>
 #include <string>
+#include <unordered_set>
 #include <utility>
 
 #include "workers/query_rules.h"
@@ -149,6 +150,19 @@ bool ParseRows(const json::array& rows, const std::vector<std::string Row::*>& f
                              ", not the requested " + expect.date);
     }
     out->rows.push_back(std::move(row));
+  }
+  // One answer never repeats a key: a repeat means the rows are not what was asked for
+  // (and the ledger would restart the day forever). Checked when the request is known.
+  if (expect.row_limit > 0 && !fields.empty()) {
+    std::unordered_set<std::string> seen;
+    seen.reserve(out->rows.size());
+    for (std::size_t i = 0; i < out->rows.size(); ++i) {
+      std::string key;
+      for (auto field : fields) (key += out->rows[i].*field) += '\x1f';
+      if (!seen.insert(std::move(key)).second) {
+        return Fail(error, "rows[" + std::to_string(i) + "] repeats the keys of an earlier row");
+      }
+    }
   }
   return true;
 }

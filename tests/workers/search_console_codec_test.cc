@@ -98,6 +98,15 @@ TEST(ParseQueryResponseChecksTest, RefusesARowDatedAnotherDay) {
   EXPECT_TRUE(page.rows.empty());
 }
 
+TEST(ParseQueryResponseChecksTest, RefusesAnAnswerThatRepeatsAKey) {
+  const std::string row = R"({"keys": ["2024-03-01", "q"], )" + std::string(kGoodMetrics) + "}";
+  ParsedPage page;
+  std::string error;
+  EXPECT_FALSE(ParseQueryResponse(R"({"rows": [)" + row + "," + row + "]}", kDay, &page, &error));
+  EXPECT_NE(error.find("repeats"), std::string::npos) << error;
+  EXPECT_TRUE(page.rows.empty());
+}
+
 TEST(ParseQueryResponseChecksTest, RefusesMoreRowsThanTheRowLimit) {
   std::string body = R"({"rows": [)";
   for (int i = 0; i < 3; ++i) {
