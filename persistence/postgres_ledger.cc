@@ -376,44 +376,69 @@ Status PostgresLedger::CommitPages(std::span<const FetchedPage> pages, WallTime 
       status = conn_->Run("insert_next_pages", next.PageParams());
       if (!status.ok()) return status;
     }
-    if (!finished.empty()) {
-      PgResult restart;
-      status = conn_->Run("days_to_restart", finished.DayParams(), &restart);
-      if (!status.ok()) return status;
-      if (restart.rows() > 0) {
-        KeyArrays restarted, swapped;
-        std::vector<int64_t> swapped_truncated;
-        std::set<std::pair<std::string, std::string>> bad;
-        for (int i = 0; i < restart.rows(); ++i) {
-          bad.emplace(restart.Text(i, 0), restart.Text(i, 1));
-          restarted.Add(PageKey{restart.Text(i, 0), restart.Text(i, 1), 0});
-        }
-        for (std::size_t i = 0; i < finished.report_ids.size(); ++i) {
-          if (bad.contains({finished.report_ids[i], finished.dates[i]})) continue;
-          swapped.Add(PageKey{finished.report_ids[i], finished.dates[i], 0});
-          swapped_truncated.push_back(finished_truncated[i]);
-        }
-        for (const char* name :
-             {"restart_drop_later_pages", "restart_first_pages", "swap_clear_stage"}) {
-          status = conn_->Run(name, restarted.DayParams());
-          if (!status.ok()) return status;
-        }
-        finished = std::move(swapped);
-        finished_truncated = std::move(swapped_truncated);
-      }
+    if (finished.empty()) return Status::Ok();
+    // A day is swapped in only as one consistent answer. When its done pages disagree on
+    // provisional (it turned final mid-fetch) or a key came on two pages (rows shifted
+    // between them), it restarts from row 0 instead and its old rows stay visible.
+    PgResult sums;
+    status = conn_->Run("finished_days", finished.DayParams(), &sums);
+    if (!status.ok()) return status;
+    using Day = std::pair<std::string, std::string>;
+    std::map<Day, int64_t> expected;
+    std::set<Day> restart;
+    for (int i = 0; i < sums.rows(); ++i) {
+      const Day day{sums.Text(i, 0), sums.Text(i, 1)};
+      expected[day] = sums.Int64(i, 2);
+      if (sums.Int64(i, 3) > 1) restart.insert(day);
     }
-    if (!finished.empty()) {
-      for (const char* name :
-           {"swap_delete_day_rows", "swap_insert_day_rows", "swap_clear_stage"}) {
-        status = conn_->Run(name, finished.DayParams());
-        if (!status.ok()) return status;
+    // Each round swaps the days not yet restarted; a day whose inserted rows fall short
+    // of its pages' rows (a key came twice) is rolled back and restarted, then the rest
+    // is swapped again. Every repeat restarts at least one day more, so this ends.
+    status = conn_->Exec("SAVEPOINT swap_days");
+    while (status.ok()) {
+      KeyArrays swapped;
+      std::vector<int64_t> swapped_truncated;
+      for (std::size_t i = 0; i < finished.report_ids.size(); ++i) {
+        if (restart.contains({finished.report_ids[i], finished.dates[i]})) continue;
+        swapped.Add(PageKey{finished.report_ids[i], finished.dates[i], 0});
+        swapped_truncated.push_back(finished_truncated[i]);
       }
-      PgParams record = finished.DayParams();
-      record.Add(IntArray(finished_truncated));
-      status = conn_->Run("swap_record_days", record);
+      if (swapped.empty()) break;
+      PgResult inserted;
+      status = conn_->Run("swap_delete_day_rows", swapped.DayParams());
+      if (status.ok()) status = conn_->Run("swap_insert_day_rows", swapped.DayParams(), &inserted);
       if (!status.ok()) return status;
+      std::map<Day, int64_t> stored;
+      for (int i = 0; i < inserted.rows(); ++i) {
+        stored[{inserted.Text(i, 0), inserted.Text(i, 1)}] = inserted.Int64(i, 2);
+      }
+      bool collided = false;
+      for (std::size_t i = 0; i < swapped.report_ids.size(); ++i) {
+        const Day day{swapped.report_ids[i], swapped.dates[i]};
+        if (stored[day] == expected[day]) continue;
+        restart.insert(day);
+        collided = true;
+      }
+      if (collided) {
+        status = conn_->Exec("ROLLBACK TO SAVEPOINT swap_days");
+        continue;
+      }
+      status = conn_->Run("swap_clear_stage", swapped.DayParams());
+      PgParams record = swapped.DayParams();
+      record.Add(IntArray(swapped_truncated));
+      if (status.ok()) status = conn_->Run("swap_record_days", record);
+      break;
     }
-    return Status::Ok();
+    if (status.ok()) status = conn_->Exec("RELEASE SAVEPOINT swap_days");
+    if (!status.ok() || restart.empty()) return status;
+    KeyArrays restarted;
+    for (const Day& day : restart) restarted.Add(PageKey{day.first, day.second, 0});
+    status = conn_->Run("restart_drop_later_pages", restarted.DayParams());
+    PgParams first = restarted.DayParams();
+    first.Add(ToMillis(now));
+    if (status.ok()) status = conn_->Run("restart_first_pages", first);
+    if (status.ok()) status = conn_->Run("swap_clear_stage", restarted.DayParams());
+    return status;
   });
 }
 

@@ -99,41 +99,41 @@ Status PostgresLedger::PrepareAll() {
        "INSERT INTO batches(report_id, date, start_row)"
        " SELECT * FROM unnest($1::text[], $2::date[], $3::bigint[])"
        " ON CONFLICT (report_id, date, start_row) DO NOTHING"},
-      // A finished day whose pages disagree on provisional (the answer turned final while
-      // paging) or whose staged rows repeat a key (the order shifted between pages) is not
-      // one consistent answer: it restarts from page 0 (not an attempt), the old day stays.
-      {"days_to_restart",
-       "SELECT u.report_id, u.date::text FROM unnest($1::text[], $2::date[])"
-       " AS u(report_id, date) WHERE (SELECT count(DISTINCT b.provisional) FROM batches AS b"
-       " WHERE b.report_id = u.report_id AND b.date = u.date AND b.state = 'done') > 1"
-       " OR (SELECT count(*) - count(DISTINCT (s.hour, s.query, s.page, s.country, s.device,"
-       " s.search_appearance)) FROM staged_rows AS s"
-       " WHERE s.report_id = u.report_id AND s.date = u.date) > 0"},
+      // Per finished day: the rows its done pages returned and how many provisional values
+      // they hold (2: the answer turned final while paging; such a day restarts).
+      {"finished_days",
+       "SELECT u.report_id, u.date::text, coalesce(sum(b.row_count), 0)::bigint,"
+       " count(DISTINCT b.provisional) FROM unnest($1::text[], $2::date[])"
+       " AS u(report_id, date) LEFT JOIN batches AS b ON b.report_id = u.report_id"
+       " AND b.date = u.date AND b.state = 'done' GROUP BY u.report_id, u.date"},
+      // A restart fetches the day again from row 0 at once; attempts stay (a restart is
+      // not a failed request). The caller also clears the day's staged rows.
       {"restart_drop_later_pages",
        "DELETE FROM batches AS b USING unnest($1::text[], $2::date[]) AS u(report_id, date)"
        " WHERE b.report_id = u.report_id AND b.date = u.date AND b.start_row > 0"},
       {"restart_first_pages",
-       "UPDATE batches AS b SET state = 'pending', next_attempt_at = '-infinity',"
-       " lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, row_count = NULL,"
-       " row_limit = NULL, truncated = 0, provisional = 0, updated_at = clock_timestamp()"
+       "UPDATE batches AS b SET state = 'pending', next_attempt_at = to_timestamp($3::bigint"
+       " / 1000.0), lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,"
+       " row_count = NULL, row_limit = NULL, truncated = 0, provisional = 0,"
+       " updated_at = clock_timestamp()"
        " FROM unnest($1::text[], $2::date[]) AS u(report_id, date)"
        " WHERE b.report_id = u.report_id AND b.date = u.date AND b.start_row = 0"},
       {"swap_delete_day_rows",
        "DELETE FROM search_analytics AS s USING unnest($1::text[], $2::date[])"
        " AS u(report_id, date) WHERE s.report_id = u.report_id AND s.date = u.date"},
-      // A key the API returned on two pages (rows shift while paging) is kept once, from
-      // the earlier page; Verify then reports the day's count against its pages.
+      // Rows inserted per day. A key staged twice (rows shifted between pages) is
+      // inserted once, so a day whose count falls short of its pages' rows collided: the
+      // caller rolls this swap back and restarts that day.
       {"swap_insert_day_rows",
-       "INSERT INTO search_analytics(report_id, site, search_type, date, hour, query, page,"
-       " country, device, search_appearance, clicks, impressions, ctr, position, fetched_at)"
-       " SELECT DISTINCT ON (s.report_id, s.date, s.hour, s.query, s.page, s.country,"
-       " s.device, s.search_appearance) s.report_id, s.site, s.search_type, s.date, s.hour,"
+       "WITH inserted AS (INSERT INTO search_analytics(report_id, site, search_type, date,"
+       " hour, query, page, country, device, search_appearance, clicks, impressions, ctr,"
+       " position, fetched_at) SELECT s.report_id, s.site, s.search_type, s.date, s.hour,"
        " s.query, s.page, s.country, s.device, s.search_appearance, s.clicks, s.impressions,"
        " s.ctr, s.position, s.fetched_at FROM staged_rows AS s"
        " JOIN unnest($1::text[], $2::date[]) AS u(report_id, date)"
-       " ON s.report_id = u.report_id AND s.date = u.date"
-       " ORDER BY s.report_id, s.date, s.hour, s.query, s.page, s.country, s.device,"
-       " s.search_appearance, s.start_row"},
+       " ON s.report_id = u.report_id AND s.date = u.date ON CONFLICT DO NOTHING"
+       " RETURNING report_id, date)"
+       " SELECT report_id, date::text, count(*) FROM inserted GROUP BY report_id, date"},
       {"swap_clear_stage",
        "DELETE FROM staged_rows AS s USING unnest($1::text[], $2::date[])"
        " AS u(report_id, date) WHERE s.report_id = u.report_id AND s.date = u.date"},
