@@ -171,8 +171,13 @@ TEST_F(FailureSemanticsTest, QuotaErrorsSlowTheJobCoolDownAtLowTrafficAndBurnNoA
   ASSERT_EQ(run.exit_code, 0) << "quota errors must not burn attempts\n" << run.out << run.err;
   runner_.ExpectAllDaysMatch(server, dates);
   EXPECT_GT(JsonInt(server.Stats(), "quota_rejections"), 0);
-  EXPECT_NE(run.err.find("load quota"), std::string::npos) << run.err;
-  EXPECT_NE(run.err.find("resuming at"), std::string::npos) << run.err;
+  // A steady limit far below the budget is either learned (the run goes on at the API's
+  // rate and names the --qpm to use) or, before the learner has seen enough, taken for
+  // the load quota (a cool-down with the local time it resumes). Either is said on stderr.
+  const bool learned = run.err.find("Next time pass --qpm") != std::string::npos;
+  const bool cooled = run.err.find("load quota") != std::string::npos &&
+                      run.err.find("resuming at") != std::string::npos;
+  EXPECT_TRUE(learned || cooled) << run.err;
   EXPECT_EQ(run.out.find("quota errors 0,"), std::string::npos) << run.out;
 }
 
