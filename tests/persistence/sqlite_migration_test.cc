@@ -104,7 +104,9 @@ TEST_F(SqliteMigrationTest, EveryRowIsKeptUnderTheReportOfItsJob) {
     // The day both date,country reports fetched belongs to the older, final one.
     const std::string id = dimensions == "date,query" ? final_query : final_country;
     EXPECT_EQ(after.count(id + "|" + date), 1u) << key;
-    if (after.count(id + "|" + date) == 1) EXPECT_EQ(after.at(id + "|" + date), sums) << key;
+    if (after.count(id + "|" + date) == 1) {
+      EXPECT_EQ(after.at(id + "|" + date), sums) << key;
+    }
   }
 
   for (const Report& report : reports) {
