@@ -52,6 +52,7 @@ TEST_F(SqliteLedgerVerifyTest, AFinishedReportIsClean) {
 TEST_F(SqliteLedgerVerifyTest, CountsDuplicateRowsInATableThatLostItsKey) {
   FetchEverything();
   RunSql(path_,
+         "PRAGMA legacy_alter_table = ON;"  // the views name the table: rename regardless
          "CREATE TABLE copy AS SELECT * FROM search_analytics;"
          "DROP TABLE search_analytics;"
          "ALTER TABLE copy RENAME TO search_analytics;"
