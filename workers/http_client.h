@@ -18,7 +18,7 @@ struct HttpClientOptions {
   std::size_t max_body_bytes = 256u << 20;  // a larger body is cut off and reported
   long max_connections = 64;                // per host
   bool http2 = true;                        // negotiated over TLS when offered
-  std::string user_agent = "batchfetch/0.1";
+  std::string user_agent = std::string("batchfetch/") + BATCHFETCH_VERSION;
 };
 
 // An HTTP client that drives one libcurl multi handle from an Asio executor: the

@@ -239,7 +239,7 @@ TEST_F(HttpClientTest, GetReturnsStatusAndBody) {
   auto seen = server_.requests();
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].method, "GET");
-  EXPECT_EQ(seen[0].headers["user-agent"], "batchfetch/0.1");
+  EXPECT_EQ(seen[0].headers["user-agent"], std::string("batchfetch/") + BATCHFETCH_VERSION);
 }
 
 TEST_F(HttpClientTest, PostSendsBodyAndHeaders) {

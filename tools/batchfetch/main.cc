@@ -43,6 +43,10 @@ int main(int argc, char** argv) {
       !std::strcmp(argv[1], "help")) {
     return Usage(stdout);
   }
+  if (!std::strcmp(argv[1], "--version") || !std::strcmp(argv[1], "version")) {
+    std::printf("batchfetch %s\n", BATCHFETCH_VERSION);
+    return 0;
+  }
   for (const Command& c : kCommands) {
     if (!std::strcmp(argv[1], c.name)) return c.handler(argc - 1, argv + 1);
   }
