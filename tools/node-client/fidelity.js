@@ -40,7 +40,7 @@ async function main() {
     execFileSync(batchfetch, ['backfill', '--site', site, '--from', date, '--to', date,
                               '--dimensions', 'date,query,page', '--row-limit', String(rowLimit),
                               '--db', path.join(dir, 'f.db'), '--api-base', baseUrl,
-                              '--max-concurrency', '1', '--progress', 'never',
+                              '--max-concurrency', '1', '--progress', 'never', '--allow-old-dates',
                               '--log-level', 'error'],
                  {env: {...process.env, BATCHFETCH_TOKEN: token}, stdio: ['ignore', 'ignore', 'inherit']});
     fs.rmSync(dir, {recursive: true, force: true});
