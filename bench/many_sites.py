@@ -34,7 +34,7 @@ def run_once(bf, mock, sites, dates, workdir):
                "--max-concurrency", str(CONCURRENCY), "--qpm", "40000", "--progress", "never",
                "--log-level", "warn", "--today", dates[-1]]
         for i in range(sites):
-            cmd[3:3] = ["--site", f"sc-domain:site{i:04d}.example"]
+            cmd[4:4] = ["--site", f"sc-domain:site{i:04d}.example"]
         run = bc.run_child(cmd)
         stats = m.stats()
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", run.stderr)
