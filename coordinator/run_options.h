@@ -21,9 +21,9 @@ struct RunOptions {
   std::chrono::milliseconds retry_base{1000};    // back-off base (full jitter)
   std::chrono::milliseconds retry_cap{60000};    // back-off cap
   std::chrono::milliseconds quota_cooldown{15 * 60 * 1000};  // load-quota cool-down
-  std::chrono::milliseconds poll_interval{250};  // re-claim while pages wait for a retry
+  std::chrono::milliseconds poll_interval{250};       // re-claim while pages wait for a retry
   std::chrono::milliseconds retry_after_cap{300000};  // longest Retry-After honoured
-  std::string worker_id;                         // lease owner name
+  std::string worker_id;                              // lease owner name
 };
 
 // What a run did, for the summary line and the exit code.

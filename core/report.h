@@ -44,10 +44,10 @@ struct Report {
 // order --max-concurrency 1 fetches them in), rows_per_page rows per request.
 struct Job {
   std::vector<std::shared_ptr<const Report>> reports;
-  std::string from;           // YYYY-MM-DD, inclusive
-  std::string to;             // YYYY-MM-DD, inclusive
-  int row_limit = 25000;      // rows per page, 1..25000
-  int refresh_days = 3;       // finished days on/after today - refresh_days are re-fetched
+  std::string from;       // YYYY-MM-DD, inclusive
+  std::string to;         // YYYY-MM-DD, inclusive
+  int row_limit = 25000;  // rows per page, 1..25000
+  int refresh_days = 3;   // finished days on/after today - refresh_days are re-fetched
 };
 
 }  // namespace batchfetch

@@ -72,10 +72,10 @@ struct RefreshPolicy {
 
 // What PlanDays did with the days it was given.
 struct DayPlan {
-  int64_t added = 0;      // days with no page before: a pending page 0 was inserted
-  int64_t refreshed = 0;  // held days handed back for re-fetch (refresh window, provisional)
-  int64_t held = 0;       // held days left alone: nothing to fetch
-  int64_t unfinished = 0; // days already being fetched (pending, leased or dead pages)
+  int64_t added = 0;       // days with no page before: a pending page 0 was inserted
+  int64_t refreshed = 0;   // held days handed back for re-fetch (refresh window, provisional)
+  int64_t held = 0;        // held days left alone: nothing to fetch
+  int64_t unfinished = 0;  // days already being fetched (pending, leased or dead pages)
 };
 
 // One report's share of a claim.

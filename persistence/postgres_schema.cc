@@ -333,8 +333,7 @@ Status CreateMissingViews(PgConnection& conn, const Report& report) {
     PgParams p;
     p.Add(ReportViewName(report.id));
     status = conn.RunOnce(
-        "SELECT to_regclass('search_analytics_v') IS NULL, to_regclass($1) IS NULL", p,
-        &missing);
+        "SELECT to_regclass('search_analytics_v') IS NULL, to_regclass($1) IS NULL", p, &missing);
   }
   if (status.ok() && missing.Text(0, 0) == "t") {
     status = conn.Exec(GeneralViewSql(SqlDialect::kPostgres));

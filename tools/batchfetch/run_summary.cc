@@ -45,9 +45,8 @@ std::string SummaryLine(const RunSummary& s, int64_t reports, int64_t budget, do
       "dead pages %lld; latency p50/p95/p99 %.0f/%.0f/%.0f ms; mailbox peak %lld; ledger "
       "%lld/%lld pages done in %lld report%s",
       OutcomeWord(s.outcome), static_cast<long long>(s.pages), static_cast<long long>(s.rows), secs,
-      static_cast<long long>(s.requests),
-      per_minute, static_cast<long long>(s.peak_window_grants), window_s,
-      static_cast<long long>(budget), static_cast<long long>(s.retries),
+      static_cast<long long>(s.requests), per_minute, static_cast<long long>(s.peak_window_grants),
+      window_s, static_cast<long long>(budget), static_cast<long long>(s.retries),
       static_cast<long long>(s.quota_errors), static_cast<long long>(s.progress.dead),
       Percentile(s.latency_ms, 0.5), Percentile(s.latency_ms, 0.95), Percentile(s.latency_ms, 0.99),
       static_cast<long long>(s.max_mailbox_depth), static_cast<long long>(s.progress.done),
