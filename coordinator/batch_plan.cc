@@ -76,6 +76,7 @@ struct BatchPlan::State {
   bool reached_server = false;
   int unreachable_in_a_row = 0;
   int database_failures = 0;
+  int commit_failures = 0;  // consecutive failed commits, whatever else succeeds
   Effects out;
 };
 
@@ -194,8 +195,10 @@ Effects BatchPlan::Failed(int worker, const Lease& lease, const Classification& 
               ? std::min(*failure.retry_after, options_.retry_after_cap)
               : std::min(options_.retry_cap,
                          milliseconds(options_.retry_base.count() << std::min(strikes - 1, 16)));
+      bool cooling = false;
       if (strikes >= 3 && grants_in_window * 2 < budget) {
         // Quota errors at low traffic: the API's load quota. Its cure is to wait.
+        cooling = true;
         delay = std::max(delay, options_.quota_cooldown);
         Emit(state_->out, effect::Log{effect::Log::Level::kWarn,
                                       "repeated quota errors at low traffic on " +
@@ -217,8 +220,12 @@ Effects BatchPlan::Failed(int worker, const Lease& lease, const Classification& 
                                                site->paused_until});
         }
       }
-      // Not the page's fault: back in the queue without an attempt.
-      if (phase_ == Phase::kRunning && r >= 0) {
+      // Not the page's fault: back in the queue without an attempt. A site cooling down
+      // gives back its page and every page queued for it instead, so another process can
+      // fetch them during the cooldown rather than wait on renewed leases.
+      if (cooling && r >= 0) {
+        ReleaseSite(r, lease);
+      } else if (phase_ == Phase::kRunning && r >= 0) {
         Enqueue(r, lease);
       } else {
         ReleaseLeases({lease});
@@ -278,10 +285,19 @@ Effects BatchPlan::Committed(const Lease& lease, const Status& status, bool leas
   state_->committing.erase(lease.key);
   if (!status.ok()) {
     // The page stays leased in the ledger; it is claimable again when its lease ends.
+    // Claims and renewals that still succeed must not hide a ledger that takes no page:
+    // commit failures count on their own, reset only by a commit.
+    if (++state_->commit_failures >= kMaxDatabaseFailures && !status.IsFatal()) {
+      HaltNow("database: committing pages failed " + std::to_string(state_->commit_failures) +
+                  " times in a row: " + status.message(),
+              now);
+      return Pump(now);
+    }
     DatabaseFailed("committing page " + PageName(lease), status, now);
     return Pump(now);
   }
   state_->database_failures = 0;
+  state_->commit_failures = 0;
   ++summary_.pages;
   summary_.rows += rows;
   if (!lease_held) {
@@ -443,6 +459,20 @@ void BatchPlan::ReleaseQueued() {
   ReleaseLeases(std::move(leases));
 }
 
+void BatchPlan::ReleaseSite(int report_index, const Lease& failed) {
+  const auto& site = state_->sites[static_cast<std::size_t>(
+      state_->reports[static_cast<std::size_t>(report_index)].site)];
+  std::vector<Lease> leases{failed};
+  for (int r : site.reports) {
+    auto& report = state_->reports[static_cast<std::size_t>(r)];
+    for (auto& [key, lease] : report.queued) leases.push_back(std::move(lease));
+    state_->queued_total -= static_cast<int>(report.queued.size());
+    report.queued.clear();
+    report.exhausted = false;  // claimable again once the cooldown ends
+  }
+  ReleaseLeases(std::move(leases));
+}
+
 std::vector<Lease> BatchPlan::HeldLeases() const {
   std::vector<Lease> held;
   for (const auto& report : state_->reports) {
@@ -546,6 +576,7 @@ void BatchPlan::MaybeClaim(Time now) {
       return;
     if (state_->serial_cursor >= state_->reports.size()) return;
     const int r = static_cast<int>(state_->serial_cursor);
+    if (Paused(r, now)) return;  // its pages went back with the cooldown
     requests.push_back(ClaimRequest{reports_[static_cast<std::size_t>(r)].report_id, 1});
     state_->last_claim.emplace_back(r, 1);
   } else {
@@ -646,7 +677,10 @@ void BatchPlan::ArmTimer(Time now) {
   if (phase_ == Phase::kRunning && !state_->parked.empty()) {
     for (const auto& report : state_->reports) {
       const Time until = state_->sites[static_cast<std::size_t>(report.site)].paused_until;
-      if (!report.queued.empty() && until > now) next = std::min(next, until);
+      // Queued pages become sendable, or released ones claimable, when the pause ends.
+      if ((!report.queued.empty() || !report.exhausted) && until > now) {
+        next = std::min(next, until);
+      }
     }
   }
   if (state_->armed && *state_->armed == next) return;

@@ -173,6 +173,8 @@ class BatchPlan {
   void TakeBack(int worker, const Lease& lease);  // worker no longer holds lease
   void ReleaseLeases(std::vector<Lease> leases);
   void ReleaseQueued();
+  // Releases failed and every page queued for report's site (a quota cooldown).
+  void ReleaseSite(int report, const Lease& failed);
   std::vector<Lease> HeldLeases() const;  // queued, fetching and committing
   void HaltNow(std::string reason, Time now);
   void DatabaseFailed(const std::string& what, const Status& status, Time now);

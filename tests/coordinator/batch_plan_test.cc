@@ -369,6 +369,60 @@ TEST_F(PlanTest, ThreeQuotaStrikesAtLowTrafficCoolDown) {
   EXPECT_TRUE(failures_.empty());
 }
 
+TEST_F(PlanTest, ASiteCoolingDownReleasesItsPagesAndClaimsThemAgainAfterwards) {
+  for (const char* date : {"2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"}) {
+    ledger_.Add("r", date);
+  }
+  options_.quota_cooldown = seconds(900);
+  Make(2, {{"r", "s"}});
+  IdleAll();
+  ASSERT_EQ(assigned_.size(), 2u);
+  for (int strike = 1; strike <= 3; ++strike) {
+    Fail(0, ErrorKind::kQuota, false, std::nullopt, /*grants=*/10, /*budget=*/960);
+    Run(plan_->Idle(0, now_));
+    if (strike < 3) {
+      Advance(pauses_.back().until - now_);
+      ASSERT_EQ(assigned_.count(0), 1u) << "strike " << strike;
+    }
+  }
+  // Cooling down: the failed page and every queued page are back in the ledger for
+  // another process; only worker 1's page (in flight) is still held.
+  EXPECT_EQ(ledger_.Progress().leased, 1);
+  EXPECT_GE(released_.size(), 3u);
+  EXPECT_TRUE(assigned_.count(0) == 0);
+  // Renewals during the cooldown name only the page in flight.
+  Advance(options_.lease);
+  ASSERT_FALSE(renewals_.empty());
+  EXPECT_EQ(renewals_.back().leases.size(), 1u);
+  // After the cooldown the plan claims the pages again and finishes them.
+  Advance(seconds(900));
+  FetchAndCommit(1);
+  RunToEnd();
+  EXPECT_TRUE(finished_);
+  EXPECT_EQ(ledger_.Progress().done, 4);
+}
+
+TEST_F(PlanTest, ASerialRunCoolingDownReleasesItsPageAndWaits) {
+  ledger_.Add("r", "2024-01-01");
+  options_.quota_cooldown = seconds(900);
+  Make(1, {{"r", "s"}});
+  Run(plan_->Idle(0, now_));
+  for (int strike = 1; strike <= 3; ++strike) {
+    Fail(0, ErrorKind::kQuota, false, std::nullopt, /*grants=*/10, /*budget=*/960);
+    Run(plan_->Idle(0, now_));
+    if (strike < 3) Advance(pauses_.back().until - now_);
+  }
+  EXPECT_EQ(ledger_.Progress().pending, 1) << "the page is released, not re-claimed";
+  EXPECT_TRUE(assigned_.empty());
+  ASSERT_TRUE(timer_.has_value());
+  EXPECT_LE(*timer_, now_ + seconds(900)) << "wakes when the cooldown ends";
+  Advance(seconds(900));
+  ASSERT_EQ(assigned_.size(), 1u);
+  FetchAndCommit(0);
+  RunToEnd();
+  EXPECT_TRUE(finished_);
+}
+
 TEST_F(PlanTest, QuotaStrikesAtHighTrafficDoNotCoolDown) {
   ledger_.Add("r", "2024-01-01");
   options_.quota_cooldown = seconds(900);
@@ -698,6 +752,51 @@ TEST_F(PlanTest, RepeatedDatabaseFailuresHalt) {
   }
   EXPECT_EQ(plan_->phase(), BatchPlan::Phase::kHalted);
   EXPECT_NE(plan_->summary().halt_reason.find("database"), std::string::npos);
+}
+
+TEST_F(PlanTest, CommitsThatKeepFailingHaltAfterABoundedNumber) {
+  for (int d = 1; d <= 9; ++d) ledger_.Add("r", "2024-01-0" + std::to_string(d));
+  Make(1, {{"r", "s"}});
+  // Busy, read-only, I/O error: each one alone is retried (the page's lease ends and it
+  // is claimed again), but not forever.
+  const Status failures[] = {Status::Error(Status::Code::kBusy, "database is locked"),
+                             Status::Error(Status::Code::kIoError,
+                                           "attempt to write a readonly "
+                                           "database"),
+                             Status::Error(Status::Code::kIoError, "disk I/O error")};
+  int commits = 0;
+  Run(plan_->Idle(0, now_));
+  while (plan_->phase() == BatchPlan::Phase::kRunning && commits < 20) {
+    ASSERT_EQ(assigned_.size(), 1u) << "commit " << commits;
+    const Lease lease = assigned_.at(0);
+    assigned_.erase(0);
+    Run(plan_->Fetched(0, lease, now_));
+    Run(plan_->Committed(lease, failures[commits % 3], false, 0, now_));
+    ++commits;
+    Run(plan_->Idle(0, now_));
+  }
+  EXPECT_EQ(plan_->phase(), BatchPlan::Phase::kHalted);
+  EXPECT_EQ(commits, 5);
+  EXPECT_NE(plan_->summary().halt_reason.find("5 times in a row"), std::string::npos)
+      << plan_->summary().halt_reason;
+}
+
+TEST_F(PlanTest, ASuccessfulCommitResetsTheFailureCount) {
+  for (int d = 1; d <= 9; ++d) ledger_.Add("r", "2024-01-0" + std::to_string(d));
+  Make(1, {{"r", "s"}});
+  Run(plan_->Idle(0, now_));
+  for (int i = 0; i < 8; ++i) {
+    const Lease lease = assigned_.at(0);
+    assigned_.erase(0);
+    Run(plan_->Fetched(0, lease, now_));
+    if (i % 4 == 3) {
+      Run(plan_->Committed(lease, Status::Ok(), ledger_.Commit(lease, 10), 10, now_));
+    } else {
+      Run(plan_->Committed(lease, Status::Error(Status::Code::kBusy, "locked"), false, 0, now_));
+    }
+    Run(plan_->Idle(0, now_));
+  }
+  EXPECT_EQ(plan_->phase(), BatchPlan::Phase::kRunning);
 }
 
 TEST_F(PlanTest, AFatalCommitStatusHalts) {
