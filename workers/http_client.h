@@ -10,14 +10,18 @@
 #include <string>
 #include <vector>
 
+#include "workers/body_budget.h"
 #include "workers/http_transport.h"
 
 namespace batchfetch {
 
 struct HttpClientOptions {
   std::size_t max_body_bytes = 256u << 20;  // a larger body is cut off and reported
-  long max_connections = 64;                // per host
-  bool http2 = true;                        // negotiated over TLS when offered
+  // What every body buffered at once may take together; null = BodyBudget::Process().
+  // A transfer that would exceed it is cut off and fails as a transport error (transient).
+  std::shared_ptr<BodyBudget> body_budget = nullptr;
+  long max_connections = 64;  // per host
+  bool http2 = true;          // negotiated over TLS when offered
   std::string user_agent = std::string("batchfetch/") + BATCHFETCH_VERSION;
 };
 

@@ -4,6 +4,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/error_code.hpp>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,6 +26,8 @@ struct HttpResponse {
   std::string error;            // libcurl's message when curl_code != 0
   bool body_too_large = false;  // stopped at HttpClientOptions::max_body_bytes
   std::chrono::microseconds elapsed{0};
+  // Keeps body's bytes counted in the process's body budget while the response lives.
+  std::shared_ptr<const void> body_hold = nullptr;
 
   bool transport_ok() const { return curl_code == 0; }
 };

@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -345,6 +346,66 @@ TEST_F(HttpClientTest, BodyOverTheCapIsReportedTooLarge) {
     EXPECT_EQ(r.response.body.size(), 1000u);
     EXPECT_FALSE(r.response.error.empty());
   });
+}
+
+TEST_F(HttpClientTest, BodiesBufferedAtOnceShareOneProcessBudget) {
+  // Room for one or two 1 MiB /big bodies (a buffer holds up to twice its bytes), not
+  // four: the others are cut off as transport errors (transient), not reported as a body
+  // over the per-response cap.
+  auto budget = std::make_shared<BodyBudget>(std::size_t{5} << 19);
+  HttpClient shared(io_.get_executor(), HttpClientOptions{.body_budget = budget});
+  RunTest([&]() -> awaitable<void> {
+    constexpr int kRequests = 4;
+    asio::cancellation_signal signals[kRequests];
+    std::optional<Result> results[kRequests];
+    for (int i = 0; i < kRequests; ++i) {
+      StartCancellable(shared, Request("/big"), signals[i], &results[i]);
+    }
+    EXPECT_TRUE(co_await WaitFor([&] {
+      return std::all_of(std::begin(results), std::end(results),
+                         [](const auto& r) { return r.has_value(); });
+    }));
+    int whole = 0, cut = 0;
+    for (const auto& r : results) {
+      if (!r) continue;
+      EXPECT_FALSE(r->response.body_too_large);
+      if (r->response.transport_ok()) {
+        ++whole;
+        EXPECT_EQ(r->response.body.size(), std::size_t{1} << 20);
+      } else {
+        ++cut;
+        EXPECT_EQ(r->response.curl_code, CURLE_WRITE_ERROR) << r->response.error;
+        EXPECT_NE(r->response.error.find("2621440 bytes together"), std::string::npos)
+            << r->response.error;
+        EXPECT_TRUE(r->response.body.empty());
+      }
+    }
+    EXPECT_LE(budget->used(), budget->limit());
+    EXPECT_GE(cut, 2);
+    EXPECT_GE(whole, 1);
+    // A body's bytes stay counted while its response lives, and no longer.
+    EXPECT_GE(budget->used(), std::size_t{1} << 20);
+    for (auto& r : results) r.reset();
+    EXPECT_EQ(budget->used(), 0u);
+    // With the room back, the next body arrives whole.
+    Result again = co_await Perform(shared, Request("/big"));
+    EXPECT_TRUE(again.response.transport_ok()) << again.response.error;
+    EXPECT_EQ(again.response.body.size(), std::size_t{1} << 20);
+  });
+  EXPECT_EQ(budget->used(), 0u);
+}
+
+TEST(BodyBudgetTest, RefusesAReservationThatDoesNotFitAndTakesBackReleases) {
+  BodyBudget budget(100);
+  EXPECT_TRUE(budget.TryReserve(60));
+  EXPECT_FALSE(budget.TryReserve(41));
+  EXPECT_TRUE(budget.TryReserve(40));
+  EXPECT_FALSE(budget.TryReserve(1));
+  EXPECT_FALSE(budget.TryReserve(SIZE_MAX));
+  budget.Release(60);
+  EXPECT_EQ(budget.used(), 40u);
+  EXPECT_TRUE(budget.TryReserve(60));
+  EXPECT_EQ(BodyBudget::Process()->limit(), BodyBudget::kDefaultLimit);
 }
 
 TEST_F(HttpClientTest, CancellationSignalAbortsStalledRequestWithin100ms) {

@@ -39,6 +39,7 @@ CurlTransfer::CurlTransfer(std::uint64_t id, HttpRequest request, Handler handle
                                 boost::asio::execution::outstanding_work.tracked)) {}
 
 CurlTransfer::~CurlTransfer() {
+  if (reserved_ > 0) budget_->Release(reserved_);
   if (easy_ != nullptr) curl_easy_cleanup(easy_);
   curl_slist_free_all(headers_);
 }
@@ -47,6 +48,7 @@ CURLcode CurlTransfer::Configure(const HttpClientOptions& options) {
   easy_ = curl_easy_init();
   if (easy_ == nullptr) return CURLE_FAILED_INIT;
   max_body_bytes_ = options.max_body_bytes;
+  budget_ = options.body_budget ? options.body_budget : BodyBudget::Process();
 
   for (const std::string& header : request_.headers) {
     curl_slist* appended = curl_slist_append(headers_, header.c_str());
@@ -97,6 +99,10 @@ CURLcode CurlTransfer::Configure(const HttpClientOptions& options) {
 
 HttpResponse CurlTransfer::Finish(CURLcode result) {
   HttpResponse response = std::move(response_);
+  if (reserved_ > 0) {
+    response.body_hold = std::make_shared<BodyBudgetHold>(budget_, reserved_);
+    reserved_ = 0;
+  }
   response.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - started_);
   response.curl_code = static_cast<int>(result);
@@ -105,7 +111,10 @@ HttpResponse CurlTransfer::Finish(CURLcode result) {
     return response;
   }
   response.status = 0;
-  if (response.body_too_large) {
+  if (over_budget_) {
+    response.error = "the responses in flight would buffer more than " +
+                     std::to_string(budget_->limit()) + " bytes together; cut off";
+  } else if (response.body_too_large) {
     response.error = "response body larger than " + std::to_string(max_body_bytes_) + " bytes";
   } else {
     response.error = error_buffer_[0] != '\0' ? error_buffer_ : curl_easy_strerror(result);
@@ -122,12 +131,31 @@ HttpResponse CurlTransfer::Fail(CURLcode result, std::string error) {
   return response;
 }
 
+bool CurlTransfer::Grow(std::size_t size) {
+  std::string& body = response_.body;
+  if (size <= body.capacity()) return true;
+  // libstdc++ at least doubles a growing capacity: reserve for that before asking.
+  const std::size_t want = std::max(size, 2 * body.capacity());
+  if (want > reserved_ && !budget_->TryReserve(want - reserved_)) {
+    over_budget_ = true;
+    body.clear();
+    body.shrink_to_fit();
+    budget_->Release(reserved_);
+    reserved_ = 0;
+    return false;
+  }
+  reserved_ = std::max(reserved_, want);
+  body.reserve(size);  // capacity becomes want
+  return true;
+}
+
 std::size_t CurlTransfer::OnBody(char* data, std::size_t size, std::size_t count, void* self) {
   auto* transfer = static_cast<CurlTransfer*>(self);
   std::string& body = transfer->response_.body;
   const std::size_t bytes = size * count;
   const std::size_t room =
       transfer->max_body_bytes_ - std::min(body.size(), transfer->max_body_bytes_);
+  if (!transfer->Grow(body.size() + std::min(bytes, room))) return 0;  // CURLE_WRITE_ERROR
   if (bytes > room) {
     body.append(data, room);
     transfer->response_.body_too_large = true;

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "workers/http_client.h"
 
@@ -47,6 +48,9 @@ class CurlTransfer {
   Handler& handler() { return handler_; }
 
  private:
+  // Grows the body's buffer to hold size bytes, reserving the growth in budget_ first;
+  // false when the budget refuses it.
+  bool Grow(std::size_t size);
   static std::size_t OnBody(char* data, std::size_t size, std::size_t count, void* self);
   static std::size_t OnHeader(char* data, std::size_t size, std::size_t count, void* self);
 
@@ -57,7 +61,10 @@ class CurlTransfer {
   CURL* easy_ = nullptr;
   curl_slist* headers_ = nullptr;
   std::size_t max_body_bytes_ = 0;
-  HttpResponse response_;  // accumulated by the write and header callbacks
+  std::shared_ptr<BodyBudget> budget_;  // shared by every body of the process
+  std::size_t reserved_ = 0;            // bytes of budget_ held: the body's capacity
+  bool over_budget_ = false;            // cut off: the process's bodies filled budget_
+  HttpResponse response_;               // accumulated by the write and header callbacks
   char error_buffer_[CURL_ERROR_SIZE] = {};
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
