@@ -55,7 +55,7 @@ std::unique_ptr<Ledger> OpenExisting(const char* name, const std::string& db, Op
     std::fprintf(stderr, "batchfetch %s: cannot use --db %s: %s\n", name, shown.c_str(),
                  s.ToString().c_str());
   }
-  *code = s.code() == Status::Code::kDiskFull ? kExitHalted : kExitUsage;
+  *code = ExitForUnusableLedger(s);
   return nullptr;
 }
 

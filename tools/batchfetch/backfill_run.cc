@@ -122,9 +122,7 @@ int BackfillRun::Prepare() {
 
   const std::string db = RedactTarget(flags_.db);
   if (Status s = OpenLedger(flags_.db, OpenMode::kCreate, &st.ledger); !s.ok()) {
-    // A full disk halts (3); a path that is no usable ledger is bad input (1).
-    const bool full = s.code() == Status::Code::kDiskFull;
-    return Fail(full ? kExitHalted : kExitUsage, "cannot use --db " + db + ": " + s.ToString());
+    return Fail(ExitForUnusableLedger(s), "cannot use --db " + db + ": " + s.ToString());
   }
   std::vector<PlannedReport> planned;
   if (Status s = PlanReports(*st.ledger, flags_.job, flags_.today, &planned); !s.ok()) {

@@ -158,8 +158,7 @@ std::unique_ptr<Ledger> OpenReadOnly(const std::string& db, int* code) {
     std::fprintf(stderr, "batchfetch %s: cannot use --db %s: %s\n", kName, shown.c_str(),
                  s.ToString().c_str());
   }
-  const bool broken = s.code() == Status::Code::kCorrupt || s.code() == Status::Code::kDiskFull;
-  *code = broken ? kExitHalted : kExitUsage;
+  *code = ExitForUnusableLedger(s);
   return nullptr;
 }
 

@@ -221,7 +221,7 @@ TEST_F(FailureSemanticsTest, NoCredentialForARealApiIsRefusedBeforeAnythingIsWri
   EXPECT_FALSE(std::filesystem::exists(audit));
 }
 
-TEST_F(FailureSemanticsTest, HostileDatabasesAreRefusedWithOneLineAndExitOne) {
+TEST_F(FailureSemanticsTest, HostileDatabasesAreRefusedWithOneLineAndTouchedNot) {
   MockGsc server({"--rows-per-day", "10"});
   const auto dates = runner_.Dates("2025-01-01", 2);
   auto run_with_db = [&](const std::string& db) {
@@ -232,11 +232,11 @@ TEST_F(FailureSemanticsTest, HostileDatabasesAreRefusedWithOneLineAndExitOne) {
   CommandResult missing = run_with_db(dir_.File("no/such/dir/ledger.db"));
   EXPECT_EQ(missing.exit_code, 1) << missing.err;
   EXPECT_NE(missing.err.find("cannot use --db"), std::string::npos) << missing.err;
-  // A text file.
+  // A text file: a damaged ledger as far as anyone can tell, so the run halts (3).
   const std::string text = dir_.File("notes.txt");
   std::ofstream(text) << "these are my notes, not a database\n";
   CommandResult garbage = run_with_db(text);
-  EXPECT_EQ(garbage.exit_code, 1) << garbage.err;
+  EXPECT_EQ(garbage.exit_code, 3) << garbage.err;
   std::ifstream kept(text);
   std::string content((std::istreambuf_iterator<char>(kept)), std::istreambuf_iterator<char>());
   EXPECT_EQ(content, "these are my notes, not a database\n") << "the file must be left alone";
