@@ -138,13 +138,13 @@ def parse_engine_summary(output):
     """Figures from batchfetch's closing summary line (stdout); missing ones are None."""
     def grab(pattern, cast=int):
         m = re.search(pattern, output)
-        return cast(m.group(1)) if m else None
-    return {"pages": grab(r"(\d+) pages, \d+ rows in"),
-            "rows": grab(r"pages, (\d+) rows in"),
-            "mailbox_peak": grab(r"mailbox peak (\d+)"),
-            "engine_peak_window": grab(r"peak (\d+) in one"),
-            "retries": grab(r"retries (\d+)"),
-            "quota_errors": grab(r"quota errors (\d+)")}
+        return cast(m.group(1).replace(",", "")) if m else None
+    return {"pages": grab(r"([\d,]+) pages, [\d,]+ rows in"),
+            "rows": grab(r"pages, ([\d,]+) rows in"),
+            "mailbox_peak": grab(r"mailbox peak ([\d,]+)"),  # older releases; --json has it
+            "engine_peak_window": grab(r"peak ([\d,]+) in one"),
+            "retries": grab(r"retries ([\d,]+)"),
+            "quota_errors": grab(r"quota errors ([\d,]+)")}
 
 
 def fnv_sum(rows):

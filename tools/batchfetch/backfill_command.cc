@@ -14,6 +14,7 @@
 #include "tools/batchfetch/backfill_flags.h"
 #include "tools/batchfetch/backfill_run.h"
 #include "tools/batchfetch/commands.h"
+#include "tools/batchfetch/dry_run.h"
 
 namespace batchfetch {
 
@@ -33,8 +34,11 @@ std::string Env(const char* name) {
   return value ? value : "";
 }
 
-// True when argv asks for JSON log lines: then even a flag error is one JSON line.
+// True when argv or BATCHFETCH_LOG_FORMAT asks for JSON log lines: then even a flag error
+// is one JSON line.
 bool WantsJsonLogs(int argc, char** argv) {
+  const char* env_format = std::getenv(FlagEnvName("log-format").c_str());
+  if (env_format != nullptr && std::string(env_format) == "json") return true;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--log-format=json" ||
@@ -66,10 +70,11 @@ int BackfillCommand(int argc, char** argv) {
   }
   if (flags.run.worker_id.empty()) flags.run.worker_id = DefaultWorkerId();
   if (!SetupLogging(flags.log_format, flags.log_level, flags.run.worker_id, &error)) {
-    PrintUsageError(false, error);
+    PrintUsageError(flags.log_format == "json", error);
     return kExitUsage;
   }
   for (const std::string& w : flags.warnings) spdlog::warn("{}", w);
+  if (flags.dry_run) return DryRun(flags);
   BackfillRun run(std::move(flags));
   return run.Execute();
 }

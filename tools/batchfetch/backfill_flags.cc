@@ -2,10 +2,14 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <map>
+#include <memory>
 #include <set>
+#include <sstream>
 
 #include "core/civil_date.h"
 #include "tools/batchfetch/api_base.h"
@@ -142,6 +146,122 @@ void AddOutputOptions(CLI::App& app, RawFlags& raw, BackfillFlags& f) {
                  "seconds to keep serving /metrics after the run, for a last scrape")
       ->check(Bounded(0, 3600));
   app.add_option("--audit-log", f.audit_log, "append one JSON line per request to this file");
+  app.add_flag("--dry-run", f.dry_run,
+               "print the reports, days, pages already held and the estimated requests and "
+               "minutes; write nothing, send nothing");
+  app.add_flag("--json", f.json, "print the end-of-run summary as one JSON object on stdout");
+}
+
+// The help groups, in the order --help shows them; kFlagGroups puts every flag in one.
+constexpr const char* kGroupOrder[] = {"Login",    "What to fetch",
+                                       "Quota",    "Concurrency and retries",
+                                       "Database", "Output and telemetry"};
+
+const std::map<std::string, std::string, std::less<>>& FlagGroups() {
+  static const auto* groups = new std::map<std::string, std::string, std::less<>>{
+      {"token", "Login"},
+      {"token-cmd", "Login"},
+      {"credentials", "Login"},
+      {"subject", "Login"},
+      {"quota-project", "Login"},
+      {"api-base", "Login"},
+      {"site", "What to fetch"},
+      {"from", "What to fetch"},
+      {"to", "What to fetch"},
+      {"allow-old-dates", "What to fetch"},
+      {"type", "What to fetch"},
+      {"preset", "What to fetch"},
+      {"dimensions", "What to fetch"},
+      {"data-state", "What to fetch"},
+      {"aggregation-type", "What to fetch"},
+      {"filter", "What to fetch"},
+      {"row-limit", "What to fetch"},
+      {"refresh-days", "What to fetch"},
+      {"qpm", "Quota"},
+      {"qpm-utilization", "Quota"},
+      {"qpm-window", "Quota"},
+      {"quota-user", "Quota"},
+      {"quota-cooldown", "Quota"},
+      {"max-concurrency", "Concurrency and retries"},
+      {"max-attempts", "Concurrency and retries"},
+      {"retry-base", "Concurrency and retries"},
+      {"retry-cap", "Concurrency and retries"},
+      {"request-timeout", "Concurrency and retries"},
+      {"halt-timeout", "Concurrency and retries"},
+      {"queue-limit", "Concurrency and retries"},
+      {"inflight-limit", "Concurrency and retries"},
+      {"db", "Database"},
+      {"lease", "Database"},
+      {"worker-id", "Database"},
+      {"log-format", "Output and telemetry"},
+      {"log-level", "Output and telemetry"},
+      {"progress", "Output and telemetry"},
+      {"metrics-addr", "Output and telemetry"},
+      {"metrics-hold", "Output and telemetry"},
+      {"audit-log", "Output and telemetry"},
+      {"dry-run", "Output and telemetry"},
+      {"json", "Output and telemetry"},
+  };
+  return *groups;
+}
+
+// --help: ungrouped options (--help, --config) first, then kGroupOrder, then any other.
+class GroupedFormatter final : public CLI::Formatter {
+ public:
+  std::string make_help(const CLI::App* app, std::string name,
+                        CLI::AppFormatMode mode) const override {
+    if (mode == CLI::AppFormatMode::Sub) return make_expanded(app);
+    std::vector<std::string> order = {"Options"};
+    order.insert(order.end(), std::begin(kGroupOrder), std::end(kGroupOrder));
+    for (const std::string& g : app->get_groups()) {
+      if (std::find(order.begin(), order.end(), g) == order.end()) order.push_back(g);
+    }
+    std::stringstream out;
+    out << make_description(app) << make_usage(app, name);
+    for (const std::string& group : order) {
+      std::vector<const CLI::Option*> opts = app->get_options(
+          [&](const CLI::Option* o) { return o->get_group() == group && o->nonpositional(); });
+      if (!group.empty() && !opts.empty()) out << make_group(group, false, opts);
+    }
+    out << '\n' << make_footer(app);
+    return out.str();
+  }
+};
+
+// CLI11 reads a config file before the environment and lets the first value found stand;
+// dropping the file's entries whose variable is set makes the environment win.
+class EnvFirstConfig final : public CLI::ConfigTOML {
+ public:
+  explicit EnvFirstConfig(std::string env_token) : env_token_(std::move(env_token)) {}
+
+  std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
+    std::vector<CLI::ConfigItem> items = CLI::ConfigTOML::from_config(input);
+    std::erase_if(items, [this](const CLI::ConfigItem& item) {
+      if (!item.parents.empty()) return false;
+      if (item.name == "token") return !env_token_.empty();
+      const char* value = std::getenv(FlagEnvName(item.name).c_str());
+      return value != nullptr && *value != '\0';
+    });
+    return items;
+  }
+
+ private:
+  std::string env_token_;
+};
+
+// Puts every flag in its help group and gives it its BATCHFETCH_* variable.
+void FinishFlagTable(CLI::App& app) {
+  for (CLI::Option* opt : app.get_options()) {
+    const std::string& name = opt->get_single_name();
+    if (name == "help") continue;
+    if (opt->get_group() == "Options") {
+      auto it = FlagGroups().find(name);
+      if (it != FlagGroups().end()) opt->group(it->second);
+    }
+    // --token keeps its own BATCHFETCH_TOKEN (CredentialEnv): an environment token is
+    // a fallback credential, not a --token given.
+    if (name != "token" && opt->get_envname().empty()) opt->envname(FlagEnvName(name));
+  }
 }
 
 // Every --site x --type as a report, each checked against the API's rules.
@@ -204,13 +324,14 @@ std::string CheckDates(const RawFlags& raw, const std::string& api_today, Backfi
   return "";
 }
 
-// One credential at most; none at all only for a loopback test server.
-std::string CheckCredentials(const CredentialEnv& env, BackfillFlags* f) {
+// One credential at most; none at all only for a loopback test server. token_in_argv: the
+// token was given as --token (visible in ps), not in a --config file.
+std::string CheckCredentials(const CredentialEnv& env, bool token_in_argv, BackfillFlags* f) {
   const ApiBaseCheck api = CheckApiBase(f->api_base);
   if (!api.error.empty()) return api.error;
   const int given = !f->token.empty() + !f->token_cmd.empty() + !f->credentials.empty();
   if (given > 1) return "give only one of --token, --token-cmd, --credentials";
-  f->token_from_flag = !f->token.empty();
+  f->token_from_flag = token_in_argv && !f->token.empty();
   if (f->token_from_flag) {
     f->warnings.push_back(
         "--token is visible to other users in ps; prefer the BATCHFETCH_TOKEN environment "
@@ -243,6 +364,14 @@ std::string FinishRunOptions(const RawFlags& raw, BackfillFlags* f) {
 
 }  // namespace
 
+std::string FlagEnvName(std::string_view flag_name) {
+  std::string env = "BATCHFETCH_";
+  for (char c : flag_name) {
+    env += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return env;
+}
+
 long BackfillFlags::Budget() const {
   return std::max(1L, static_cast<long>(std::floor(qpm * qpm_utilization + 1e-9)));
 }
@@ -263,9 +392,22 @@ std::optional<int> ParseBackfillFlags(int argc, char** argv, const CredentialEnv
   RawFlags raw;
   CLI::App app{"batchfetch backfill: fetch days of searchAnalytics.query into the ledger",
                "batchfetch backfill"};
+  app.option_defaults()->always_capture_default();
+  app.formatter(std::make_shared<GroupedFormatter>());
+  app.config_formatter(std::make_shared<EnvFirstConfig>(env.token));
+  app.set_config("--config", "",
+                 "TOML file of flags: one `name = value` a line, names without the dashes "
+                 "(max-concurrency = 4, site = [\"sc-domain:a.com\"])");
+  app.allow_config_extras(CLI::config_extras_mode::error);
   AddReportOptions(app, raw, f);
   AddRunOptions(app, raw, f);
   AddOutputOptions(app, raw, f);
+  FinishFlagTable(app);
+  app.footer(
+      "Every flag can also be set by an environment variable BATCHFETCH_<FLAG> (--max-concurrency: "
+      "BATCHFETCH_MAX_CONCURRENCY; the token: BATCHFETCH_TOKEN) or a --config file. A flag "
+      "wins over the environment, which wins over the file, which wins over the default.\n\n" +
+      std::string(BackfillExample()));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -277,8 +419,14 @@ std::optional<int> ParseBackfillFlags(int argc, char** argv, const CredentialEnv
     std::replace(error->begin(), error->end(), '\n', ' ');
     return 1;
   }
-  for (const std::string& problem : {BuildReports(raw, &f), CheckDates(raw, api_today, &f),
-                                     CheckCredentials(env, &f), FinishRunOptions(raw, &f)}) {
+  bool token_in_argv = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    token_in_argv = token_in_argv || arg == "--token" || arg.starts_with("--token=");
+  }
+  for (const std::string& problem :
+       {BuildReports(raw, &f), CheckDates(raw, api_today, &f),
+        CheckCredentials(env, token_in_argv, &f), FinishRunOptions(raw, &f)}) {
     if (!problem.empty()) {
       *error = problem;
       return 1;

@@ -34,6 +34,8 @@ struct BackfillFlags {
   std::optional<ListenAddress> metrics;  // --metrics-addr; none = no metrics server
   double metrics_hold_s = 0;             // keep serving /metrics this long after the run
   std::string audit_log;                 // --audit-log path; "" = none
+  bool dry_run = false;                  // --dry-run: print the plan, write and send nothing
+  bool json = false;                     // --json: the end-of-run summary as one JSON object
   std::vector<std::string> warnings;     // legal but suspicious input, to log once
 
   // floor(qpm x utilization), at least 1.
@@ -47,7 +49,15 @@ struct CredentialEnv {
   std::string credentials;
 };
 
-// Parses and validates argv (argv[0] = "backfill"). Returns nullopt to go on, or the
+// The environment variable that sets --flag_name (long name without dashes):
+// "max-concurrency" -> "BATCHFETCH_MAX_CONCURRENCY". --token's is BATCHFETCH_TOKEN, read
+// through CredentialEnv.
+std::string FlagEnvName(std::string_view flag_name);
+
+// Parses and validates argv (argv[0] = "backfill"). Every flag also comes from its
+// FlagEnvName variable and from a --config TOML file (`max-concurrency = 4`); a flag on
+// the command line wins over the environment, which wins over the file, which wins over
+// the default. Returns nullopt to go on, or the
 // exit code to return at once: 0 after --help, 1 with a one-line *error for bad input.
 // api_today is ApiDay(now), the API's day (--today overrides it).
 std::optional<int> ParseBackfillFlags(int argc, char** argv, const CredentialEnv& env,

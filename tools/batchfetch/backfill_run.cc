@@ -154,9 +154,10 @@ int BackfillRun::Prepare() {
     if (!st.audit.Open(flags_.audit_log, &error)) return Fail(kExitUsage, error);
     st.observers.Add(&st.audit);
   }
+  // Never under --log-format json: every stderr line is JSON there.
   st.show_progress =
-      flags_.progress == "always" ||
-      (flags_.progress == "auto" && isatty(STDERR_FILENO) && flags_.log_format != "json");
+      flags_.log_format != "json" &&
+      (flags_.progress == "always" || (flags_.progress == "auto" && isatty(STDERR_FILENO)));
   if (st.show_progress) st.observers.Add(&st.progress);
   return 0;
 }
@@ -226,10 +227,13 @@ void BackfillRun::Finished() {
   st.progress.Stop();
   const RunSummary& s = st.summary;
   // The summary comes first so a caller can read it and then take a last scrape.
-  std::printf("%s\n", SummaryLine(s, static_cast<int64_t>(st.runs.size()), flags_.Budget(),
-                                  flags_.qpm_window_s)
-                          .c_str());
+  const SummaryContext context{static_cast<int64_t>(st.runs.size()), flags_.Budget(),
+                               flags_.qpm_window_s};
+  const std::string json = SummaryJson(s, context);
+  std::printf("%s\n", flags_.json ? json.c_str() : SummaryText(s, context).c_str());
   std::fflush(stdout);
+  // Under --log-format json every stderr line is JSON: the summary is one of them.
+  if (flags_.log_format == "json") spdlog::info("summary {}", json);
   if (s.outcome == RunSummary::Outcome::kHalted) {
     spdlog::error("batchfetch: halted: {}", s.halt_reason);
   }

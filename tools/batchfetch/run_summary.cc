@@ -1,10 +1,13 @@
 #include "tools/batchfetch/run_summary.h"
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <vector>
+
+#include "telemetry/progress_display.h"
 
 namespace batchfetch {
 
@@ -24,6 +27,34 @@ const char* OutcomeWord(RunSummary::Outcome o) {
   return "?";
 }
 
+const char* OutcomeKey(RunSummary::Outcome o) {
+  switch (o) {
+    case RunSummary::Outcome::kDone:
+      return "done";
+    case RunSummary::Outcome::kDeadPages:
+      return "dead_pages";
+    case RunSummary::Outcome::kHalted:
+      return "halted";
+    case RunSummary::Outcome::kInterrupted:
+      return "interrupted";
+  }
+  return "?";
+}
+
+bool Resumable(const RunSummary& s) {
+  return s.outcome == RunSummary::Outcome::kHalted ||
+         s.outcome == RunSummary::Outcome::kInterrupted;
+}
+
+double Seconds(const RunSummary& s) { return std::chrono::duration<double>(s.elapsed).count(); }
+
+int64_t PerMinute(const RunSummary& s) {
+  const double secs = Seconds(s);
+  return secs > 0 ? std::llround(static_cast<double>(s.requests) * 60.0 / secs) : 0;
+}
+
+std::string N(int64_t n) { return WithThousands(n); }
+
 }  // namespace
 
 double Percentile(std::vector<double> v, double p) {
@@ -34,29 +65,57 @@ double Percentile(std::vector<double> v, double p) {
   return v[k];
 }
 
-std::string SummaryLine(const RunSummary& s, int64_t reports, int64_t budget, double window_s) {
-  const double secs = std::chrono::duration<double>(s.elapsed).count();
-  const double per_minute = secs > 0 ? static_cast<double>(s.requests) * 60.0 / secs : 0;
-  char buf[1024];
-  std::snprintf(
-      buf, sizeof buf,
-      "batchfetch: %s: %lld pages, %lld rows in %.1f s; %lld requests "
-      "(%.0f/min; peak %lld in one %gs window, budget %lld); retries %lld, quota errors %lld, "
-      "dead pages %lld; latency p50/p95/p99 %.0f/%.0f/%.0f ms; mailbox peak %lld; ledger "
-      "%lld/%lld pages done in %lld report%s",
-      OutcomeWord(s.outcome), static_cast<long long>(s.pages), static_cast<long long>(s.rows), secs,
-      static_cast<long long>(s.requests), per_minute, static_cast<long long>(s.peak_window_grants),
-      window_s, static_cast<long long>(budget), static_cast<long long>(s.retries),
-      static_cast<long long>(s.quota_errors), static_cast<long long>(s.progress.dead),
-      Percentile(s.latency_ms, 0.5), Percentile(s.latency_ms, 0.95), Percentile(s.latency_ms, 0.99),
-      static_cast<long long>(s.max_mailbox_depth), static_cast<long long>(s.progress.done),
-      static_cast<long long>(s.progress.total()), static_cast<long long>(reports),
-      reports == 1 ? "" : "s");
-  std::string line = buf;
-  if (s.outcome == RunSummary::Outcome::kHalted || s.outcome == RunSummary::Outcome::kInterrupted) {
-    line += "; run the same command again to resume";
+std::string SummaryText(const RunSummary& s, const SummaryContext& c) {
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%.1f", Seconds(s));
+  char window[32];
+  std::snprintf(window, sizeof window, "%g", c.window_s);
+  auto ms = [&](double p) { return N(std::llround(Percentile(s.latency_ms, p))); };
+  std::string text = std::string("batchfetch: ") + OutcomeWord(s.outcome) + ": " + N(s.pages) +
+                     " pages, " + N(s.rows) + " rows in " + secs + " s; " + N(s.requests) +
+                     " requests\n";
+  text += "  requests  " + N(PerMinute(s)) + "/min; peak " + N(s.peak_window_grants) + " in one " +
+          window + " s window (budget " + N(c.budget) + ")\n";
+  text += "  errors    retries " + N(s.retries) + ", quota errors " + N(s.quota_errors) +
+          ", dead pages " + N(s.progress.dead) + "\n";
+  text += "  latency   p50 " + ms(0.5) + " ms, p95 " + ms(0.95) + " ms, p99 " + ms(0.99) + " ms\n";
+  text += "  progress  " + N(s.progress.done) + "/" + N(s.progress.total()) + " pages done in " +
+          N(c.reports) + (c.reports == 1 ? " report" : " reports");
+  if (s.outcome == RunSummary::Outcome::kHalted && !s.halt_reason.empty()) {
+    text += "\n  halted    " + s.halt_reason;
   }
-  return line;
+  if (s.outcome == RunSummary::Outcome::kDeadPages) {
+    text += "\n`batchfetch status` lists the dead pages; `batchfetch retry` puts them back";
+  }
+  if (Resumable(s)) text += "\nrun the same command again to resume";
+  return text;
+}
+
+std::string SummaryJson(const RunSummary& s, const SummaryContext& c) {
+  boost::json::object o;
+  o["outcome"] = OutcomeKey(s.outcome);
+  o["exit_code"] = ExitCode(s);
+  o["pages"] = s.pages;
+  o["rows"] = s.rows;
+  o["requests"] = s.requests;
+  o["elapsed_s"] = std::round(Seconds(s) * 1000) / 1000;
+  o["requests_per_minute"] = PerMinute(s);
+  o["peak_window_requests"] = s.peak_window_grants;
+  o["budget"] = c.budget;
+  o["window_s"] = c.window_s;
+  o["retries"] = s.retries;
+  o["quota_errors"] = s.quota_errors;
+  o["dead_pages"] = s.progress.dead;
+  o["latency_ms"] = {{"p50", Percentile(s.latency_ms, 0.5)},
+                     {"p95", Percentile(s.latency_ms, 0.95)},
+                     {"p99", Percentile(s.latency_ms, 0.99)}};
+  o["pages_done"] = s.progress.done;
+  o["pages_total"] = s.progress.total();
+  o["reports"] = c.reports;
+  o["mailbox_peak"] = s.max_mailbox_depth;
+  if (s.outcome == RunSummary::Outcome::kHalted) o["halt_reason"] = s.halt_reason;
+  o["resume"] = Resumable(s);
+  return boost::json::serialize(o);
 }
 
 }  // namespace batchfetch

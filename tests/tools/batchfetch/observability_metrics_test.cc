@@ -49,15 +49,20 @@ struct Summary {
   long long pages = -1, rows = -1, requests = -1;
 };
 
-// Reads "batchfetch: done: P pages, R rows in S s; Q requests" from the summary line.
+// Reads "batchfetch: done: P pages, R rows in S s; Q requests" (thousands separated) from
+// the summary's first line.
 bool ParseSummary(const std::string& out, Summary* s) {
   std::smatch m;
   static const std::regex kLine(
-      R"(batchfetch: done: (\d+) pages, (\d+) rows in [0-9.]+ s; (\d+) requests)");
+      R"(batchfetch: done: ([\d,]+) pages, ([\d,]+) rows in [0-9.]+ s; ([\d,]+) requests)");
   if (!std::regex_search(out, m, kLine)) return false;
-  s->pages = std::stoll(m[1]);
-  s->rows = std::stoll(m[2]);
-  s->requests = std::stoll(m[3]);
+  auto number = [](std::string text) {
+    std::erase(text, ',');
+    return std::stoll(text);
+  };
+  s->pages = number(m[1]);
+  s->rows = number(m[2]);
+  s->requests = number(m[3]);
   return true;
 }
 

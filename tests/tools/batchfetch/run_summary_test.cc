@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <boost/json.hpp>
+#include <sstream>
 #include <string>
 
 namespace batchfetch {
@@ -20,25 +23,57 @@ RunSummary Finished(RunSummary::Outcome outcome) {
   return s;
 }
 
-TEST(RunSummaryTest, OneLineWithCountsReportsAndTheBudget) {
-  const std::string line = SummaryLine(Finished(RunSummary::Outcome::kDone), 3, 960, 60);
-  EXPECT_EQ(line.find('\n'), std::string::npos);
-  EXPECT_EQ(line.rfind("batchfetch: done: 12 pages, 6000 rows in 2.0 s; 13 requests", 0), 0u)
-      << line;
-  EXPECT_NE(line.find("budget 960"), std::string::npos) << line;
-  EXPECT_NE(line.find("retries 1,"), std::string::npos) << line;
-  EXPECT_NE(line.find("ledger 12/12 pages done in 3 reports"), std::string::npos) << line;
-  EXPECT_EQ(line.find("resume"), std::string::npos) << line;
+constexpr SummaryContext kThreeReports{3, 960, 60};
+
+TEST(RunSummaryTest, AFewLinesWithCountsReportsAndTheBudget) {
+  RunSummary big = Finished(RunSummary::Outcome::kDone);
+  big.rows = 1234567;
+  big.requests = 4321;
+  const std::string text = SummaryText(big, kThreeReports);
+  EXPECT_EQ(text.rfind("batchfetch: done: 12 pages, 1,234,567 rows in 2.0 s; 4,321 requests\n", 0),
+            0u)
+      << text;
+  EXPECT_LE(std::count(text.begin(), text.end(), '\n'), 5) << text;
+  EXPECT_NE(text.back(), '\n');
+  EXPECT_NE(text.find("budget 960"), std::string::npos) << text;
+  EXPECT_NE(text.find("retries 1,"), std::string::npos) << text;
+  EXPECT_NE(text.find("129,630/min"), std::string::npos) << text;  // 4,321 in 2 s
+  EXPECT_NE(text.find("12/12 pages done in 3 reports"), std::string::npos) << text;
+  EXPECT_EQ(text.find("resume"), std::string::npos) << text;
+  for (const char* internal : {"mailbox", "ledger", "lease", "coordinator"}) {
+    EXPECT_EQ(text.find(internal), std::string::npos) << internal << "\n" << text;
+  }
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) EXPECT_LE(line.size(), 100u) << line;
 }
 
 TEST(RunSummaryTest, AStoppedOrHaltedRunSaysHowToResume) {
   for (auto outcome : {RunSummary::Outcome::kHalted, RunSummary::Outcome::kInterrupted}) {
-    const std::string line = SummaryLine(Finished(outcome), 1, 960, 60);
-    EXPECT_NE(line.find("in 1 report;"), std::string::npos) << line;
-    EXPECT_NE(line.find("run the same command again to resume"), std::string::npos) << line;
+    const std::string text = SummaryText(Finished(outcome), {1, 960, 60});
+    EXPECT_NE(text.find("done in 1 report\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("\nrun the same command again to resume"), std::string::npos) << text;
   }
-  EXPECT_EQ(SummaryLine(Finished(RunSummary::Outcome::kDeadPages), 1, 960, 60).find("resume"),
+  EXPECT_EQ(SummaryText(Finished(RunSummary::Outcome::kDeadPages), {1, 960, 60}).find("resume"),
             std::string::npos);
+}
+
+TEST(RunSummaryTest, JsonHasTheSameFiguresOnOneLine) {
+  RunSummary s = Finished(RunSummary::Outcome::kInterrupted);
+  s.signal = 2;
+  s.max_mailbox_depth = 7;
+  const std::string json = SummaryJson(s, kThreeReports);
+  EXPECT_EQ(json.find('\n'), std::string::npos);
+  const boost::json::object o = boost::json::parse(json).as_object();
+  EXPECT_EQ(o.at("outcome").as_string(), "interrupted");
+  EXPECT_EQ(o.at("exit_code").as_int64(), 130);
+  EXPECT_EQ(o.at("pages").as_int64(), 12);
+  EXPECT_EQ(o.at("rows").as_int64(), 6000);
+  EXPECT_EQ(o.at("requests").as_int64(), 13);
+  EXPECT_EQ(o.at("budget").as_int64(), 960);
+  EXPECT_EQ(o.at("reports").as_int64(), 3);
+  EXPECT_EQ(o.at("mailbox_peak").as_int64(), 7);
+  EXPECT_EQ(o.at("latency_ms").at("p99").as_double(), 30);
+  EXPECT_TRUE(o.at("resume").as_bool());
 }
 
 TEST(RunSummaryTest, PercentileIsTheNearestRank) {
