@@ -29,6 +29,8 @@ class AuthorizedUserTokenSource final : public TokenSource {
   std::string Describe() const override;
   // AuthorizedUserCredentials::Principal().
   std::string QuotaPrincipal() const override { return principal_; }
+  // The file's quota_project_id.
+  std::string QuotaProject() const override { return credentials_.quota_project_id; }
 
   // Tokens requested from token_uri so far.
   int fetches() const { return cache_.fetches(); }

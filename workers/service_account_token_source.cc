@@ -22,11 +22,17 @@ constexpr std::chrono::seconds kAssertionLifetime{3600};
 
 ServiceAccountTokenSource::ServiceAccountTokenSource(ServiceAccountKey key, HttpClient& http,
                                                      const Clock& clock,
-                                                     std::chrono::milliseconds request_timeout)
-    : key_(std::move(key)), http_(http), request_timeout_(request_timeout), cache_(clock) {}
+                                                     std::chrono::milliseconds request_timeout,
+                                                     std::string subject)
+    : key_(std::move(key)),
+      http_(http),
+      request_timeout_(request_timeout),
+      subject_(std::move(subject)),
+      cache_(clock) {}
 
 std::string ServiceAccountTokenSource::Describe() const {
-  return "service account " + key_.client_email + " (" + key_.path + ")";
+  return "service account " + key_.client_email +
+         (subject_.empty() ? "" : " acting as " + subject_) + " (" + key_.path + ")";
 }
 
 asio::awaitable<boost::system::error_code> ServiceAccountTokenSource::Token(std::string* token,
@@ -52,6 +58,7 @@ asio::awaitable<TokenCache::Fetched> ServiceAccountTokenSource::FetchOnce() {
                       {"aud", key_.token_uri},
                       {"iat", iat},
                       {"exp", iat + kAssertionLifetime.count()}};
+  if (!subject_.empty()) claims["sub"] = subject_;
   std::string sign_error;
   auto assertion =
       SignJwtRs256(json::serialize(header), json::serialize(claims), key_.private_key, &sign_error);

@@ -14,7 +14,8 @@ namespace batchfetch {
 
 // Access tokens for a service account (OAuth 2.0 JWT bearer grant, RFC 7523): signs an
 // RS256 JWT {iss: client_email, scope: webmasters.readonly, aud: token_uri, iat,
-// exp: iat + 1 h} with the key and POSTs it to token_uri. The token is reused until
+// exp: iat + 1 h} (plus sub: the user to act as, for domain-wide delegation) with the
+// key and POSTs it to token_uri. The token is reused until
 // 5 minutes before it expires (half its lifetime when that is shorter), or until
 // Invalidate(). Messages name the key file and the account, never the key or a token.
 //
@@ -24,14 +25,17 @@ class ServiceAccountTokenSource final : public TokenSource {
   static constexpr char kScope[] = "https://www.googleapis.com/auth/webmasters.readonly";
 
   ServiceAccountTokenSource(ServiceAccountKey key, HttpClient& http, const Clock& clock,
-                            std::chrono::milliseconds request_timeout = std::chrono::seconds(30));
+                            std::chrono::milliseconds request_timeout = std::chrono::seconds(30),
+                            std::string subject = "");
 
   boost::asio::awaitable<boost::system::error_code> Token(std::string* token,
                                                           std::string* error) override;
   void Invalidate(const std::string& token) override { cache_.Invalidate(token); }
   std::string Describe() const override;
-  // The account's client_email.
-  std::string QuotaPrincipal() const override { return key_.client_email; }
+  // The account's client_email, or the subject it acts as (the API counts that user).
+  std::string QuotaPrincipal() const override {
+    return subject_.empty() ? key_.client_email : subject_;
+  }
 
   // Tokens requested from token_uri so far.
   int fetches() const { return cache_.fetches(); }
@@ -42,6 +46,7 @@ class ServiceAccountTokenSource final : public TokenSource {
   const ServiceAccountKey key_;
   HttpClient& http_;
   const std::chrono::milliseconds request_timeout_;
+  const std::string subject_;  // "" = the account itself
   TokenCache cache_;
 };
 

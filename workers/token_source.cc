@@ -1,5 +1,7 @@
 #include "workers/token_source.h"
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 
 #include "workers/authorized_user_token_source.h"
@@ -14,6 +16,16 @@ void TokenSourceOptions::ReadEnvironment() {
   const char* credentials_env = std::getenv("GOOGLE_APPLICATION_CREDENTIALS");
   env_token = token_env ? token_env : "";
   env_credentials = credentials_env ? credentials_env : "";
+  const char* home = std::getenv("HOME");
+  adc_path = AdcDefaultPath(home ? home : "");
+  struct stat st {};
+  if (adc_path.empty() || ::stat(adc_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    adc_path.clear();
+  }
+}
+
+std::string AdcDefaultPath(const std::string& home) {
+  return home.empty() ? "" : home + "/.config/gcloud/application_default_credentials.json";
 }
 
 std::unique_ptr<TokenSource> MakeTokenSource(const TokenSourceOptions& options,
@@ -31,6 +43,11 @@ std::unique_ptr<TokenSource> MakeTokenSource(const TokenSourceOptions& options,
                              const std::string& origin) -> std::unique_ptr<TokenSource> {
     std::string key_error;
     if (CredentialsFileType(path) == "authorized_user") {
+      if (!options.subject.empty()) {
+        *error = "--subject needs a service-account key; " + origin + " " + path +
+                 " holds user credentials";
+        return nullptr;
+      }
       auto user = AuthorizedUserCredentials::Load(path, &key_error);
       if (!user) {
         *error = origin + ": " + key_error;
@@ -44,10 +61,19 @@ std::unique_ptr<TokenSource> MakeTokenSource(const TokenSourceOptions& options,
       *error = origin + ": " + key_error;
       return nullptr;
     }
-    return std::make_unique<ServiceAccountTokenSource>(std::move(*key), http, clock,
-                                                       options.token_request_timeout);
+    return std::make_unique<ServiceAccountTokenSource>(
+        std::move(*key), http, clock, options.token_request_timeout, options.subject);
   };
   if (!options.credentials.empty()) return service_account(options.credentials, "--credentials");
+  const bool bare = !options.token_cmd.empty() || !options.token.empty() ||
+                    !options.env_token.empty() ||
+                    (options.env_credentials.empty() && options.adc_path.empty());
+  if (!options.subject.empty() && bare) {
+    *error =
+        "--subject needs a service-account key (--credentials or "
+        "GOOGLE_APPLICATION_CREDENTIALS)";
+    return nullptr;
+  }
   if (!options.token_cmd.empty()) {
     return std::make_unique<CommandTokenSource>(options.token_cmd, options.command_lifetime,
                                                 options.command_timeout, clock);
@@ -58,6 +84,9 @@ std::unique_ptr<TokenSource> MakeTokenSource(const TokenSourceOptions& options,
   }
   if (!options.env_credentials.empty()) {
     return service_account(options.env_credentials, "GOOGLE_APPLICATION_CREDENTIALS");
+  }
+  if (!options.adc_path.empty()) {
+    return service_account(options.adc_path, "application default credentials");
   }
   return nullptr;
 }

@@ -42,6 +42,11 @@ class TokenSource {
   // environment or command) cannot say whose it is: "bearer", so every bare token on a
   // ledger shares one quota key unless --quota-user names it (see ratelimit/quota_keys.h).
   virtual std::string QuotaPrincipal() const { return "bearer"; }
+
+  // The Cloud project the credential itself names for quota and billing (an
+  // authorized_user file's quota_project_id), sent as x-goog-user-project when
+  // --quota-project is not given; "" when it names none.
+  virtual std::string QuotaProject() const { return ""; }
 };
 
 // What the command line and environment say about credentials.
@@ -51,26 +56,34 @@ struct TokenSourceOptions {
   std::string credentials;      // --credentials FILE (service-account key or authorized_user)
   std::string env_token;        // $BATCHFETCH_TOKEN
   std::string env_credentials;  // $GOOGLE_APPLICATION_CREDENTIALS
+  std::string adc_path;         // the gcloud ADC file when it exists, else ""
+  std::string subject;          // --subject EMAIL: a service account acts as this user
 
   std::chrono::seconds command_lifetime{50 * 60};          // how long a --token-cmd token is reused
   std::chrono::seconds command_timeout{60};                // a --token-cmd run is killed after this
   std::chrono::milliseconds token_request_timeout{30000};  // one POST to token_uri
   const Clock* clock = nullptr;                            // nullptr = SteadyClock::Instance()
 
-  // Fills env_token and env_credentials from the environment.
+  // Fills env_token, env_credentials and adc_path from the environment.
   void ReadEnvironment();
 };
 
 // Chooses a source: exactly one of --credentials, --token-cmd, --token if any is given
 // (more than one is an error); otherwise $BATCHFETCH_TOKEN, then
-// $GOOGLE_APPLICATION_CREDENTIALS. A key file is read and checked here, so a bad one is
-// reported before anything runs.
+// $GOOGLE_APPLICATION_CREDENTIALS, then the gcloud ADC file (adc_path). A key file is
+// read and checked here, so a bad one is reported before anything runs. A subject needs
+// a service-account key (domain-wide delegation); with any other credential it is an
+// error.
 // Returns nullptr with *error empty when no credential is given at all (requests then go
 // without an Authorization header), nullptr with a one-line *error when the choice or the
 // key file is invalid. `http` must outlive the source (service accounts use it).
 std::unique_ptr<TokenSource> MakeTokenSource(const TokenSourceOptions& options,
                                              boost::asio::any_io_executor executor,
                                              HttpClient& http, std::string* error);
+
+// Where `gcloud auth application-default login` writes its credentials under home:
+// home + "/.config/gcloud/application_default_credentials.json"; "" when home is "".
+std::string AdcDefaultPath(const std::string& home);
 
 }  // namespace batchfetch
 

@@ -107,6 +107,9 @@ asio::awaitable<Worker::Step> Worker::RequestOnce(const Assignment& page, Reques
   request.body = QueryBody(spec, page.lease.key.date, page.lease.key.start_row,
                            PageRowLimit(config_.row_limit, page.lease.key.start_row));
   request.headers.push_back("Content-Type: application/json");
+  if (!config_.quota_project.empty()) {
+    request.headers.push_back("x-goog-user-project: " + config_.quota_project);
+  }
   request.timeout = config_.request_timeout;
 
   // The bearer token first: fetching it may take seconds, and a grant must not age.

@@ -70,6 +70,7 @@ struct WorkerConfig {
   int row_limit = 25000;          // --row-limit; a page asks for PageRowLimit(row_limit, start)
   TokenSource* tokens = nullptr;  // not owned; nullptr = no Authorization header
   std::chrono::milliseconds request_timeout{60000};
+  std::string quota_project;  // sent as x-goog-user-project on every request; "" = none
 };
 
 // True for a libcurl result that means no server answered at all: name resolution,

@@ -15,6 +15,7 @@
 #include "tools/batchfetch/backfill_run.h"
 #include "tools/batchfetch/commands.h"
 #include "tools/batchfetch/dry_run.h"
+#include "workers/token_source.h"
 
 namespace batchfetch {
 
@@ -27,11 +28,6 @@ std::string DefaultWorkerId() {
   char suffix[8];
   std::snprintf(suffix, sizeof suffix, "%04x", static_cast<unsigned>(rng() & 0xffff));
   return std::string(host) + "-" + std::to_string(getpid()) + "-" + suffix;
-}
-
-std::string Env(const char* name) {
-  const char* value = std::getenv(name);
-  return value ? value : "";
 }
 
 // True when argv or BATCHFETCH_LOG_FORMAT asks for JSON log lines: then even a flag error
@@ -61,7 +57,9 @@ void PrintUsageError(bool json, const std::string& error) {
 }  // namespace
 
 int BackfillCommand(int argc, char** argv) {
-  const CredentialEnv env{Env("BATCHFETCH_TOKEN"), Env("GOOGLE_APPLICATION_CREDENTIALS")};
+  TokenSourceOptions found;
+  found.ReadEnvironment();
+  const CredentialEnv env{found.env_token, found.env_credentials, found.adc_path};
   BackfillFlags flags;
   std::string error;
   if (auto code = ParseBackfillFlags(argc, argv, env, ApiDay(WallClock::now()), &flags, &error)) {

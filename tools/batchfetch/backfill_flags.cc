@@ -101,7 +101,14 @@ void AddRunOptions(CLI::App& app, RawFlags& raw, BackfillFlags& f) {
   app.add_option("--token", f.token, "bearer token (prefer BATCHFETCH_TOKEN: flags show in ps)");
   app.add_option("--token-cmd", f.token_cmd, "command printing a bearer token");
   app.add_option("--credentials", f.credentials,
-                 "service-account JSON key file (or GOOGLE_APPLICATION_CREDENTIALS)");
+                 "service-account key or authorized_user JSON file (or "
+                 "GOOGLE_APPLICATION_CREDENTIALS; default: gcloud's application default "
+                 "credentials)");
+  app.add_option("--subject", f.subject,
+                 "user EMAIL a service account acts as (domain-wide delegation)");
+  app.add_option("--quota-project", f.quota_project,
+                 "Cloud project billed and counted for quota (x-goog-user-project; default: "
+                 "the credentials file's quota_project_id)");
   app.add_option("--max-concurrency", f.run.max_concurrency,
                  "requests in flight for the whole run; 1 = sequential")
       ->check(Bounded(1, 1024));
@@ -338,9 +345,10 @@ std::string CheckCredentials(const CredentialEnv& env, bool token_in_argv, Backf
         "variable");
   }
   if (given == 0) f->token = env.token;
-  if (given == 0 && env.token.empty() && env.credentials.empty() && !api.loopback) {
-    return "no credential: set BATCHFETCH_TOKEN or GOOGLE_APPLICATION_CREDENTIALS, or give "
-           "--token-cmd or --credentials";
+  if (given == 0 && env.token.empty() && env.credentials.empty() && env.adc_path.empty() &&
+      !api.loopback) {
+    return "no credential: set BATCHFETCH_TOKEN or GOOGLE_APPLICATION_CREDENTIALS, give "
+           "--token-cmd or --credentials, or run gcloud auth application-default login";
   }
   return f->db.empty() ? "--db is empty" : "";
 }

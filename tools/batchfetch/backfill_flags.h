@@ -21,7 +21,9 @@ struct BackfillFlags {
   std::string api_base = "https://www.googleapis.com";
   std::string token;             // never logged
   std::string token_cmd;         // --token-cmd: prints a token (gcloud auth print-access-token)
-  std::string credentials;       // --credentials: a service-account JSON key file
+  std::string credentials;       // --credentials: a service-account key or authorized_user file
+  std::string subject;           // --subject: the user a service account acts as (delegation)
+  std::string quota_project;     // --quota-project: x-goog-user-project on every API request
   bool token_from_flag = false;  // given with --token (visible in ps)
   double qpm = 1200;
   double qpm_utilization = 0.8;
@@ -43,10 +45,11 @@ struct BackfillFlags {
 };
 
 // What the environment says about credentials (BATCHFETCH_TOKEN,
-// GOOGLE_APPLICATION_CREDENTIALS); "" when unset.
+// GOOGLE_APPLICATION_CREDENTIALS, the gcloud ADC file); "" when unset.
 struct CredentialEnv {
   std::string token;
   std::string credentials;
+  std::string adc_path;  // $HOME/.config/gcloud/application_default_credentials.json if present
 };
 
 // The environment variable that sets --flag_name (long name without dashes):

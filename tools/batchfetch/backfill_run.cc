@@ -105,12 +105,17 @@ int BackfillRun::Prepare() {
   token_options.token = flags_.token;
   token_options.token_cmd = flags_.token_cmd;
   token_options.credentials = flags_.credentials;
+  token_options.subject = flags_.subject;
   token_options.ReadEnvironment();
   if (!flags_.token.empty() || !flags_.token_cmd.empty() || !flags_.credentials.empty()) {
     token_options.env_credentials.clear();  // an explicit credential wins
+    token_options.adc_path.clear();
   }
   st.tokens = MakeTokenSource(token_options, io_.get_executor(), st.http, &error);
   if (!st.tokens && !error.empty()) return Fail(kExitUsage, error);
+  quota_project_ = !flags_.quota_project.empty() ? flags_.quota_project
+                   : st.tokens                   ? st.tokens->QuotaProject()
+                                                 : std::string();
   if (flags_.metrics) {
     AddMetricsRoutes(st.metrics_server, st.metrics);
     if (!st.metrics_server.Listen(*flags_.metrics, &error)) return Fail(kExitUsage, error);
@@ -200,6 +205,7 @@ int BackfillRun::Execute() {
   worker_config.row_limit = flags_.job.row_limit;
   worker_config.tokens = st.tokens.get();
   worker_config.request_timeout = Millis(flags_.request_timeout_s);
+  worker_config.quota_project = quota_project_;
   st.writer = std::make_unique<LedgerWriter>(std::move(st.ledger));
   st.coordinator = std::make_unique<Coordinator>(io_.get_executor(), *st.writer, st.http, st.runs,
                                                  worker_config, flags_.run, &st.observers);

@@ -36,6 +36,7 @@ class BackfillRun {
   QuotaPolicy Policy() const;
 
   BackfillFlags flags_;
+  std::string quota_project_;  // x-goog-user-project: --quota-project or the credential's
   boost::asio::io_context io_{1};
   std::unique_ptr<State> state_;
 };

@@ -26,6 +26,7 @@ int StatusCommand(int argc, char** argv);
 int VerifyCommand(int argc, char** argv);
 int RetryCommand(int argc, char** argv);
 int ExportCommand(int argc, char** argv);  // export_command.cc
+int SitesCommand(int argc, char** argv);   // sites_command.cc
 
 }  // namespace batchfetch
 

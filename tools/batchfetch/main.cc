@@ -23,6 +23,8 @@ constexpr Command kCommands[] = {
      batchfetch::VerifyCommand},
     {"retry", "put dead pages back to pending (--report ID)", batchfetch::RetryCommand},
     {"export", "one report's rows on stdout as CSV or JSON lines", batchfetch::ExportCommand},
+    {"sites", "the properties the credential can read, with its permission on each",
+     batchfetch::SitesCommand},
 };
 
 int Usage(FILE* out) {

@@ -63,7 +63,7 @@ std::chrono::microseconds ApiHandler::Now() const {
 
 Reply ApiHandler::Handle(std::string_view method, std::string_view target,
                          std::string_view authorization, std::string_view body,
-                         std::string_view content_type) {
+                         std::string_view content_type, std::string_view user_project) {
   auto url = boost::urls::parse_origin_form(target);
   if (!url) return NotFound(target);
   std::vector<std::string> segments(url->segments().begin(), url->segments().end());
@@ -81,11 +81,21 @@ Reply ApiHandler::Handle(std::string_view method, std::string_view target,
       } else {
         seen["body"] = std::move(parsed);
       }
+      if (!user_project.empty()) seen["user_project"] = std::string(user_project);
       std::lock_guard lock(mu_);
+      CountUserProject(user_project);
       recent_.push_back(json::serialize(seen));
       if (recent_.size() > 64) recent_.pop_front();
     }
     return HandleQuery(segments[3], authorization, body);
+  }
+  if (method == "GET" && segments.size() == 3 && segments[0] == "webmasters" &&
+      segments[1] == "v3" && segments[2] == "sites") {
+    {
+      std::lock_guard lock(mu_);
+      CountUserProject(user_project);
+    }
+    return HandleSites(authorization);
   }
   if (method == "POST" && segments.size() == 1 && segments[0] == "token") {
     return HandleToken(body);
@@ -210,6 +220,38 @@ Reply ApiHandler::HandleQuery(const std::string& site, std::string_view authoriz
   return reply;
 }
 
+void ApiHandler::CountUserProject(std::string_view user_project) {
+  if (user_project.empty()) {
+    ++api_requests_without_project_;
+  } else {
+    ++user_projects_[std::string(user_project)];
+  }
+}
+
+Reply ApiHandler::HandleSites(std::string_view authorization) {
+  std::lock_guard lock(mu_);
+  ++sites_requests_;
+  const bool auth_required =
+      !options_.token.empty() || verifier_ || !options_.refresh_token.empty();
+  if (auth_required && !Authorized(authorization, Now())) {
+    return JsonReply(401, ApiErrorBody(401, "UNAUTHENTICATED", "global", "authError",
+                                       "Request had invalid authentication credentials. Expected "
+                                       "OAuth 2 access token, login cookie or other valid "
+                                       "authentication credential."));
+  }
+  json::array entries;
+  for (const std::string& site : options_.sites) {
+    if (options_.forbid_sites.contains(site)) continue;
+    entries.push_back(json::object{{"siteUrl", site}, {"permissionLevel", "siteOwner"}});
+  }
+  for (const std::string& site : options_.forbid_sites) {
+    entries.push_back(json::object{{"siteUrl", site}, {"permissionLevel", "siteUnverifiedUser"}});
+  }
+  json::object out;
+  if (!entries.empty()) out["siteEntry"] = std::move(entries);  // absent when none, as Google does
+  return JsonReply(200, json::serialize(out));
+}
+
 bool ApiHandler::Authorized(std::string_view authorization, std::chrono::microseconds now) const {
   if (!authorization.starts_with("Bearer ")) return false;
   const std::string token(authorization.substr(7));
@@ -268,10 +310,13 @@ Reply ApiHandler::HandleToken(std::string_view body) {
   const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
-  if (auto refusal = verifier_->Verify(assertion, now_s)) {
+  std::string subject;
+  if (auto refusal = verifier_->Verify(assertion, now_s, &subject)) {
     return oauth_error(refusal->error, refusal->description);
   }
   std::lock_guard lock(mu_);
+  last_subject_ = subject;
+  ++subjects_[subject];
   std::string token = tokens_.Issue(Now());
   return JsonReply(200, json::serialize(json::object{{"access_token", token},
                                                      {"expires_in", options_.token_lifetime_s},
@@ -372,6 +417,14 @@ Reply ApiHandler::HandleStats() {
   out["budget"] = options_.qpm;
   out["window_s"] = options_.qpm_window_s;
   out["tokens_issued"] = tokens_.issued();
+  json::object projects, subjects;
+  for (const auto& [project, n] : user_projects_) projects[project] = n;
+  for (const auto& [subject, n] : subjects_) subjects[subject] = n;
+  out["user_project_requests"] = std::move(projects);
+  out["requests_without_user_project"] = api_requests_without_project_;
+  out["sites_requests"] = sites_requests_;
+  out["jwt_subject_last"] = last_subject_;
+  out["jwt_subjects"] = std::move(subjects);
   return JsonReply(200, json::serialize(out));
 }
 

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -36,20 +37,28 @@ struct Reply {
 // (403) -> body (400) -> fail-page (500) -> random fault -> data. Arrivals are counted in
 // sliding windows per project (every query), per site and per token (authorized ones). With a
 // service-account key it is also the OAuth token endpoint (POST /token, JWT bearer grant), and with
-// a refresh token for the refresh-token grant. Thread-safe.
+// a refresh token for the refresh-token grant. GET /webmasters/v3/sites lists the
+// properties (sites.list). Every API request's x-goog-user-project header is counted per
+// project in /__stats (user_project_requests). Thread-safe.
 class ApiHandler {
  public:
   // Throws std::runtime_error if options.service_account_key cannot be used.
   explicit ApiHandler(const ServerOptions& options);
 
   // Decides the reply to one request. `target` is the origin-form request target.
+  // user_project is the x-goog-user-project header ("" when absent).
   Reply Handle(std::string_view method, std::string_view target, std::string_view authorization,
-               std::string_view body, std::string_view content_type = {});
+               std::string_view body, std::string_view content_type = {},
+               std::string_view user_project = {});
   // A query reply (Reply::query) has been sent or abandoned.
   void Finished();
 
  private:
   Reply HandleQuery(const std::string& site, std::string_view authorization, std::string_view body);
+  // GET /webmasters/v3/sites: siteEntry[] {siteUrl, permissionLevel}.
+  Reply HandleSites(std::string_view authorization);
+  // Counts an API request's x-goog-user-project header (lock held).
+  void CountUserProject(std::string_view user_project);
   // POST /token: exchanges a signed JWT assertion for an access token.
   Reply HandleToken(std::string_view body);
   // The Authorization header carries --token or an unexpired issued token (lock held).
@@ -80,6 +89,11 @@ class ApiHandler {
   TokenIssuer tokens_;
   std::vector<int64_t> arrivals_ms_;  // Query arrival times since start, for /__log.
   std::deque<std::string> recent_;    // The last 64 query requests as JSON, for /__requests.
+  std::map<std::string, int64_t> user_projects_;  // API requests by x-goog-user-project.
+  int64_t api_requests_without_project_ = 0;     // API requests without that header.
+  int64_t sites_requests_ = 0;                    // GET /webmasters/v3/sites.
+  std::string last_subject_;                      // "sub" of the last JWT accepted, or "".
+  std::map<std::string, int64_t> subjects_;       // Tokens issued by JWT "sub" ("" = none).
 };
 
 }  // namespace mockgsc

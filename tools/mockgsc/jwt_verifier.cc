@@ -128,8 +128,8 @@ bool JwtVerifier::SignatureValid(std::string_view signing_input,
   return ok;
 }
 
-std::optional<JwtVerifier::Refusal> JwtVerifier::Verify(std::string_view assertion,
-                                                        int64_t now_s) const {
+std::optional<JwtVerifier::Refusal> JwtVerifier::Verify(std::string_view assertion, int64_t now_s,
+                                                        std::string* subject) const {
   const size_t dot1 = assertion.find('.');
   const size_t dot2 = dot1 == std::string_view::npos ? dot1 : assertion.find('.', dot1 + 1);
   if (dot2 == std::string_view::npos || assertion.find('.', dot2 + 1) != std::string_view::npos) {
@@ -165,6 +165,10 @@ std::optional<JwtVerifier::Refusal> JwtVerifier::Verify(std::string_view asserti
       scope.find(" https://www.googleapis.com/auth/webmasters ") == std::string::npos) {
     return Refusal{"invalid_scope", "Invalid OAuth scope or ID token audience provided."};
   }
+  if (const json::value* sub = claims->if_contains("sub"); sub && !sub->is_string()) {
+    return Grant("Invalid JWT: sub must be a string.");
+  }
+  if (subject) *subject = StringOf(*claims, "sub");
   return std::nullopt;
 }
 

@@ -29,8 +29,11 @@ class JwtVerifier {
   // private_key. Returns nullopt and *error on any problem.
   static std::optional<JwtVerifier> FromKeyFile(const std::string& path, std::string* error);
 
-  // nullopt when assertion is valid at unix time now_s; else why not.
-  std::optional<Refusal> Verify(std::string_view assertion, int64_t now_s) const;
+  // nullopt when assertion is valid at unix time now_s; else why not. When valid and
+  // subject is given, *subject is its "sub" claim (the user a service account acts as
+  // under domain-wide delegation), "" when absent.
+  std::optional<Refusal> Verify(std::string_view assertion, int64_t now_s,
+                                std::string* subject = nullptr) const;
 
   const std::string& client_email() const { return client_email_; }
 

@@ -51,6 +51,10 @@ int main(int argc, char** argv) {
                  "Answer this site's queries 403 PERMISSION_DENIED, reason forbidden (repeatable)");
   app.add_option("--forbid-message", options.forbid_message,
                  "The message of that 403; given without --forbid-site, every site gets it");
+  app.add_option("--sites", options.sites,
+                 "Properties GET /webmasters/v3/sites lists, comma list (default "
+                 "sc-domain:example.com,https://www.example.org/,sc-domain:example.net)")
+      ->delimiter(',');
   app.add_option("--quota-status", options.quota_status, "Quota error status")
       ->check(CLI::IsMember({429, 403}));
   app.add_option("--error-rate", options.error_rate, "Fraction of requests given a fault")

@@ -105,7 +105,8 @@ asio::awaitable<void> Server::Session(tcp::socket socket) {
     const auto& request = parser.get();
     Reply reply = handler_.Handle(request.method_string(), request.target(),
                                   request[http::field::authorization], request.body(),
-                                  request[http::field::content_type]);
+                                  request[http::field::content_type],
+                                  request["x-goog-user-project"]);
     FinishGuard guard(handler_, reply.query);
     if (reply.delay.count() > 0) {
       timer.expires_after(reply.delay);

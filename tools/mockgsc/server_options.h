@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "tools/mockgsc/civil_date.h"
 
@@ -23,6 +24,9 @@ struct ServerOptions {
   int quota_status = 429;              // 429 or 403.
   std::set<std::string> forbid_sites;  // Sites answered 403 PERMISSION_DENIED (forbidden).
   std::string forbid_message;          // That 403's message; set alone, every site is forbidden.
+  std::vector<std::string> sites = {"sc-domain:example.com", "https://www.example.org/",
+                                    "sc-domain:example.net"};  // GET /webmasters/v3/sites lists
+                                    // these (siteOwner) and forbid_sites (siteUnverifiedUser).
   double error_rate = 0;               // Fraction of query requests given a random fault.
   int64_t fatal_after = 0;             // 0 = never.
   std::set<std::pair<std::string, int64_t>> fail_pages;  // (YYYY-MM-DD, startRow) -> 500.
