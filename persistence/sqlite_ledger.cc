@@ -186,30 +186,35 @@ Status SqliteLedger::Claim(std::span<const ClaimRequest> requests, const std::st
   const int64_t now_ms = ToMillis(now);
   Status status = Transaction(true, [&]() -> Status {
     out->resize(base);
-    SqliteStatement& claim = stmts_->claim;
+    SqliteStatement& pick = stmts_->claim_pick;
+    SqliteStatement& take = stmts_->claim_take;
+    std::vector<int64_t> rowids;
     for (const ClaimRequest& request : requests) {
       if (request.max <= 0) continue;
       const std::size_t first = out->size();
-      claim.BindText(1, owner);
-      claim.BindInt64(2, now_ms + lease.count());
-      claim.BindInt64(3, now_ms);
-      claim.BindText(4, request.report_id);
-      claim.BindInt64(5, request.max);
-      Status s = claim.ForEachRow([&](const SqliteStatement& row) {
+      rowids.clear();
+      pick.BindText(1, request.report_id);
+      pick.BindInt64(2, now_ms);
+      pick.BindInt64(3, request.max);
+      Status s = pick.ForEachRow([&](const SqliteStatement& row) {
+        rowids.push_back(row.ColumnInt64(0));
         Lease& l = out->emplace_back();
         l.key.report_id = request.report_id;
-        l.key.date = row.ColumnText(0);
-        l.key.start_row = row.ColumnInt64(1);
-        l.token = row.ColumnText(2);
+        l.key.date = row.ColumnText(1);
+        l.key.start_row = row.ColumnInt64(2);
         l.attempts = static_cast<int>(row.ColumnInt64(3));
+        l.token = row.ColumnText(4);
       });
       if (!s.ok()) return s;
-      // RETURNING gives rows in no promised order.
-      std::sort(out->begin() + static_cast<std::ptrdiff_t>(first), out->end(),
-                [](const Lease& a, const Lease& b) {
-                  return std::tie(a.key.date, a.key.start_row) <
-                         std::tie(b.key.date, b.key.start_row);
-                });
+      for (std::size_t i = 0; i < rowids.size(); ++i) {
+        take.BindText(1, owner);
+        take.BindText(2, (*out)[first + i].token);
+        take.BindInt64(3, now_ms + lease.count());
+        take.BindInt64(4, now_ms);
+        take.BindInt64(5, rowids[i]);
+        s = take.Run();
+        if (!s.ok()) return s;
+      }
     }
     return Status::Ok();
   });

@@ -52,17 +52,18 @@ Status SqliteLedger::Statements::Prepare(sqlite3* db) {
        " lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, row_count = NULL,"
        " row_limit = NULL, truncated = 0, provisional = 0, last_error = NULL, errors = NULL,"
        " updated_at = ?3 WHERE report_id = ?1 AND date = ?2 AND start_row = 0"},
-      // Pages. The claim's subquery fences the LIMIT; randomblob() is evaluated per row,
-      // so every page gets its own token. An expired lease is taken over without
-      // counting an attempt.
-      {&claim,
-       "UPDATE batches SET state = 'leased', lease_owner = ?1,"
-       " lease_token = lower(hex(randomblob(16))), lease_expires_at = ?2, updated_at = ?3"
-       " WHERE rowid IN (SELECT rowid FROM batches WHERE report_id = ?4 AND"
-       " ((state = 'pending' AND next_attempt_at <= ?3) OR"
-       " (state = 'leased' AND lease_expires_at <= ?3))"
-       " ORDER BY date, start_row LIMIT ?5)"
-       " RETURNING date, start_row, lease_token, attempts"},
+      // Pages. A claim picks a report's claimable pages in order, then leases each by rowid.
+      // (No IN-subquery and no RETURNING: each would build an ephemeral table, and with
+      // one claim statement per report of the run their page caches churned the heap.)
+      // An expired lease is taken over without counting an attempt; every page gets its
+      // own token.
+      {&claim_pick,
+       "SELECT rowid, date, start_row, attempts, lower(hex(randomblob(16))) FROM batches"
+       " WHERE report_id = ?1 AND ((state = 'pending' AND next_attempt_at <= ?2) OR"
+       " (state = 'leased' AND lease_expires_at <= ?2)) ORDER BY date, start_row LIMIT ?3"},
+      {&claim_take,
+       "UPDATE batches SET state = 'leased', lease_owner = ?1, lease_token = ?2,"
+       " lease_expires_at = ?3, updated_at = ?4 WHERE rowid = ?5"},
       {&fail_page,
        "UPDATE batches SET attempts = attempts + 1, last_error = ?1,"
        " errors = coalesce(errors || char(10), '') || ?2,"

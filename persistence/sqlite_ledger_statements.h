@@ -24,7 +24,7 @@ struct SqliteLedger::Statements {
   SqliteStatement begin_read, begin_write, commit, rollback;
   SqliteStatement insert_report, report_by_id, list_reports;                             // reports
   SqliteStatement day_pages, day_held, insert_page, drop_later_pages, reset_first_page;  // plan
-  SqliteStatement claim, fail_page, release, renew, retry_dead;                          // pages
+  SqliteStatement claim_pick, claim_take, fail_page, release, renew, retry_dead;         // pages
   SqliteStatement complete_page, clear_staged, upsert_row, stage_row;                    // commit
   SqliteStatement done_pages_of_day, count_staged, restart_first_page;  // last page
   SqliteStatement delete_day_rows, swap_in, upsert_day;
