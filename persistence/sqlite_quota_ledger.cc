@@ -28,7 +28,11 @@ constexpr const char* kQuotaSchema =
     "CREATE TABLE IF NOT EXISTS quota_meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS quota_log(quota_key TEXT NOT NULL,"
     " granted_at INTEGER NOT NULL, n INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS quota_log_by_key ON quota_log(quota_key, granted_at);"
+    // Covering: a decision sums n over a key's window from the index alone, without a
+    // table lookup per grant (the project and principal keys hold every grant of the
+    // window). It replaces quota_log_by_key of earlier releases.
+    "CREATE INDEX IF NOT EXISTS quota_log_by_key_n ON quota_log(quota_key, granted_at, n);"
+    "DROP INDEX IF EXISTS quota_log_by_key;"
     "CREATE TABLE IF NOT EXISTS quota_asks(quota_key TEXT NOT NULL, owner TEXT NOT NULL,"
     " budget INTEGER NOT NULL, seen_at INTEGER NOT NULL, PRIMARY KEY (quota_key, owner))"
     " WITHOUT ROWID;";
