@@ -11,6 +11,7 @@
 #include "core/civil_date.h"
 #include "core/json_escape.h"
 #include "telemetry/logging.h"
+#include "tools/batchfetch/appearance_passes.h"
 #include "tools/batchfetch/backfill_flags.h"
 #include "tools/batchfetch/backfill_run.h"
 #include "tools/batchfetch/commands.h"
@@ -73,6 +74,7 @@ int BackfillCommand(int argc, char** argv) {
   }
   for (const std::string& w : flags.warnings) spdlog::warn("{}", w);
   if (flags.dry_run) return DryRun(flags);
+  if (flags.appearance_second_pass) return RunAppearancePasses(std::move(flags));
   BackfillRun run(std::move(flags));
   return run.Execute();
 }

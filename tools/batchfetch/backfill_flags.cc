@@ -13,6 +13,8 @@
 
 #include "core/civil_date.h"
 #include "tools/batchfetch/api_base.h"
+#include "tools/batchfetch/report_planner.h"
+#include "tools/batchfetch/site_url.h"
 #include "workers/query_rules.h"
 
 namespace batchfetch {
@@ -30,6 +32,8 @@ struct RawFlags {
   std::vector<std::string> types = {"web"};
   std::vector<std::string> dimensions = {"date", "query", "page"};
   std::vector<std::string> filters;
+  std::string preset;             // --preset: replaces --dimensions
+  bool dimensions_given = false;  // --dimensions came from the command line, env or file
   ReportSpec spec;
   std::string from, to, today, metrics_addr;
   double lease_s = 60, halt_timeout_s = 5, retry_base_s = 1, retry_cap_s = 60;
@@ -77,8 +81,14 @@ void AddReportOptions(CLI::App& app, RawFlags& raw, BackfillFlags& f) {
       ->group("");  // hidden: for tests and reproducible runs (README documents it)
   app.add_flag("--allow-old-dates", raw.allow_old_dates,
                "allow a range reaching further back than twice the API's 16 months");
-  app.add_option("--type", raw.types, "search type (repeatable)")
-      ->check(CLI::IsMember({"web", "image", "video", "news", "discover", "googleNews"}));
+  app.add_option("--type", raw.types,
+                 "search type (repeatable); all = every type the API accepts for the dimensions")
+      ->check(CLI::IsMember({"web", "image", "video", "news", "discover", "googleNews", "all"}));
+  app.add_option("--preset", raw.preset,
+                 "a common report instead of --dimensions: by-date, by-country, by-device, "
+                 "by-page, by-query, by-query-page, by-search-appearance (two passes: the "
+                 "appearances, then date,page for each)")
+      ->check(CLI::IsMember(Presets()));
   app.add_option("--dimensions", raw.dimensions, "comma list")
       ->delimiter(',')
       ->check(CLI::IsMember(
@@ -271,33 +281,27 @@ void FinishFlagTable(CLI::App& app) {
   }
 }
 
-// Every --site x --type as a report, each checked against the API's rules.
+// Every --site x --type (--type all, --preset expanded) as a report, each checked
+// against the API's rules; a --site of neither property form is warned about.
 std::string BuildReports(const RawFlags& raw, BackfillFlags* f) {
-  std::set<std::string> seen;
-  for (const std::string& d : raw.dimensions) {
-    if (!seen.insert(d).second) return "--dimensions: '" + d + "' is given twice";
+  if (!raw.preset.empty() && raw.dimensions_given) {
+    return "give --preset or --dimensions, not both (--preset " + raw.preset + " sets them)";
   }
-  if (raw.dimensions.empty()) return "--dimensions is empty";
-  QueryShape shape{"web", raw.dimensions, raw.spec.aggregation_type, raw.spec.data_state, {}};
-  for (const std::string& text : raw.filters) {
-    std::string why;
-    std::optional<Filter> filter = ParseFilter(text, &why);
-    if (!filter) return "--filter '" + text + "': " + why;
-    shape.filters.push_back(*filter);
-  }
+  ReportChoice choice;
+  choice.sites = raw.sites;
+  choice.types = raw.types;
+  choice.dimensions = raw.dimensions;
+  choice.preset = raw.preset;
+  choice.data_state = raw.spec.data_state;
+  choice.aggregation_type = raw.spec.aggregation_type;
+  choice.filters = raw.filters;
+  std::vector<ReportSpec> specs;
+  if (std::string error = ChooseReports(choice, &specs); !error.empty()) return error;
+  for (ReportSpec& spec : specs) f->job.reports.push_back(Report::Make(std::move(spec)));
   for (const std::string& site : raw.sites) {
-    if (site.empty()) return "--site is empty";
-    for (const std::string& type : raw.types) {
-      shape.type = type;
-      if (auto rule = ValidateQuery(shape)) return *rule;
-      ReportSpec spec = raw.spec;
-      spec.site = site;
-      spec.search_type = type;
-      spec.dimensions = raw.dimensions;
-      spec.filters = raw.filters;
-      f->job.reports.push_back(Report::Make(std::move(spec)));
-    }
+    if (auto warning = SiteFormWarning(site)) f->warnings.push_back(*warning);
   }
+  f->appearance_second_pass = raw.preset == "by-search-appearance";
   return "";
 }
 
@@ -432,6 +436,7 @@ std::optional<int> ParseBackfillFlags(int argc, char** argv, const CredentialEnv
     const std::string_view arg = argv[i];
     token_in_argv = token_in_argv || arg == "--token" || arg.starts_with("--token=");
   }
+  raw.dimensions_given = app.count("--dimensions") > 0;
   for (const std::string& problem :
        {BuildReports(raw, &f), CheckDates(raw, api_today, &f),
         CheckCredentials(env, token_in_argv, &f), FinishRunOptions(raw, &f)}) {

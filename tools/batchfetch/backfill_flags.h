@@ -39,6 +39,8 @@ struct BackfillFlags {
   bool dry_run = false;                  // --dry-run: print the plan, write and send nothing
   bool json = false;                     // --json: the end-of-run summary as one JSON object
   std::vector<std::string> warnings;     // legal but suspicious input, to log once
+  bool appearance_second_pass = false;  // --preset by-search-appearance: after the first
+                                        // pass, one report per appearance found
 
   // floor(qpm x utilization), at least 1.
   long Budget() const;
