@@ -26,7 +26,8 @@ bool LooksLikeHost(std::string_view host) {
       return false;
     }
   }
-  return host.find('.') != std::string_view::npos || host == "localhost";
+  const std::string_view name = host.substr(0, host.find(':'));
+  return name.find('.') != std::string_view::npos || name == "localhost";
 }
 
 std::string_view StripScheme(std::string_view url) {

@@ -72,5 +72,110 @@ TEST_F(ReportPlannerTest, AWiderRangeAddsOnlyTheNewDays) {
   EXPECT_EQ(wider[0].plan.unfinished, 10);
 }
 
+// --- ChooseReports: --type all and --preset -----------------------------------------
+
+std::vector<std::string> TypesOf(const std::vector<ReportSpec>& specs) {
+  std::vector<std::string> out;
+  for (const ReportSpec& s : specs) out.push_back(s.search_type);
+  return out;
+}
+
+ReportChoice Choice(std::vector<std::string> types, std::string preset = "") {
+  ReportChoice c;
+  c.sites = {"sc-domain:example.com"};
+  c.types = std::move(types);
+  c.preset = std::move(preset);
+  return c;
+}
+
+TEST(ChooseReportsTest, TypeAllKeepsOnlyTheTypesThatAcceptTheQueryDimension) {
+  std::vector<ReportSpec> specs;
+  ASSERT_EQ(ChooseReports(Choice({"all"}), &specs), "");  // date,query,page by default
+  EXPECT_EQ(TypesOf(specs), (std::vector<std::string>{"web", "image", "video", "news"}))
+      << "discover and googleNews have no query dimension";
+  ASSERT_EQ(ChooseReports(Choice({"all"}, "by-page"), &specs), "");
+  EXPECT_EQ(TypesOf(specs), AllSearchTypes());
+}
+
+TEST(ChooseReportsTest, TypeAllWithByPropertyDropsTheNewsSurfaces) {
+  ReportChoice c = Choice({"all"}, "by-country");
+  c.aggregation_type = "byProperty";
+  std::vector<ReportSpec> specs;
+  ASSERT_EQ(ChooseReports(c, &specs), "");
+  EXPECT_EQ(TypesOf(specs), (std::vector<std::string>{"web", "image", "video", "news"}));
+}
+
+TEST(ChooseReportsTest, TypeAllThatNoTypeAcceptsSaysWhy) {
+  ReportChoice c = Choice({"all"});
+  c.dimensions = {"date", "hour"};  // needs --data-state hourly_all
+  std::vector<ReportSpec> specs;
+  EXPECT_EQ(ChooseReports(c, &specs),
+            "--type all: no search type accepts this query: the hour dimension needs "
+            "--data-state hourly_all");
+}
+
+TEST(ChooseReportsTest, EverySiteTimesEveryTypeInTheOrderGivenEachOnce) {
+  ReportChoice c = Choice({"image", "web", "image"});
+  c.sites = {"sc-domain:a.com", "https://b.com/"};
+  std::vector<ReportSpec> specs;
+  ASSERT_EQ(ChooseReports(c, &specs), "");
+  ASSERT_EQ(specs.size(), 4u);
+  EXPECT_EQ(specs[0].site + " " + specs[0].search_type, "sc-domain:a.com image");
+  EXPECT_EQ(specs[1].site + " " + specs[1].search_type, "sc-domain:a.com web");
+  EXPECT_EQ(specs[3].site + " " + specs[3].search_type, "https://b.com/ web");
+}
+
+TEST(ChooseReportsTest, PresetsSetTheDimensions) {
+  const std::vector<std::pair<std::string, std::string>> want = {
+      {"by-date", "date"},
+      {"by-country", "date,country"},
+      {"by-device", "date,device"},
+      {"by-page", "date,page"},
+      {"by-query", "date,query"},
+      {"by-query-page", "date,query,page"},
+      {"by-search-appearance", "searchAppearance"}};
+  ASSERT_EQ(Presets().size(), want.size());
+  for (const auto& [preset, dims] : want) {
+    std::vector<ReportSpec> specs;
+    ASSERT_EQ(ChooseReports(Choice({"web"}, preset), &specs), "") << preset;
+    ASSERT_EQ(specs.size(), 1u);
+    EXPECT_EQ(specs[0].DimensionsCsv(), dims) << preset;
+  }
+  std::vector<ReportSpec> specs;
+  EXPECT_NE(ChooseReports(Choice({"web"}, "by-nothing"), &specs), "");
+}
+
+TEST(ChooseReportsTest, AnInvalidExplicitTypeIsRefusedWithTheApisRule) {
+  std::vector<ReportSpec> specs;
+  EXPECT_EQ(ChooseReports(Choice({"discover"}, "by-query"), &specs),
+            "type discover has no query dimension; remove query from --dimensions");
+}
+
+TEST(AppearanceSecondPassTest, OneFilteredReportPerAppearanceFoundSortedAndOnce) {
+  std::vector<ReportSpec> first;
+  ASSERT_EQ(ChooseReports(Choice({"discover"}, "by-search-appearance"), &first), "");
+  ASSERT_EQ(first.size(), 1u);
+  const std::vector<ReportSpec> second =
+      AppearanceSecondPass(first[0], {"VIDEO", "", "AMP_BLUE_LINK", "VIDEO"});
+  ASSERT_EQ(second.size(), 2u);
+  EXPECT_EQ(second[0].filters, (std::vector<std::string>{"searchAppearance:equals:AMP_BLUE_LINK"}));
+  EXPECT_EQ(second[1].filters, (std::vector<std::string>{"searchAppearance:equals:VIDEO"}));
+  for (const ReportSpec& s : second) {
+    EXPECT_EQ(s.site, first[0].site);
+    EXPECT_EQ(s.search_type, "discover");
+    EXPECT_EQ(s.DimensionsCsv(), "date,page");
+    EXPECT_NE(s.Id(), first[0].Id());
+  }
+  EXPECT_TRUE(AppearanceSecondPass(first[0], {}).empty());
+}
+
+TEST(AppearanceSecondPassTest, AnAppearanceTheApiWouldRefuseIsLeftOut) {
+  ReportSpec first;
+  first.site = "sc-domain:example.com";
+  first.dimensions = {"searchAppearance"};
+  first.aggregation_type = "byProperty";  // byProperty refuses the page dimension
+  EXPECT_TRUE(AppearanceSecondPass(first, {"VIDEO"}).empty());
+}
+
 }  // namespace
 }  // namespace batchfetch

@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -502,6 +503,38 @@ TEST_F(ServiceAccountTest, MockgscRefusesForgedOrStaleAssertions) {
   EXPECT_EQ(TokensIssued(), 1);
 }
 
+TEST_F(ServiceAccountTest, ASubjectIsSignedIntoTheJwtAsSubForDomainWideDelegation) {
+  StartMock();
+  const std::string key = WriteKey("key.json", *server_pem_);
+  TokenSourceOptions options;
+  options.credentials = key;
+  options.subject = "analyst@example.com";
+  options.clock = &clock_;
+  std::string error;
+  auto source = MakeTokenSource(options, io_.get_executor(), http_, &error);
+  ASSERT_TRUE(source) << error;
+  EXPECT_EQ(source->Describe(), std::string("service account ") + kEmail +
+                                    " acting as analyst@example.com (" + key + ")");
+  EXPECT_EQ(source->QuotaPrincipal(), "analyst@example.com") << "the API counts the user";
+  Got got = TokenOf(io_, *source);
+  ASSERT_FALSE(got.ec) << got.error;
+  EXPECT_EQ(QueryStatus(got.token), 200);
+  json::object stats = mock_->Stats();
+  EXPECT_EQ(stats.at("jwt_subject_last").as_string(), "analyst@example.com");
+  EXPECT_EQ(stats.at("jwt_subjects").as_object().at("analyst@example.com").as_int64(), 1);
+}
+
+TEST_F(ServiceAccountTest, WithoutASubjectTheJwtHasNoSub) {
+  StartMock();
+  std::string error;
+  auto source = Make(WriteKey("key.json", *server_pem_), &error);
+  ASSERT_TRUE(source) << error;
+  ASSERT_FALSE(TokenOf(io_, *source).ec);
+  json::object stats = mock_->Stats();
+  EXPECT_EQ(stats.at("jwt_subject_last").as_string(), "");
+  EXPECT_EQ(stats.at("jwt_subjects").as_object().at("").as_int64(), 1);
+}
+
 // --- AuthorizedUserTokenSource against mockgsc ----------------------------------------
 
 constexpr char kRefreshToken[] = "1//0g-refresh-s3cr3t";
@@ -638,6 +671,75 @@ TEST(MakeTokenSourceTest, ChoosesByWhatIsGivenAndRefusesTwoAtOnce) {
   EXPECT_EQ(error,
             "GOOGLE_APPLICATION_CREDENTIALS: service-account key /nonexistent/key.json: cannot "
             "be read");
+}
+
+TEST(MakeTokenSourceTest, ASubjectNeedsAServiceAccountKey) {
+  asio::io_context io;
+  HttpClient http(io.get_executor());
+  TempDir dir;
+  const std::string user = dir.File("adc.json");
+  WriteFile(user, R"({"type":"authorized_user","client_id":"c","client_secret":"GOCSPX-x",)"
+                  R"("refresh_token":"1//r","token_uri":"http://127.0.0.1:9/token"})");
+  std::string error;
+  TokenSourceOptions bare;
+  bare.token_cmd = "echo T";
+  bare.subject = "analyst@example.com";
+  EXPECT_EQ(MakeTokenSource(bare, io.get_executor(), http, &error), nullptr);
+  EXPECT_EQ(error,
+            "--subject needs a service-account key (--credentials or "
+            "GOOGLE_APPLICATION_CREDENTIALS)");
+  TokenSourceOptions nothing;
+  nothing.subject = "analyst@example.com";
+  EXPECT_EQ(MakeTokenSource(nothing, io.get_executor(), http, &error), nullptr);
+  EXPECT_NE(error, "");
+  TokenSourceOptions with_user;
+  with_user.credentials = user;
+  with_user.subject = "analyst@example.com";
+  EXPECT_EQ(MakeTokenSource(with_user, io.get_executor(), http, &error), nullptr);
+  EXPECT_EQ(error, "--subject needs a service-account key; --credentials " + user +
+                       " holds user credentials");
+}
+
+TEST(MakeTokenSourceTest, TheGcloudAdcFileIsTheLastFallback) {
+  asio::io_context io;
+  HttpClient http(io.get_executor());
+  TempDir dir;
+  EXPECT_EQ(AdcDefaultPath("/home/u"),
+            "/home/u/.config/gcloud/application_default_credentials.json");
+  EXPECT_EQ(AdcDefaultPath(""), "");
+  const std::string adc = dir.File("adc.json");
+  WriteFile(adc, R"({"type":"authorized_user","client_id":"c","client_secret":"GOCSPX-x",)"
+                 R"("refresh_token":"1//r","quota_project_id":"billing-project"})");
+  std::string error;
+  TokenSourceOptions options;
+  options.adc_path = adc;
+  auto source = MakeTokenSource(options, io.get_executor(), http, &error);
+  ASSERT_TRUE(source) << error;
+  EXPECT_EQ(source->Describe(), "user credentials of client c (" + adc + ")");
+  EXPECT_EQ(source->QuotaProject(), "billing-project");
+  options.env_token = "T";  // anything given explicitly or in the environment wins
+  EXPECT_EQ(MakeTokenSource(options, io.get_executor(), http, &error)->Describe(),
+            "BATCHFETCH_TOKEN");
+  options.env_token.clear();
+  options.env_credentials = "/nonexistent/key.json";
+  EXPECT_EQ(MakeTokenSource(options, io.get_executor(), http, &error), nullptr);
+  EXPECT_NE(error.find("GOOGLE_APPLICATION_CREDENTIALS"), std::string::npos) << error;
+}
+
+TEST(MakeTokenSourceTest, ReadEnvironmentFindsTheAdcFileUnderHomeOnlyWhenItExists) {
+  TempDir dir;
+  const char* old_home = std::getenv("HOME");
+  const std::string saved = old_home ? old_home : "";
+  ::setenv("HOME", dir.path().string().c_str(), 1);
+  TokenSourceOptions absent;
+  absent.ReadEnvironment();
+  EXPECT_EQ(absent.adc_path, "");
+  ASSERT_EQ(std::system(("mkdir -p '" + dir.path().string() + "/.config/gcloud'").c_str()), 0);
+  WriteFile(AdcDefaultPath(dir.path().string()), "{}");
+  TokenSourceOptions present;
+  present.ReadEnvironment();
+  EXPECT_EQ(present.adc_path, AdcDefaultPath(dir.path().string()));
+  if (old_home) ::setenv("HOME", saved.c_str(), 1);
 }
 
 }  // namespace
