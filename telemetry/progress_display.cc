@@ -65,11 +65,13 @@ void ProgressDisplay::Arm() {
 }
 
 void ProgressDisplay::OnRequest(const PageKey&, long, std::string_view, std::chrono::microseconds,
-                                std::chrono::microseconds, int64_t, int64_t budget) {
+                                std::chrono::microseconds, int64_t grants_in_window,
+                                int64_t budget) {
   const Clock::time_point now = Clock::now();
   recent_.push_back(now);
   while (!recent_.empty() && recent_.front() < now - kRateSpan) recent_.pop_front();
   budget_ = budget;
+  window_grants_ = grants_in_window;
 }
 
 void ProgressDisplay::OnCommitted(const PageKey&, int64_t rows, std::chrono::microseconds) {
@@ -85,6 +87,7 @@ void ProgressDisplay::OnGauges(const EngineGauges& gauges) {
   have_gauges_ = true;
   pages_since_gauges_ = rows_since_gauges_ = dead_since_gauges_ = 0;
   if (gauges.budget > 0) budget_ = gauges.budget;
+  window_grants_ = gauges.grants_in_window;
 }
 
 std::string ProgressDisplay::Line(Clock::time_point now) {
@@ -108,19 +111,25 @@ std::string ProgressDisplay::Line(Clock::time_point now) {
   }
   line += " | " + WithThousands(rows) + " rows";
 
-  // Requests per minute over the last minute (or the time since the start, if shorter),
-  // against the budget per minute.
-  const double span = std::clamp(elapsed, 1.0, 60.0);
-  const auto per_minute =
-      static_cast<int64_t>(std::llround(static_cast<double>(recent_.size()) * 60.0 / span));
-  line += " | " + WithThousands(per_minute);
-  // The budget per minute needs the window, which only the gauges know.
+  // Requests in the current quota window against its budget; a rate only once a whole
+  // window has passed (a shorter run's rate is an extrapolation that reads as over budget).
   const double window = gauges_.window_seconds > 0 ? gauges_.window_seconds : 60;
-  if (have_gauges_ && budget_ > 0) {
-    line += "/" + WithThousands(static_cast<int64_t>(
-                      std::llround(static_cast<double>(budget_) * 60.0 / window)));
+  if (budget_ > 0) {
+    line += " | window " + WithThousands(window_grants_) + "/" + WithThousands(budget_);
   }
-  line += " req/min";
+  if (elapsed >= window) {
+    // Requests per minute over the last minute (or the time since the start, if shorter),
+    // against the budget per minute.
+    const double span = std::clamp(elapsed, 1.0, 60.0);
+    const auto per_minute =
+        static_cast<int64_t>(std::llround(static_cast<double>(recent_.size()) * 60.0 / span));
+    line += " | " + WithThousands(per_minute);
+    if (have_gauges_ && budget_ > 0) {
+      line += "/" + WithThousands(static_cast<int64_t>(
+                        std::llround(static_cast<double>(budget_) * 60.0 / window)));
+    }
+    line += " req/min";
+  }
 
   const int64_t left = have_gauges_ ? std::max<int64_t>(0, total - done - dead) : 0;
   if (committed_ > 0 && elapsed > 0 && left > 0) {

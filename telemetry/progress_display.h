@@ -15,10 +15,12 @@
 namespace batchfetch {
 
 // The live one-line progress display of a terminal run:
-//   "412/1,500 pages (27%) | 98,112 rows | 912/960 req/min | ETA 1m05s | dead 0"
+//   "412/1,500 pages (27%) | 98,112 rows | window 23/30 | 912/960 req/min | ETA 1m05s | dead 0"
 // redrawn every period through draw (normally SetStatusLine on stderr); draw("") removes
-// it. Pages known grow as full pages reveal next pages. ETA is the known pages left at the
-// rate this run has committed pages so far.
+// it. Pages known grow as full pages reveal next pages. "window" is the requests granted
+// in the current quota window against its budget; the req/min rate appears only once the
+// run has lasted one window. ETA is the known pages left at the rate this run has
+// committed pages so far.
 //
 // Thread rule: the io thread only.
 class ProgressDisplay final : public RunObserver {
@@ -62,6 +64,8 @@ class ProgressDisplay final : public RunObserver {
   int64_t dead_since_gauges_ = 0;
   int64_t committed_ = 0;                 // pages this run committed (for the ETA)
   int64_t budget_ = 0;                    // grants per window, from the last request
+  int64_t window_grants_ = 0;             // grants in the current window, from the newest
+                                          // request or snapshot
   std::deque<Clock::time_point> recent_;  // request times within the last minute
 };
 

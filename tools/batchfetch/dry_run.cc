@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
 #include <cstdio>
@@ -50,7 +51,10 @@ void CountDryRunDays(std::span<const std::string> days, const std::set<std::stri
 
 RunEstimate EstimateRun(std::span<const DryRunReport> reports, int64_t budget, double window_s) {
   RunEstimate e;
-  for (const DryRunReport& r : reports) e.requests += r.days_to_fetch;
+  for (const DryRunReport& r : reports) {
+    e.requests += static_cast<int64_t>(
+        std::ceil(static_cast<double>(r.days_to_fetch) * std::max(1.0, r.pages_per_day) - 1e-9));
+  }
   e.minutes = static_cast<double>(e.requests) / static_cast<double>(budget) * window_s / 60.0;
   return e;
 }
@@ -81,6 +85,10 @@ int DryRun(const BackfillFlags& flags) {
         r.pages_held = status.progress.done;
         r.pages_unfinished =
             status.progress.pending + status.progress.leased + status.progress.dead;
+        if (status.progress.days_held > 0) {
+          r.pages_per_day =
+              static_cast<double>(r.pages_held) / static_cast<double>(status.progress.days_held);
+        }
       } else if (s.code() != Status::Code::kNotFound) {
         spdlog::error("batchfetch backfill: cannot read --db {}: {}", db, s.ToString());
         return kExitHalted;
@@ -127,8 +135,8 @@ int DryRun(const BackfillFlags& flags) {
   char window[32];
   std::snprintf(window, sizeof window, "%g", flags.qpm_window_s);
   std::printf(
-      "estimate: at least %s requests (one per day to fetch, more for days over --row-limit "
-      "rows), %s minutes at %s requests per %s s window\n",
+      "estimate: %s requests (per day to fetch, the pages a held day took, else 1), %s "
+      "minutes at %s requests per %s s window\n",
       WithThousands(e.requests).c_str(), Minutes(e.minutes).c_str(),
       WithThousands(flags.Budget()).c_str(), window);
   return kExitOk;

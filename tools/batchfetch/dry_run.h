@@ -20,6 +20,7 @@ struct DryRunReport {
   int64_t days_to_fetch = 0;     // of those, not held or held but in the refresh window
   int64_t pages_held = 0;        // pages done for the report, every day
   int64_t pages_unfinished = 0;  // pages planned by an earlier run and not done
+  double pages_per_day = 1;      // pages a held day took (every day held), at least 1
 };
 
 // Counts one report's days: days is the run's range, held the days the database holds
@@ -30,7 +31,7 @@ void CountDryRunDays(std::span<const std::string> days, const std::set<std::stri
 
 // What a run would cost.
 struct RunEstimate {
-  int64_t requests = 0;  // at least: a day takes one request per --row-limit rows
+  int64_t requests = 0;  // days to fetch x the report's pages per day, rounded up
   double minutes = 0;    // at budget requests per window_s (one principal's quota bounds
                          // every report of the run)
 };

@@ -25,7 +25,7 @@ TEST(DryRunTest, DaysToFetchAreTheDaysNotHeldPlusTheHeldDaysInTheRefreshWindow) 
   EXPECT_EQ(r.days_to_fetch, 8) << "2026-01-09 and -10 are fetched again";
 }
 
-TEST(DryRunTest, EstimateIsOneRequestPerDayToFetchAtTheBudget) {
+TEST(DryRunTest, EstimateIsThePagesADayTakesPerDayToFetchAtTheBudget) {
   std::vector<DryRunReport> reports(3);
   reports[0].days_to_fetch = 480;
   reports[1].days_to_fetch = 480;
@@ -36,6 +36,10 @@ TEST(DryRunTest, EstimateIsOneRequestPerDayToFetchAtTheBudget) {
   e = EstimateRun(reports, 24, 6);  // a 6 s test window: 40 windows of 6 s
   EXPECT_DOUBLE_EQ(e.minutes, 4.0);
   EXPECT_EQ(EstimateRun({}, 960, 60).requests, 0);
+  reports[1].pages_per_day = 2.5;  // its held days took 2.5 pages each
+  EXPECT_EQ(EstimateRun(reports, 960, 60).requests, 480 + 1200);
+  reports[1].pages_per_day = 0;  // never below one request a day
+  EXPECT_EQ(EstimateRun(reports, 960, 60).requests, 960);
 }
 
 }  // namespace

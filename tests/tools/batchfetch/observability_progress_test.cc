@@ -108,11 +108,11 @@ TEST(ObservabilityProgressTest, DrawnOnATerminalAndClearedBeforeTheSummary) {
   ASSERT_EQ(run.exit_code, 0) << run.terminal << run.out;
   EXPECT_NE(run.terminal.find(kErase), std::string::npos) << run.terminal;
   EXPECT_NE(run.terminal.find(" pages ("), std::string::npos) << run.terminal;
-  // Requests per minute against the budget per minute, once the engine's gauges arrive.
-  EXPECT_TRUE(std::regex_search(run.terminal, std::regex(R"(\d[\d,]*/[\d,]+ req/min)")))
+  // Requests in the current window against the budget, once the engine's gauges arrive.
+  EXPECT_TRUE(std::regex_search(run.terminal, std::regex(R"( \| window \d+/\d+ \| )")))
       << run.terminal;
   EXPECT_NE(run.terminal.find(" rows | "), std::string::npos) << run.terminal;
-  EXPECT_NE(run.terminal.find(" req/min | ETA "), std::string::npos) << run.terminal;
+  EXPECT_NE(run.terminal.find(" | ETA "), std::string::npos) << run.terminal;
   // The display ends by erasing itself: nothing follows the last erase.
   const std::size_t last = run.terminal.rfind(kErase);
   EXPECT_EQ(run.terminal.find_first_not_of("\r\n", last + sizeof kErase - 1), std::string::npos)
@@ -122,12 +122,37 @@ TEST(ObservabilityProgressTest, DrawnOnATerminalAndClearedBeforeTheSummary) {
   EXPECT_EQ(run.out.find('\033'), std::string::npos);
 }
 
+// A run shorter than one quota window: the line shows the requests granted in the window
+// against its budget and no requests-per-minute rate (which would extrapolate some 50
+// requests in a few seconds to far over the budget of 240 per minute).
+TEST(ObservabilityProgressTest, ARunShorterThanOneWindowShowsTheWindowAndNoRate) {
+  TempDir dir;
+  MockGsc server(
+      {"--latency-ms", "100", "--qpm-window", "60", "--rows-per-day", "300", "--seed", "6"});
+  std::vector<std::string> args = Args(server, dir.File("a.db"), "auto");
+  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--qpm-window") args[i + 1] = "60";
+    if (args[i] == "--to") args[i + 1] = "2025-04-16";  // 16 days: some 50 requests
+  }
+  args.insert(args.end(), {"--qpm", "300", "--qpm-utilization", "0.8"});  // budget 240
+  const auto started = std::chrono::steady_clock::now();
+  PtyRun run = RunOnPty(args, dir.File("out.txt"));
+  ASSERT_EQ(run.exit_code, 0) << run.terminal << run.out;
+  ASSERT_LT(std::chrono::steady_clock::now() - started, seconds(60)) << "not a short run";
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(run.terminal, m, std::regex(R"( \| window (\d+)/240 \| )")))
+      << run.terminal;
+  EXPECT_GE(std::stoi(m[1]), 1);
+  EXPECT_LE(std::stoi(m[1]), 240);
+  EXPECT_EQ(run.terminal.find("req/min"), std::string::npos) << run.terminal;
+}
+
 TEST(ObservabilityProgressTest, NeverDisablesItOnATerminal) {
   TempDir dir;
   MockGsc server({"--latency-ms", "5", "--qpm-window", "6", "--rows-per-day", "300"});
   PtyRun run = RunOnPty(Args(server, dir.File("a.db"), "never"), dir.File("out.txt"));
   ASSERT_EQ(run.exit_code, 0) << run.terminal;
-  EXPECT_EQ(run.terminal.find("req/min"), std::string::npos) << run.terminal;
+  EXPECT_EQ(run.terminal.find(" | window "), std::string::npos) << run.terminal;
   EXPECT_EQ(run.terminal.find(kErase), std::string::npos);
 }
 
@@ -136,13 +161,13 @@ TEST(ObservabilityProgressTest, AbsentWhenStderrIsAFileUnlessForced) {
   MockGsc server({"--latency-ms", "40", "--qpm-window", "6", "--rows-per-day", "300"});
   CommandResult plain = RunCommand(Args(server, dir.File("a.db"), "auto"), seconds(60));
   ASSERT_EQ(plain.exit_code, 0) << plain.err;
-  EXPECT_EQ(plain.err.find("req/min"), std::string::npos) << plain.err;
+  EXPECT_EQ(plain.err.find("window "), std::string::npos) << plain.err;
   EXPECT_EQ(plain.err.find('\033'), std::string::npos);
 
   CommandResult forced = RunCommand(Args(server, dir.File("b.db"), "always"), seconds(60));
   ASSERT_EQ(forced.exit_code, 0) << forced.err;
-  EXPECT_NE(forced.err.find("req/min"), std::string::npos) << forced.err;
-  EXPECT_EQ(forced.out.find("req/min"), std::string::npos) << "never on stdout";
+  EXPECT_NE(forced.err.find(" | window "), std::string::npos) << forced.err;
+  EXPECT_EQ(forced.out.find("| window"), std::string::npos) << "never on stdout";
 }
 
 }  // namespace
