@@ -27,7 +27,7 @@ Parsed Parse(std::vector<std::string> args, const std::string& env_token = "env-
   Parsed p;
   p.code =
       ParseBackfillFlags(static_cast<int>(argv.size()), argv.data(),
-                         CredentialEnv{env_token, env_credentials}, kToday, &p.flags, &p.error);
+                         CredentialEnv{env_token, env_credentials, ""}, kToday, &p.flags, &p.error);
   return p;
 }
 
