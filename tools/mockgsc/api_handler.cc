@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "tools/mockgsc/api_error.h"
+#include "tools/mockgsc/misbehavior.h"
 #include "tools/mockgsc/query_request.h"
 #include "tools/mockgsc/query_response.h"
 #include "tools/mockgsc/row_checksum.h"
@@ -215,6 +216,13 @@ Reply ApiHandler::HandleQuery(const std::string& site, std::string_view authoriz
   lock.unlock();
   // Rendering is the expensive part; it runs without the lock.
   reply.body = RenderQueryResponse(*request, site, generator_, Today());
+  if (const auto mode = ParseMisbehavior(options_.misbehave).value_or(Misbehavior::kNone);
+      mode == Misbehavior::kOversized) {
+    reply.oversized_bytes = options_.oversized_mb << 20;
+    reply.body.clear();
+  } else if (mode != Misbehavior::kNone) {
+    reply.body = Misbehave(mode, reply.body, *request);
+  }
   lock.lock();
   stats_.CountPageServed(PageKey(site, *request));
   return reply;

@@ -30,6 +30,7 @@ struct Reply {
   Fault fault = Fault::kNone;          // Non-none: act out this fault instead of answering.
   std::chrono::microseconds delay{0};  // Wait this long before acting.
   bool query = false;  // A query request: call ApiHandler::Finished() once it is over.
+  int64_t oversized_bytes = 0;  // > 0: stream a 200 of this many bytes of unclosed JSON.
 };
 
 // The HTTP-agnostic core of mockgsc: routes a request and decides its answer, in this

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tools/mockgsc/fault_plan.h"
+#include "tools/mockgsc/misbehavior.h"
 #include "tools/mockgsc/server.h"
 #include "tools/mockgsc/server_options.h"
 
@@ -80,6 +81,14 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--stall-after", options.stall_after,
                  "From this query request on, stall every non-fatal query (0 = never)");
+  app.add_option("--misbehave", options.misbehave,
+                 "Answer every query wrongly: wrong-date|too-many-rows|bad-numbers|oversized")
+      ->check([](const std::string& v) {
+        return mockgsc::ParseMisbehavior(v) ? std::string() : "unknown --misbehave mode " + v;
+      });
+  app.add_option("--oversized-mb", options.oversized_mb,
+                 "Body size of --misbehave oversized (MB, streamed)")
+      ->check(CLI::Range(int64_t{1}, int64_t{4096}));
   app.add_option("--threads", options.threads, "io_context threads")->check(CLI::Range(1, 64));
   app.add_option("--today", today,
                  "YYYY-MM-DD: the date the freshness rule counts from (default: today, UTC); "

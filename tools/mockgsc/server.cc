@@ -7,8 +7,12 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <algorithm>
+#include <array>
 #include <cstdio>
 #include <exception>
+#include <string_view>
+#include <tuple>
 
 namespace mockgsc {
 namespace {
@@ -53,6 +57,33 @@ std::string TruncatedResponse(const std::string& body) {
       std::to_string(body.size()) + "\r\n\r\n";
   out.append(body, 0, body.size() / 2);
   return out;
+}
+
+// Streams a chunked 200 of `bytes` bytes: the start of a query response, then spaces,
+// never closing the JSON. One shared 1 MiB chunk, so N of them at once cost no memory.
+asio::awaitable<void> WriteOversized(beast::tcp_stream& stream, int64_t bytes) {
+  static const std::string kChunk = [] {
+    std::string chunk(std::size_t{1} << 20, ' ');
+    const std::string_view start = "{\"rows\":[";
+    chunk.replace(0, start.size(), start);
+    return chunk;
+  }();
+  std::string head =
+      "HTTP/1.1 200 OK\r\nServer: mockgsc\r\nContent-Type: application/json; "
+      "charset=UTF-8\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+  auto [ec, n] = co_await asio::async_write(stream, asio::buffer(head), kUseTuple);
+  for (int64_t sent = 0; !ec && sent < bytes;) {
+    const std::size_t size =
+        static_cast<std::size_t>(std::min<int64_t>(bytes - sent, kChunk.size()));
+    char size_line[32];
+    const int len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", size);
+    const std::array<asio::const_buffer, 3> parts{
+        asio::buffer(size_line, static_cast<std::size_t>(len)), asio::buffer(kChunk.data(), size),
+        asio::buffer("\r\n", 2)};
+    std::tie(ec, n) = co_await asio::async_write(stream, parts, kUseTuple);
+    sent += static_cast<int64_t>(size);
+  }
+  if (!ec) co_await asio::async_write(stream, asio::buffer("0\r\n\r\n", 5), kUseTuple);
 }
 
 }  // namespace
@@ -130,6 +161,10 @@ asio::awaitable<void> Server::Session(tcp::socket socket) {
       }
       default:
         break;
+    }
+    if (reply.oversized_bytes > 0) {
+      co_await WriteOversized(stream, reply.oversized_bytes);
+      break;
     }
     http::response<http::string_body> response(http::status(reply.status), request.version());
     response.set(http::field::server, "mockgsc");

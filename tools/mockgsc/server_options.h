@@ -41,6 +41,8 @@ struct ServerOptions {
   int64_t stall_after = 0;          // 0 = never; else from this request on every non-fatal
                                     // query stalls (for halt tests).
   int threads = 1;                  // io_context threads.
+  std::string misbehave;            // --misbehave: answer every query wrongly (misbehavior.h).
+  int64_t oversized_mb = 200;       // Body size of --misbehave oversized.
   std::optional<CivilDate> today;   // The freshness rule's "today"; none = the real UTC date.
 };
 
