@@ -1,0 +1,121 @@
+// Issue 14: a server that answers wrongly. Each page it spoils is refused (dead after its
+// attempts, or a halt), never stored; eight oversized answers at once stay inside the
+// process's body budget; a ledger that stops taking commits halts the run.
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/mockgsc_process.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/temp_dir.h"
+#include "tests/tools/batchfetch/backfill_runner.h"
+#include "tests/tools/batchfetch/ledger_reader.h"
+#include "tests/tools/batchfetch/measured_run.h"
+
+namespace batchfetch::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// Fast retries: a refused page is dead after 2 attempts in well under a second.
+const std::vector<std::string> kFastRetries = {"--max-attempts", "2",           "--retry-base",
+                                               "0.01",           "--retry-cap", "0.05"};
+
+struct Spoiled {
+  const char* mode;
+  const char* refusal;  // in the dead page's error
+};
+
+TEST(MisbehavingServerTest, EverySpoiledPageIsRefusedAndNoRowIsStored) {
+  for (const Spoiled& s :
+       {Spoiled{"wrong-date", "dated 2025-01-0"},
+        Spoiled{"too-many-rows", "rows for a rowLimit of 500"}, Spoiled{"bad-numbers", "clicks"}}) {
+    SCOPED_TRACE(s.mode);
+    TempDir dir;
+    MockGsc server(
+        {"--misbehave", s.mode, "--latency-ms", "1", "--qpm-window", "6", "--rows-per-day", "20"});
+    BackfillRunner runner(dir.File("ledger.db"));
+    const auto dates = BackfillRunner::Dates("2025-01-01", 3);
+    const MeasuredRun run = RunMeasured(
+        runner.Args(server, dates.front(), dates.back(), 2, kFastRetries), {}, "", seconds(60));
+    EXPECT_TRUE(run.exit_code == 2 || run.exit_code == 3) << run.exit_code << run.out << run.err;
+    EXPECT_NE(run.err.find(s.refusal), std::string::npos) << run.err;
+    LedgerReader reader(runner.db());
+    EXPECT_EQ(reader.Scalar("SELECT count(*) FROM batches WHERE state = 'done'"), 0);
+    EXPECT_EQ(reader.Scalar("SELECT count(*) FROM search_analytics"), 0);
+    EXPECT_EQ(reader.Scalar("SELECT count(*) FROM days"), 0);
+  }
+}
+
+TEST(MisbehavingServerTest, EightOversizedAnswersAtOnceStayUnder600MB) {
+  TempDir dir;
+  MockGsc server(
+      {"--misbehave", "oversized", "--oversized-mb", "200", "--threads", "4", "--qpm-window", "6"});
+  BackfillRunner runner(dir.File("ledger.db"));
+  const auto dates = BackfillRunner::Dates("2025-01-01", 8);
+  const MeasuredRun run = RunMeasured(
+      runner.Args(server, dates.front(), dates.back(), 8, kFastRetries), {}, "", seconds(150));
+  EXPECT_TRUE(run.exit_code == 2 || run.exit_code == 3) << run.exit_code << run.out << run.err;
+  EXPECT_GE(JsonInt(server.Stats(), "requests"), 8);
+  EXPECT_LT(run.peak_rss_kib, 600 * 1024) << "peak RSS " << run.peak_rss_kib << " KiB";
+  std::printf("8 x 200 MB answers at once: peak RSS %ld KiB\n", run.peak_rss_kib);
+  LedgerReader reader(runner.db());
+  EXPECT_EQ(reader.Scalar("SELECT count(*) FROM batches WHERE state = 'done'"), 0);
+  EXPECT_EQ(reader.Scalar("SELECT count(*) FROM search_analytics"), 0);
+}
+
+TEST(MisbehavingServerTest, ALedgerThatStaysLockedMidRunHaltsInsteadOfRetryingForever) {
+  TempDir dir;
+  MockGsc server({"--latency-ms", "150", "--qpm-window", "6", "--rows-per-day", "20"});
+  BackfillRunner runner(dir.File("ledger.db"));
+  const auto dates = BackfillRunner::Dates("2025-01-01", 40);
+  Subprocess::Options options;
+  options.argv = runner.Args(server, dates.front(), dates.back(), 2);
+  options.stdout_path = dir.File("out.txt");
+  options.stderr_path = dir.File("err.txt");
+  Subprocess backfill(options);
+  // Wait for the first commits, then hold the write lock until the process ends.
+  sqlite3* db = nullptr;
+  for (int i = 0; i < 200; ++i) {
+    std::this_thread::sleep_for(milliseconds(50));
+    if (db == nullptr && sqlite3_open(runner.db().c_str(), &db) != SQLITE_OK) continue;
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt* stmt = nullptr;
+    int64_t done = 0;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM batches WHERE state = 'done'", -1, &stmt,
+                           nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      done = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+    if (done >= 2) break;
+  }
+  ASSERT_NE(db, nullptr);
+  ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
+  const auto locked = std::chrono::steady_clock::now();
+  const std::optional<int> code = backfill.Wait(seconds(120));
+  const auto took = std::chrono::steady_clock::now() - locked;
+  sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  ASSERT_TRUE(code.has_value()) << "still retrying after 120 s of a locked ledger";
+  EXPECT_EQ(*code, 3);
+  std::printf("locked ledger: halted after %.1f s\n", std::chrono::duration<double>(took).count());
+  std::FILE* err = std::fopen(dir.File("err.txt").c_str(), "r");
+  ASSERT_NE(err, nullptr);
+  std::string text;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, err)) > 0;) text.append(buf, n);
+  std::fclose(err);
+  EXPECT_NE(text.find("times in a row"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace batchfetch::testing
