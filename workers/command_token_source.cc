@@ -49,7 +49,18 @@ CommandTokenSource::CommandTokenSource(std::string command, std::chrono::seconds
                                        std::chrono::seconds timeout, const Clock& clock)
     : command_(std::move(command)), lifetime_(lifetime), timeout_(timeout), cache_(clock) {}
 
-std::string CommandTokenSource::Describe() const { return "--token-cmd '" + command_ + "'"; }
+// Names the program only: the command's arguments (or an assignment before it) may hold
+// a secret, and this text reaches logs and halt messages.
+std::string CommandTokenSource::Describe() const {
+  const std::size_t start = command_.find_first_not_of(" \t");
+  if (start == std::string::npos) return "--token-cmd";
+  const std::size_t end = command_.find_first_of(" \t\n", start);
+  const std::string program = command_.substr(start, end == std::string::npos ? end : end - start);
+  if (program.find_first_of("=$`'\"") != std::string::npos) return "--token-cmd";
+  const bool more =
+      end != std::string::npos && command_.find_first_not_of(" \t\n", end) != std::string::npos;
+  return "--token-cmd '" + program + (more ? " ...'" : "'");
+}
 
 boost::asio::awaitable<boost::system::error_code> CommandTokenSource::Token(std::string* token,
                                                                             std::string* error) {
