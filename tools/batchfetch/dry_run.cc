@@ -30,12 +30,6 @@ void AddHeldRange(const std::string& range, std::set<std::string>* held) {
   }
 }
 
-std::string Minutes(double m) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, m < 10 ? "%.1f" : "%.0f", m);
-  return buf;
-}
-
 }  // namespace
 
 void CountDryRunDays(std::span<const std::string> days, const std::set<std::string>& held,
@@ -135,9 +129,9 @@ int DryRun(const BackfillFlags& flags) {
   char window[32];
   std::snprintf(window, sizeof window, "%g", flags.qpm_window_s);
   std::printf(
-      "estimate: %s requests (per day to fetch, the pages a held day took, else 1), %s "
-      "minutes at %s requests per %s s window\n",
-      WithThousands(e.requests).c_str(), Minutes(e.minutes).c_str(),
+      "estimate: %s requests (a day to fetch takes the pages a held day took, else 1), "
+      "about %s at %s requests per %s s window\n",
+      WithThousands(e.requests).c_str(), ShortDuration(e.minutes * 60).c_str(),
       WithThousands(flags.Budget()).c_str(), window);
   return kExitOk;
 }
