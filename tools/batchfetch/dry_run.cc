@@ -112,9 +112,9 @@ int DryRun(const BackfillFlags& flags) {
     }
     o["reports"] = std::move(list);
     o["estimated_requests"] = e.requests;
-    o["estimated_minutes"] = std::round(e.minutes * 10) / 10;
+    o["estimated_seconds"] = static_cast<int64_t>(std::llround(e.minutes * 60));
     o["budget"] = flags.Budget();
-    o["window_s"] = flags.qpm_window_s;
+    o["window_ms"] = static_cast<int64_t>(std::llround(flags.qpm_window_s * 1000));
     std::printf("%s\n", boost::json::serialize(o).c_str());
     return kExitOk;
   }
@@ -130,8 +130,9 @@ int DryRun(const BackfillFlags& flags) {
   std::snprintf(window, sizeof window, "%g", flags.qpm_window_s);
   std::printf(
       "estimate: %s requests (a day to fetch takes the pages a held day took, else 1), "
-      "about %s at %s requests per %s s window\n",
-      WithThousands(e.requests).c_str(), ShortDuration(e.minutes * 60).c_str(),
+      "%s%s at %s requests per %s s window\n",
+      WithThousands(e.requests).c_str(), e.minutes * 60 < 1 ? "" : "about ",
+      e.minutes * 60 < 1 ? "under 1s" : ShortDuration(e.minutes * 60).c_str(),
       WithThousands(flags.Budget()).c_str(), window);
   return kExitOk;
 }

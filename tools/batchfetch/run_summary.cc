@@ -98,17 +98,18 @@ std::string SummaryJson(const RunSummary& s, const SummaryContext& c) {
   o["pages"] = s.pages;
   o["rows"] = s.rows;
   o["requests"] = s.requests;
-  o["elapsed_s"] = std::round(Seconds(s) * 1000) / 1000;
+  o["elapsed_ms"] = static_cast<int64_t>(std::llround(Seconds(s) * 1000));
   o["requests_per_minute"] = PerMinute(s);
   o["peak_window_requests"] = s.peak_window_grants;
   o["budget"] = c.budget;
-  o["window_s"] = c.window_s;
+  o["window_ms"] = static_cast<int64_t>(std::llround(c.window_s * 1000));
   o["retries"] = s.retries;
   o["quota_errors"] = s.quota_errors;
   o["dead_pages"] = s.progress.dead;
-  o["latency_ms"] = {{"p50", Percentile(s.latency_ms, 0.5)},
-                     {"p95", Percentile(s.latency_ms, 0.95)},
-                     {"p99", Percentile(s.latency_ms, 0.99)}};
+  auto ms = [&](double p) {
+    return static_cast<int64_t>(std::llround(Percentile(s.latency_ms, p)));
+  };
+  o["latency_ms"] = {{"p50", ms(0.5)}, {"p95", ms(0.95)}, {"p99", ms(0.99)}};
   o["pages_done"] = s.progress.done;
   o["pages_total"] = s.progress.total();
   o["reports"] = c.reports;

@@ -26,8 +26,8 @@ struct SummaryContext {
 std::string SummaryText(const RunSummary& summary, const SummaryContext& context);
 
 // The same figures as one JSON object on one line (--json): outcome, exit_code, pages,
-// rows, requests, elapsed_s, requests_per_minute, peak_window_requests, budget,
-// window_s, retries, quota_errors, dead_pages, latency_ms {p50,p95,p99}, pages_done,
+// rows, requests, elapsed_ms, requests_per_minute, peak_window_requests, budget,
+// window_ms, retries, quota_errors, dead_pages, latency_ms {p50,p95,p99}, pages_done,
 // pages_total, reports, mailbox_peak, halt_reason (when halted), resume (bool).
 std::string SummaryJson(const RunSummary& summary, const SummaryContext& context);
 

@@ -72,7 +72,9 @@ TEST(RunSummaryTest, JsonHasTheSameFiguresOnOneLine) {
   EXPECT_EQ(o.at("budget").as_int64(), 960);
   EXPECT_EQ(o.at("reports").as_int64(), 3);
   EXPECT_EQ(o.at("mailbox_peak").as_int64(), 7);
-  EXPECT_EQ(o.at("latency_ms").at("p99").as_double(), 30);
+  EXPECT_EQ(o.at("latency_ms").at("p99").as_int64(), 30);
+  EXPECT_EQ(o.at("elapsed_ms").as_int64(), 2000);
+  EXPECT_EQ(o.at("window_ms").as_int64(), 60000);
   EXPECT_TRUE(o.at("resume").as_bool());
 }
 
