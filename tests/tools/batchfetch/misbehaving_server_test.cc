@@ -1,14 +1,16 @@
 // Issue 14: a server that answers wrongly. Each page it spoils is refused (dead after its
 // attempts, or a halt), never stored; eight oversized answers at once stay inside the
-// process's body budget; a ledger that stops taking commits halts the run.
+// process's body budget; a ledger that turns read-only mid-run halts the run.
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "tests/support/mockgsc_process.h"
@@ -71,7 +73,26 @@ TEST(MisbehavingServerTest, EightOversizedAnswersAtOnceStayUnder600MB) {
   EXPECT_EQ(reader.Scalar("SELECT count(*) FROM search_analytics"), 0);
 }
 
-TEST(MisbehavingServerTest, ALedgerThatStaysLockedMidRunHaltsInsteadOfRetryingForever) {
+// Makes the ledger's files immutable (chattr +i: even root's open descriptors can no
+// longer write them) until destroyed.
+class ImmutableFiles {
+ public:
+  explicit ImmutableFiles(std::vector<std::string> paths) : paths_(std::move(paths)) {
+    for (const std::string& p : paths_) {
+      ok_ = RunCommand({"chattr", "+i", p}, seconds(10)).exit_code == 0 && ok_;
+    }
+  }
+  ~ImmutableFiles() {
+    for (const std::string& p : paths_) RunCommand({"chattr", "-i", p}, seconds(10));
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  std::vector<std::string> paths_;
+  bool ok_ = true;
+};
+
+TEST(MisbehavingServerTest, ALedgerThatTurnsReadOnlyMidRunHaltsInsteadOfRetryingForever) {
   TempDir dir;
   MockGsc server({"--latency-ms", "150", "--qpm-window", "6", "--rows-per-day", "20"});
   BackfillRunner runner(dir.File("ledger.db"));
@@ -81,33 +102,33 @@ TEST(MisbehavingServerTest, ALedgerThatStaysLockedMidRunHaltsInsteadOfRetryingFo
   options.stdout_path = dir.File("out.txt");
   options.stderr_path = dir.File("err.txt");
   Subprocess backfill(options);
-  // Wait for the first commits, then hold the write lock until the process ends.
-  sqlite3* db = nullptr;
+  // Wait for the first commits, then make the ledger read-only under the running process.
   for (int i = 0; i < 200; ++i) {
     std::this_thread::sleep_for(milliseconds(50));
-    if (db == nullptr && sqlite3_open(runner.db().c_str(), &db) != SQLITE_OK) continue;
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt* stmt = nullptr;
+    sqlite3* db = nullptr;
     int64_t done = 0;
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM batches WHERE state = 'done'", -1, &stmt,
-                           nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW) {
-      done = sqlite3_column_int64(stmt, 0);
+    if (sqlite3_open_v2(runner.db().c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+      sqlite3_stmt* stmt = nullptr;
+      if (sqlite3_prepare_v2(db, "SELECT count(*) FROM batches WHERE state = 'done'", -1, &stmt,
+                             nullptr) == SQLITE_OK &&
+          sqlite3_step(stmt) == SQLITE_ROW) {
+        done = sqlite3_column_int64(stmt, 0);
+      }
+      sqlite3_finalize(stmt);
     }
-    sqlite3_finalize(stmt);
+    sqlite3_close(db);
     if (done >= 2) break;
   }
-  ASSERT_NE(db, nullptr);
-  ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK)
-      << sqlite3_errmsg(db);
-  const auto locked = std::chrono::steady_clock::now();
-  const std::optional<int> code = backfill.Wait(seconds(120));
-  const auto took = std::chrono::steady_clock::now() - locked;
-  sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-  sqlite3_close(db);
-  ASSERT_TRUE(code.has_value()) << "still retrying after 120 s of a locked ledger";
+  ImmutableFiles read_only({runner.db(), runner.db() + "-wal"});
+  ASSERT_TRUE(read_only.ok()) << "chattr +i must work here (root, ext4)";
+  const auto frozen = std::chrono::steady_clock::now();
+  const std::optional<int> code = backfill.Wait(seconds(60));
+  const auto took = std::chrono::steady_clock::now() - frozen;
+  ASSERT_TRUE(code.has_value()) << "still retrying after 60 s of a read-only ledger";
   EXPECT_EQ(*code, 3);
-  std::printf("locked ledger: halted after %.1f s\n", std::chrono::duration<double>(took).count());
+  EXPECT_LT(took, seconds(30));
+  std::printf("read-only ledger: halted after %.1f s\n",
+              std::chrono::duration<double>(took).count());
   std::FILE* err = std::fopen(dir.File("err.txt").c_str(), "r");
   ASSERT_NE(err, nullptr);
   std::string text;
