@@ -74,8 +74,10 @@ std::string SummaryText(const RunSummary& s, const SummaryContext& c) {
   std::string text = std::string("batchfetch: ") + OutcomeWord(s.outcome) + ": " + N(s.pages) +
                      " pages, " + N(s.rows) + " rows in " + secs + " s; " + N(s.requests) +
                      " requests\n";
-  text += "  requests  " + N(PerMinute(s)) + "/min; peak " + N(s.peak_window_grants) + " in one " +
-          window + " s window (budget " + N(c.budget) + ")\n";
+  // No rate for a run shorter than one window: it would extrapolate a burst.
+  text += "  requests  " + (Seconds(s) >= c.window_s ? N(PerMinute(s)) + "/min; " : "") + "peak " +
+          N(s.peak_window_grants) + " in one " + window + " s window (budget " + N(c.budget) +
+          ")\n";
   text += "  errors    retries " + N(s.retries) + ", quota errors " + N(s.quota_errors) +
           ", dead pages " + N(s.progress.dead) + "\n";
   text += "  latency   p50 " + ms(0.5) + " ms, p95 " + ms(0.95) + " ms, p99 " + ms(0.99) + " ms\n";

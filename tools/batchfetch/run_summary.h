@@ -22,7 +22,8 @@ struct SummaryContext {
 //     errors    retries 1, quota errors 0, dead pages 0
 //     latency   p50 10 ms, p95 30 ms, p99 30 ms
 //     progress  12/12 pages done in 3 reports
-// and a last line "run the same command again to resume" when stopped or halted.
+// and a last line "run the same command again to resume" when stopped or halted. The
+// requests/min rate is left out of a run shorter than one window.
 std::string SummaryText(const RunSummary& summary, const SummaryContext& context);
 
 // The same figures as one JSON object on one line (--json): outcome, exit_code, pages,

@@ -29,7 +29,7 @@ TEST(RunSummaryTest, AFewLinesWithCountsReportsAndTheBudget) {
   RunSummary big = Finished(RunSummary::Outcome::kDone);
   big.rows = 1234567;
   big.requests = 4321;
-  const std::string text = SummaryText(big, kThreeReports);
+  const std::string text = SummaryText(big, {3, 960, 1});
   EXPECT_EQ(text.rfind("batchfetch: done: 12 pages, 1,234,567 rows in 2.0 s; 4,321 requests\n", 0),
             0u)
       << text;
@@ -38,6 +38,8 @@ TEST(RunSummaryTest, AFewLinesWithCountsReportsAndTheBudget) {
   EXPECT_NE(text.find("budget 960"), std::string::npos) << text;
   EXPECT_NE(text.find("retries 1,"), std::string::npos) << text;
   EXPECT_NE(text.find("129,630/min"), std::string::npos) << text;  // 4,321 in 2 s
+  // A run shorter than one window has no rate (it would extrapolate a burst).
+  EXPECT_EQ(SummaryText(big, kThreeReports).find("/min"), std::string::npos);
   EXPECT_NE(text.find("12/12 pages done in 3 reports"), std::string::npos) << text;
   EXPECT_EQ(text.find("resume"), std::string::npos) << text;
   for (const char* internal : {"mailbox", "ledger", "lease", "coordinator"}) {
