@@ -219,15 +219,15 @@ TEST(BackfillFlagsTest, TokenOnTheCommandLineWarnsAndEnvTokenDoesNot) {
 }
 
 TEST(BackfillFlagsTest, RangeOlderThanSixteenMonthsWarnsButIsAccepted) {
-  Parsed p = Parse({"--site", "s", "--from", "2025-01-01", "--to", "2025-01-31"});
+  Parsed p = Parse({"--site", "sc-domain:s.com", "--from", "2025-01-01", "--to", "2025-01-31"});
   ASSERT_FALSE(p.code) << p.error;
   ASSERT_EQ(p.flags.warnings.size(), 1u);
   EXPECT_NE(p.flags.warnings[0].find("16 months"), std::string::npos);
 }
 
 TEST(BackfillFlagsTest, AllowOldDatesAcceptsARangeBeyondTwiceTheRetention) {
-  Parsed p =
-      Parse({"--site", "s", "--from", "2023-01-01", "--to", "2023-01-31", "--allow-old-dates"});
+  Parsed p = Parse({"--site", "sc-domain:s.com", "--from", "2023-01-01", "--to", "2023-01-31",
+                    "--allow-old-dates"});
   ASSERT_FALSE(p.code) << p.error;
   EXPECT_EQ(p.flags.warnings.size(), 1u);
   Parsed huge =
@@ -273,6 +273,39 @@ TEST(BackfillFlagsTest, LoopbackHttpIsAllowedForTestServers) {
     Parsed p = Parse(anonymous, "");
     EXPECT_FALSE(p.code) << base << ": a loopback test server needs no credential: " << p.error;
   }
+}
+
+TEST(BackfillFlagsTest, ASiteOfNeitherPropertyFormIsWarnedAboutNotRefused) {
+  Parsed p = Parse({"--site", "example.com", "--site", "https://www.example.org", "--site",
+                    "sc-domain:example.net", "--from", "2026-01-01", "--to", "2026-01-31"});
+  ASSERT_FALSE(p.code) << p.error;
+  ASSERT_EQ(p.flags.warnings.size(), 2u);
+  EXPECT_NE(p.flags.warnings[0].find("write sc-domain:example.com or https://example.com/"),
+            std::string::npos)
+      << p.flags.warnings[0];
+  EXPECT_NE(p.flags.warnings[1].find("write https://www.example.org/"), std::string::npos)
+      << p.flags.warnings[1];
+}
+
+TEST(BackfillFlagsTest, TypeAllAndPresetsExpandIntoReports) {
+  Parsed p = Parse({"--site", "sc-domain:example.com", "--type", "all", "--preset", "by-device",
+                    "--from", "2026-01-01", "--to", "2026-01-31"});
+  ASSERT_FALSE(p.code) << p.error;
+  ASSERT_EQ(p.flags.job.reports.size(), 6u);
+  EXPECT_EQ(p.flags.job.reports[5]->spec.search_type, "googleNews");
+  EXPECT_EQ(p.flags.job.reports[5]->spec.DimensionsCsv(), "date,device");
+  EXPECT_FALSE(p.flags.appearance_second_pass);
+
+  Parsed both = Parse({"--site", "sc-domain:example.com", "--preset", "by-page", "--dimensions",
+                       "date", "--from", "2026-01-01", "--to", "2026-01-31"});
+  ASSERT_TRUE(both.code.has_value());
+  EXPECT_EQ(both.error, "give --preset or --dimensions, not both (--preset by-page sets them)");
+
+  Parsed appearance = Parse({"--site", "sc-domain:example.com", "--preset", "by-search-appearance",
+                             "--from", "2026-01-01", "--to", "2026-01-31"});
+  ASSERT_FALSE(appearance.code) << appearance.error;
+  EXPECT_TRUE(appearance.flags.appearance_second_pass);
+  EXPECT_EQ(appearance.flags.job.reports[0]->spec.DimensionsCsv(), "searchAppearance");
 }
 
 }  // namespace
