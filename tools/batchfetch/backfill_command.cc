@@ -64,7 +64,7 @@ int BackfillCommand(int argc, char** argv) {
   BackfillFlags flags;
   std::string error;
   if (auto code = ParseBackfillFlags(argc, argv, env, ApiDay(WallClock::now()), &flags, &error)) {
-    if (*code != 0) PrintUsageError(WantsJsonLogs(argc, argv), error);
+    if (*code != 0) PrintUsageError(WantsJsonLogs(argc, argv) || flags.log_format == "json", error);
     return *code;
   }
   if (flags.run.worker_id.empty()) flags.run.worker_id = DefaultWorkerId();

@@ -429,6 +429,7 @@ std::optional<int> ParseBackfillFlags(int argc, char** argv, const CredentialEnv
     *error = e.what();
     if (error->rfind(": ", 0) == 0) error->erase(0, 2);  // a hidden option's error
     std::replace(error->begin(), error->end(), '\n', ' ');
+    out->log_format = f.log_format;  // as far as it was read: the error's format
     return 1;
   }
   bool token_in_argv = false;
@@ -442,6 +443,7 @@ std::optional<int> ParseBackfillFlags(int argc, char** argv, const CredentialEnv
         CheckCredentials(env, token_in_argv, &f), FinishRunOptions(raw, &f)}) {
     if (!problem.empty()) {
       *error = problem;
+      out->log_format = f.log_format;
       return 1;
     }
   }

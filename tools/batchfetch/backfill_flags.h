@@ -39,8 +39,8 @@ struct BackfillFlags {
   bool dry_run = false;                  // --dry-run: print the plan, write and send nothing
   bool json = false;                     // --json: the end-of-run summary as one JSON object
   std::vector<std::string> warnings;     // legal but suspicious input, to log once
-  bool appearance_second_pass = false;  // --preset by-search-appearance: after the first
-                                        // pass, one report per appearance found
+  bool appearance_second_pass = false;   // --preset by-search-appearance: after the first
+                                         // pass, one report per appearance found
 
   // floor(qpm x utilization), at least 1.
   long Budget() const;
@@ -63,7 +63,8 @@ std::string FlagEnvName(std::string_view flag_name);
 // FlagEnvName variable and from a --config TOML file (`max-concurrency = 4`); a flag on
 // the command line wins over the environment, which wins over the file, which wins over
 // the default. Returns nullopt to go on, or the
-// exit code to return at once: 0 after --help, 1 with a one-line *error for bad input.
+// exit code to return at once: 0 after --help, 1 with a one-line *error for bad input
+// (then out->log_format alone is set, as far as it was read, to print the error in).
 // api_today is ApiDay(now), the API's day (--today overrides it).
 std::optional<int> ParseBackfillFlags(int argc, char** argv, const CredentialEnv& env,
                                       const std::string& api_today, BackfillFlags* out,

@@ -185,13 +185,19 @@ TEST(BackfillOperatingTest, JsonLogsAreJsonOnEveryStderrLineAndJsonPrintsOneObje
   EXPECT_EQ(JsonInt(out[0], "rows"), LedgerReader(runner.db()).TotalRows());
   EXPECT_EQ(JsonInt(out[0], "requests"), JsonInt(server.Stats(), "requests"));
 
-  // Usage errors, with the format from the flag or from the environment.
+  // Usage errors, with the format from the flag, the environment or a config file.
+  const std::string json_config = dir.File("json.toml");
+  std::ofstream(json_config) << "log-format = \"json\"\nquota-cooldown = -1\n";
+  const std::string json_config2 = dir.File("json2.toml");
+  std::ofstream(json_config2) << "log-format = \"json\"\nmetrics-hold = 5\n";
   for (const auto& [args, env] : std::vector<
            std::pair<std::vector<std::string>, std::vector<std::pair<std::string, std::string>>>>{
            {{"--log-format", "json", "--qpm", "0"}, {}},
            {{"--qpm", "0"}, {{"BATCHFETCH_LOG_FORMAT", "json"}}},
            {{"--log-format", "json", "--config", dir.File("missing.toml")}, {}},
-           {{"--log-format", "json", "--no-such-flag"}, {}}}) {
+           {{"--log-format", "json", "--no-such-flag"}, {}},
+           {{"--config", json_config}, {}},
+           {{"--config", json_config2}, {}}}) {
     std::vector<std::string> argv = runner.Args(server, "2025-06-01", "2025-06-04", 2);
     argv.insert(argv.end(), args.begin(), args.end());
     CommandResult bad = RunCommand(argv, seconds(30), env);
