@@ -29,7 +29,7 @@ struct Reply {
   std::vector<std::pair<std::string, std::string>> headers;  // Extra headers.
   Fault fault = Fault::kNone;          // Non-none: act out this fault instead of answering.
   std::chrono::microseconds delay{0};  // Wait this long before acting.
-  bool query = false;  // A query request: call ApiHandler::Finished() once it is over.
+  bool query = false;           // A query request: call ApiHandler::Finished() once it is over.
   int64_t oversized_bytes = 0;  // > 0: stream a 200 of this many bytes of unclosed JSON.
 };
 
@@ -91,7 +91,7 @@ class ApiHandler {
   std::vector<int64_t> arrivals_ms_;  // Query arrival times since start, for /__log.
   std::deque<std::string> recent_;    // The last 64 query requests as JSON, for /__requests.
   std::map<std::string, int64_t> user_projects_;  // API requests by x-goog-user-project.
-  int64_t api_requests_without_project_ = 0;     // API requests without that header.
+  int64_t api_requests_without_project_ = 0;      // API requests without that header.
   int64_t sites_requests_ = 0;                    // GET /webmasters/v3/sites.
   std::string last_subject_;                      // "sub" of the last JWT accepted, or "".
   std::map<std::string, int64_t> subjects_;       // Tokens issued by JWT "sub" ("" = none).

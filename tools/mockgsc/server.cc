@@ -1,5 +1,7 @@
 #include "tools/mockgsc/server.h"
 
+#include <algorithm>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -7,8 +9,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <algorithm>
-#include <array>
 #include <cstdio>
 #include <exception>
 #include <string_view>
@@ -134,10 +134,9 @@ asio::awaitable<void> Server::Session(tcp::socket socket) {
     if (read_ec) break;
     stream.expires_never();
     const auto& request = parser.get();
-    Reply reply = handler_.Handle(request.method_string(), request.target(),
-                                  request[http::field::authorization], request.body(),
-                                  request[http::field::content_type],
-                                  request["x-goog-user-project"]);
+    Reply reply = handler_.Handle(
+        request.method_string(), request.target(), request[http::field::authorization],
+        request.body(), request[http::field::content_type], request["x-goog-user-project"]);
     FinishGuard guard(handler_, reply.query);
     if (reply.delay.count() > 0) {
       timer.expires_after(reply.delay);
