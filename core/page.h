@@ -31,6 +31,7 @@ struct PageKey {
   int64_t start_row = 0;
 
   friend bool operator==(const PageKey&, const PageKey&) = default;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>.
   friend auto operator<=>(const PageKey&, const PageKey&) = default;
 };
 

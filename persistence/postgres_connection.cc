@@ -279,7 +279,7 @@ Status PgConnection::Transaction(const std::function<Status()>& body) {
       }
       return status;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(attempt * 5 + jitter() % 10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(int64_t{attempt} * 5 + jitter() % 10));
   }
 }
 

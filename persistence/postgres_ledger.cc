@@ -221,6 +221,7 @@ Status PostgresLedger::PlanDays(const std::string& report_id, std::span<const st
       status = conn_->Run("refresh_reset_first_pages", reset, &reset_days);
       if (!status.ok()) return status;
       std::vector<std::string> mine;
+      mine.reserve(static_cast<std::size_t>(reset_days.rows()));
       for (int i = 0; i < reset_days.rows(); ++i) mine.push_back(reset_days.Text(i, 0));
       out->refreshed = static_cast<int64_t>(mine.size());
       out->unfinished += static_cast<int64_t>(refreshed.size() - mine.size());

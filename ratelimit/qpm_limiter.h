@@ -27,7 +27,7 @@ class QpmLimiter final : public RateLimiter {
   QpmLimiter(boost::asio::any_io_executor ex, int64_t budget, Duration window,
              const Clock& clock = SteadyClock::Instance());
   // Waiters still queued complete with operation_aborted.
-  ~QpmLimiter();
+  ~QpmLimiter() override;
 
   QpmLimiter(const QpmLimiter&) = delete;
   QpmLimiter& operator=(const QpmLimiter&) = delete;

@@ -190,6 +190,7 @@ Classification ClassifyOrThrow(const HttpResponse& response, WallTime now) {
   c.reason = HttpReason(status, response.body, api);
   if (!api.reasons.empty()) c.api_reason = OneLine(api.reasons.front(), /*ascii_only=*/true);
   c.api_status = OneLine(api.status, /*ascii_only=*/true);
+  // NOLINTNEXTLINE(bugprone-branch-clone): the order of the branches is the precedence.
   if (status == 429) {
     c.kind = ErrorKind::kQuota;
   } else if (status == 401) {

@@ -70,7 +70,14 @@ class HttpClient::Impl : public std::enable_shared_from_this<Impl> {
     curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, options_.max_connections);
   }
 
-  ~Impl() { Shutdown(); }
+  // A destructor must not throw: what Shutdown could throw (bad_alloc, a mutex's
+  // system_error) leaves nothing that a caller could undo.
+  ~Impl() {
+    try {
+      Shutdown();
+    } catch (...) {
+    }
+  }
 
   const boost::asio::any_io_executor& executor() const { return ex_; }
   std::size_t active() const { return transfers_.size(); }
@@ -218,7 +225,7 @@ class HttpClient::Impl : public std::enable_shared_from_this<Impl> {
     const bool need_write = (watch.wanted & CURL_POLL_OUT) && !watch.writing;
     if (!need_read && !need_write) return;
     pollfd probe{fd, static_cast<short>((need_read ? POLLIN : 0) | (need_write ? POLLOUT : 0)), 0};
-    const short ready = ::poll(&probe, 1, 0) > 0 ? probe.revents : 0;
+    const short ready = ::poll(&probe, 1, 0) > 0 ? probe.revents : short{0};
     constexpr short kFailed = POLLERR | POLLHUP | POLLNVAL;
     if (need_read) Watch(fd, watch, CURL_POLL_IN, ready & (POLLIN | kFailed));
     if (need_write) Watch(fd, watch, CURL_POLL_OUT, ready & (POLLOUT | kFailed));
@@ -352,7 +359,10 @@ HttpClient::HttpClient(boost::asio::any_io_executor ex, HttpClientOptions option
 
 HttpClient::~HttpClient() {
   // Handlers only ever lock weak_ptrs briefly, so this is normally the last reference.
-  impl_->Shutdown();
+  try {
+    impl_->Shutdown();
+  } catch (...) {  // see ~Impl
+  }
 }
 
 void HttpClient::Start(HttpRequest request,

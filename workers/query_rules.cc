@@ -147,7 +147,8 @@ std::optional<std::string> ValidateQuery(const QueryShape& q) {
     if (!OneOf(kDimensions, d)) {
       return "dimension " + Quote(d) + " is not one of " + List(kDimensions);
     }
-    if (std::find(q.dimensions.begin(), q.dimensions.begin() + i, d) != q.dimensions.begin() + i) {
+    const auto seen_end = q.dimensions.begin() + static_cast<std::ptrdiff_t>(i);
+    if (std::find(q.dimensions.begin(), seen_end, d) != seen_end) {
       return "dimension " + Quote(d) + " is listed twice; name each dimension once";
     }
   }

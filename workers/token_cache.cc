@@ -56,7 +56,10 @@ asio::awaitable<boost::system::error_code> TokenCache::Get(const Fetch& fetch, s
       ~Release() {
         if (cache->flight_.get() == flight) cache->flight_.reset();
         flight->finished = true;
-        flight->done.cancel();
+        try {
+          flight->done.cancel();  // a timer's cancel throws only on a broken reactor
+        } catch (...) {
+        }
       }
     };
     Fetched fetched;

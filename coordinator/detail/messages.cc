@@ -49,6 +49,7 @@ LedgerTask ProgressTask(std::vector<std::string> report_ids, bool for_gauges) {
 
 std::vector<PlanReport> PlanReportsOf(const std::vector<ReportRun>& runs) {
   std::vector<PlanReport> out;
+  out.reserve(runs.size());
   for (const ReportRun& r : runs) out.push_back({r.report->id, r.report->spec.site});
   return out;
 }

@@ -118,7 +118,7 @@ void AppendJsonRow(std::string* out, const std::vector<Column>& columns, const R
 class Output {
  public:
   // Writes the buffer once it holds this much.
-  static constexpr std::size_t kFlushAt = 256 * 1024;
+  static constexpr std::size_t kFlushAt = std::size_t{256} * 1024;
 
   std::string* buffer() { return &buffer_; }
   Status MaybeFlush() { return buffer_.size() >= kFlushAt ? Flush() : Status::Ok(); }

@@ -27,7 +27,8 @@ Fault FaultPlan::Draw() {
   if (options_.error_rate <= 0) return Fault::kNone;
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   if (unit(rng_) >= options_.error_rate) return Fault::kNone;
-  std::uniform_int_distribution<int> kind(int(Fault::kInternalError), int(Fault::kStall));
+  std::uniform_int_distribution<int> kind{static_cast<int>(Fault::kInternalError),
+                                          static_cast<int>(Fault::kStall)};
   return Fault(kind(rng_));
 }
 

@@ -29,7 +29,7 @@ void RaiseFileLimit() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   mockgsc::ServerOptions options;
   std::vector<std::string> fail_pages;
   std::string today;
@@ -140,4 +140,13 @@ int main(int argc, char** argv) {
   io.run();
   for (auto& t : threads) t.join();
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mockgsc: %s\n", e.what());
+    return 1;
+  }
 }

@@ -29,7 +29,7 @@ namespace {
 
 namespace asio = boost::asio;
 
-constexpr size_t kMaxCapture = 64 * 1024;
+constexpr size_t kMaxCapture = size_t{64} * 1024;
 
 // The pipe that tells the reader thread to kill the command. Shared by the thread and
 // the cancellation handler, whichever lets go last closes it.
