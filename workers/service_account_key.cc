@@ -1,10 +1,8 @@
 #include "workers/service_account_key.h"
 
-#include <boost/json.hpp>
-#include <boost/url/parse.hpp>
-#include <fstream>
-#include <sstream>
+#include <boost/json/object.hpp>
 
+#include "workers/detail/credentials_file.h"
 #include "workers/jwt.h"
 
 namespace batchfetch {
@@ -12,45 +10,15 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr size_t kMaxKeyFileBytes = 1 << 20;
-constexpr char kDefaultTokenUri[] = "https://oauth2.googleapis.com/token";
-
-// The string member `name` of obj, or "" when absent or not a string.
-std::string StringField(const json::object& obj, std::string_view name) {
-  const json::value* v = obj.if_contains(name);
-  return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-bool IsLoopbackHost(std::string_view host) {
-  return host == "127.0.0.1" || host == "localhost" || host == "[::1]" || host == "::1";
-}
-
 }  // namespace
 
 std::optional<ServiceAccountKey> ServiceAccountKey::Load(const std::string& path,
                                                          std::string* error) {
   const std::string where = "service-account key " + path;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *error = where + ": cannot be read";
-    return std::nullopt;
-  }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
-  if (text.size() > kMaxKeyFileBytes) {
-    *error = where + ": too large to be a key file";
-    return std::nullopt;
-  }
-  boost::system::error_code ec;
-  json::value doc = json::parse(text, ec);
-  if (ec || !doc.is_object()) {
-    // Boost.JSON's messages name the fault, never the text, so the key cannot leak.
-    *error = where + ": not a JSON object" + (ec ? " (" + ec.message() + ")" : "");
-    return std::nullopt;
-  }
-  const json::object& obj = doc.get_object();
-  const std::string type = StringField(obj, "type");
+  const std::optional<json::object> doc = detail::ReadCredentialsFile(path, where, error);
+  if (!doc) return std::nullopt;
+  const json::object& obj = *doc;
+  const std::string type = detail::StringField(obj, "type");
   if (type != "service_account") {
     *error = where + ": \"type\" is \"" + type.substr(0, 40) +
              "\", expected \"service_account\" or \"authorized_user\" (external-account "
@@ -59,11 +27,11 @@ std::optional<ServiceAccountKey> ServiceAccountKey::Load(const std::string& path
   }
   ServiceAccountKey key;
   key.path = path;
-  key.client_email = StringField(obj, "client_email");
-  key.private_key = StringField(obj, "private_key");
-  key.private_key_id = StringField(obj, "private_key_id");
-  key.token_uri = StringField(obj, "token_uri");
-  if (key.token_uri.empty()) key.token_uri = kDefaultTokenUri;
+  key.client_email = detail::StringField(obj, "client_email");
+  key.private_key = detail::StringField(obj, "private_key");
+  key.private_key_id = detail::StringField(obj, "private_key_id");
+  key.token_uri = detail::StringField(obj, "token_uri");
+  if (key.token_uri.empty()) key.token_uri = detail::kGoogleTokenUri;
   if (key.client_email.empty()) {
     *error = where + ": \"client_email\" is missing";
     return std::nullopt;
@@ -72,12 +40,8 @@ std::optional<ServiceAccountKey> ServiceAccountKey::Load(const std::string& path
     *error = where + ": \"private_key\" is missing";
     return std::nullopt;
   }
-  auto uri = boost::urls::parse_absolute_uri(key.token_uri);
-  if (!uri || !(uri->scheme() == "https" ||
-                (uri->scheme() == "http" && IsLoopbackHost(uri->encoded_host())))) {
-    *error = where +
-             ": \"token_uri\" must be an https:// URL (http:// only for a loopback "
-             "test server)";
+  if (std::string problem = detail::TokenUriProblem(key.token_uri); !problem.empty()) {
+    *error = where + ": " + problem;
     return std::nullopt;
   }
   // Sign a throwaway token now, so a broken key is reported at startup, not mid-run.
