@@ -13,8 +13,9 @@ void LimitLearner::OnAccepted(TimePoint t) {
   accepted_.push_back(t);
 }
 
-void LimitLearner::OnRejected(TimePoint t) {
+void LimitLearner::OnRejected(TimePoint t, double ledger_fill) {
   Prune(t);
+  if (ledger_fill >= kEdgeFill) return;
   observations_.push_back(static_cast<int64_t>(accepted_.size()));
   while (observations_.size() > kObservations) observations_.pop_front();
 }

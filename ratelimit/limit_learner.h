@@ -18,7 +18,10 @@ namespace batchfetch {
 // count (within 20% of each other) and that count is below the budget, the API is
 // accepting a steady rate below the budget: Proposal() is that count, the budget to
 // adopt. Rejections at low traffic that are not steady (the unseen load quota) propose
-// nothing. After a proposal is taken (Adopt) the observations start afresh.
+// nothing. A rejection while the shared ledger held (nearly) the whole budget in the
+// window is the budget's own edge (a late arrival, another process's request), not a
+// lower limit: it is no observation. After a proposal is taken (Adopt) the observations
+// start afresh.
 //
 // Thread rule: one thread at a time.
 class LimitLearner {
@@ -27,14 +30,18 @@ class LimitLearner {
   using Duration = Clock::Duration;
 
   static constexpr int kObservations = 3;
+  // A ledger this full (grants in the window / budget, on any key) explains a rejection.
+  static constexpr double kEdgeFill = 0.9;
 
   // REQUIRES: budget >= 1, window > 0.
   LimitLearner(int64_t budget, Duration window) : budget_(budget), window_(window) {}
 
   // The API answered a request sent at t: accepted (any answer but a quota error) or
-  // rejected for quota. REQUIRES: t never decreases.
+  // rejected for quota; ledger_fill is the largest (grants in the window / budget) the
+  // shared ledger reported on the request's keys, every process's grants counted (0 if
+  // unknown). REQUIRES: t never decreases.
   void OnAccepted(TimePoint t);
-  void OnRejected(TimePoint t);
+  void OnRejected(TimePoint t, double ledger_fill = 0);
 
   // The budget per window the API's answers support, when it is steadily below the
   // current budget; nullopt otherwise.

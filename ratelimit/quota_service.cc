@@ -93,6 +93,7 @@ class KeySetLimiter final : public RateLimiter {
   int64_t total = 0;
   int64_t room_hint = -1;  // room the last refusal saw
   int64_t last_in_window = 0;
+  double last_fill = 0;  // max over keys of in_window / budget at the last decision
   TimePoint last_decision_at{};
   bool decided = false;
   std::optional<LimitLearner> learner;  // made at the first answer
@@ -106,7 +107,8 @@ void KeySetLimiter::OnApiAnswer(bool quota_rejected) {
     const int64_t budget = BudgetLocked();
     if (!learner) learner.emplace(budget, service_.window_);
     if (quota_rejected) {
-      learner->OnRejected(now);
+      const bool fresh = decided && now - last_decision_at < service_.window_;
+      learner->OnRejected(now, fresh ? last_fill : 0);
     } else {
       learner->OnAccepted(now);
     }
@@ -119,9 +121,10 @@ void KeySetLimiter::OnApiAnswer(bool quota_rejected) {
       if (k->in_force > 0) k->in_force = std::min(k->in_force, *learned);
       names += (names.empty() ? "" : ", ") + k->name;
     }
-    const double minutes = std::chrono::duration<double>(service_.window_).count() / 60.0;
+    // --qpm counts per --qpm-window (a minute unless time-scaled): the smallest --qpm
+    // whose budget, floor(qpm x utilization), is the learned one.
     const auto qpm = static_cast<int64_t>(
-        std::floor(static_cast<double>(*learned) / minutes / service_.utilization_));
+        std::ceil(static_cast<double>(*learned) / service_.utilization_ - 1e-9));
     line = "quota: the API accepts about " + std::to_string(*learned) + " requests per " +
            WindowText(service_.window_) + " for " + names + ", fewer than the budget of " +
            std::to_string(budget) + "; using " + std::to_string(*learned) +
@@ -214,7 +217,7 @@ asio::awaitable<boost::system::error_code> KeySetLimiter::Acquire(int64_t n) {
       if (ticket->state == Ticket::State::kGranted) {
         // A grant that waited too long for this coroutine to run (a busy io thread) could
         // reach the API after its window slot: waste it and wait for a fresh one.
-        if (service_.clock_.Now() - ticket->granted_at <= service_.margin_ / 2) {
+        if (service_.clock_.Now() - ticket->granted_at <= service_.margin_ / 4) {
           co_return boost::system::error_code{};
         }
         ++service_.stale_grants_;
@@ -238,7 +241,7 @@ asio::awaitable<boost::system::error_code> KeySetLimiter::Acquire(int64_t n) {
 using detail::KeySetLimiter;
 
 QuotaService::Duration QuotaService::DefaultMargin(Duration window) {
-  return std::max<Duration>(milliseconds(100), window / 50);
+  return std::max<Duration>(milliseconds(250), window / 50);
 }
 
 QuotaService::QuotaService(asio::any_io_executor ex, std::unique_ptr<QuotaLedger> ledger,
@@ -378,6 +381,9 @@ void QuotaService::DecideOnce(KeySetLimiter& l, std::unique_lock<std::mutex>& lo
   // Never ask more than the smallest ask allows (the ledger refuses n > budget).
   want = std::min(want, l.AskedLocked());
 
+  // The ledger stamps a grant with its own clock, read inside the transaction: no earlier
+  // than this. A grant's age counts from here, so a slow commit ages it too.
+  const Clock::TimePoint asked_at = clock_.Now();
   lock.unlock();
   QuotaDecision d;
   const Status status = ledger_->TryGrant(
@@ -392,6 +398,7 @@ void QuotaService::DecideOnce(KeySetLimiter& l, std::unique_lock<std::mutex>& lo
     l.decided = true;
     l.last_decision_at = now;
     l.last_in_window = 0;
+    l.last_fill = 0;
     for (std::size_t i = 0; i < l.keys_.size(); ++i) {
       KeyState* k = l.keys_[i];
       if (i < d.budget.size()) {
@@ -403,7 +410,13 @@ void QuotaService::DecideOnce(KeySetLimiter& l, std::unique_lock<std::mutex>& lo
                             "; using that instead of " + std::to_string(k->asked));
         }
       }
-      if (i < d.in_window.size()) l.last_in_window = std::max(l.last_in_window, d.in_window[i]);
+      if (i < d.in_window.size()) {
+        l.last_in_window = std::max(l.last_in_window, d.in_window[i]);
+        if (i < d.budget.size() && d.budget[i] > 0) {
+          l.last_fill = std::max(
+              l.last_fill, static_cast<double>(d.in_window[i]) / static_cast<double>(d.budget[i]));
+        }
+      }
     }
   }
   if (status.ok() && d.granted) {
@@ -412,7 +425,7 @@ void QuotaService::DecideOnce(KeySetLimiter& l, std::unique_lock<std::mutex>& lo
       // A waiter cancelled meanwhile wastes its grant: grants are never refunded.
       if (t->state == Ticket::State::kDeciding) {
         t->state = Ticket::State::kGranted;
-        t->granted_at = now;
+        t->granted_at = asked_at;
         l.Wake(t);
       }
     }

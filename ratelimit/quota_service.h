@@ -36,9 +36,11 @@ class KeySetLimiter;
 // budget). A grant is used at once, so the ledger's grant time is the send time give or
 // take a few milliseconds; `margin` is added to the window in the ledger's arithmetic to
 // absorb that delay (and its jitter) between the grant and the server's arrival; a waiter
-// that resumes more than margin/2 after its grant wastes it and waits for a fresh one, so
-// a busy io thread cannot send a grant late. A grant is never refunded, even when its
-// waiter was cancelled meanwhile.
+// that resumes more than margin/4 after its decision began (the ledger stamps the grant
+// inside it, so a slow commit ages the grant too) wastes it and waits for a fresh one, so
+// a busy io thread or a slow disk cannot send a grant late. The rest of the margin
+// (3/4) absorbs the jitter of the send itself and of the server's reading. A grant is never
+// refunded, even when its waiter was cancelled meanwhile.
 //
 // A key's budget is asked of the ledger, where the smallest live ask of any process wins;
 // when another process asks for less, `notice` gets one line per key saying so. A limit
@@ -60,7 +62,8 @@ class QuotaService {
     std::function<void(std::string_view)> notice;
   };
 
-  // max(100 ms, 2% of the window).
+  // max(250 ms, 2% of the window): a time-scaled window (6 s) still absorbs a loaded
+  // machine's scheduling delays (the jitter does not scale with the window).
   static Duration DefaultMargin(Duration window);
 
   // ledger is used only by the decision thread. clock (PauseUntil, GrantsInWindow and
@@ -84,7 +87,7 @@ class QuotaService {
 
   // TryGrant transactions so far (round trips to the ledger).
   int64_t decisions() const;
-  // Grants wasted because their waiter resumed more than margin/2 after the decision
+  // Grants wasted because their waiter resumed more than margin/4 after the decision
   // (each such waiter waited for another grant instead of sending late).
   int64_t stale_grants() const;
   // The last ledger error; ok when the last decision succeeded.

@@ -95,5 +95,19 @@ TEST(LimitLearnerTest, AcceptedRequestsOlderThanTheWindowDoNotCount) {
   EXPECT_EQ(*learner.Proposal(), 5);
 }
 
+TEST(LimitLearnerTest, RejectionsWhileTheSharedLedgerIsFullAreTheBudgetsEdgeNotALimit) {
+  // Two processes share 30 per window; this one had 17 accepted when a late arrival
+  // pushed the server's window over and its 8 requests in flight were rejected at once.
+  LimitLearner learner(30, seconds(6));
+  const TimePoint t0{};
+  for (int i = 0; i < 17; ++i) learner.OnAccepted(t0 + milliseconds(10 * i));
+  for (int i = 0; i < 8; ++i) learner.OnRejected(t0 + milliseconds(200 + i), /*ledger_fill=*/1.0);
+  EXPECT_FALSE(learner.Proposal().has_value()) << "the ledger held the whole budget";
+  // The same rejections while the ledger held half the budget: a lower limit.
+  for (int i = 0; i < 3; ++i) learner.OnRejected(t0 + milliseconds(300 + i), /*ledger_fill=*/0.5);
+  ASSERT_TRUE(learner.Proposal().has_value());
+  EXPECT_EQ(*learner.Proposal(), 17);
+}
+
 }  // namespace
 }  // namespace batchfetch
