@@ -148,6 +148,10 @@ void AddRunOptions(CLI::App& app, RawFlags& raw, BackfillFlags& f) {
   app.add_option("--quota-user", f.quota_user,
                  "name of the principal's quota key (default: from the credential)");
   app.add_option("--worker-id", f.run.worker_id, "lease owner name (default host-pid-random)");
+  app.add_option("--project-qpm", f.project_qpm,
+                 "the API's per-project quota per --qpm-window, at --qpm-utilization")
+      ->check(Bounded(1, 1000000))
+      ->group("");  // hidden: tests scale the project budget down with the window
 }
 
 void AddOutputOptions(CLI::App& app, RawFlags& raw, BackfillFlags& f) {

@@ -28,7 +28,9 @@ struct BackfillFlags {
   double qpm = 1200;
   double qpm_utilization = 0.8;
   double qpm_window_s = 60;
-  std::string quota_user;  // --quota-user: names the principal's quota key
+  std::string quota_user;      // --quota-user: names the principal's quota key
+  double project_qpm = 40000;  // hidden --project-qpm: the API's per-project limit, per
+                               // --qpm-window like --qpm (tests scale it down)
   double request_timeout_s = 60;
   std::string log_format = "console";
   std::string log_level = "info";

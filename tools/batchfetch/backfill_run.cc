@@ -38,8 +38,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-constexpr double kProjectQpm = 40000;  // the API's per-project limit
-
 // /metrics (Prometheus text), /health and /stats (JSON) from metrics.
 void AddMetricsRoutes(MetricsServer& server, EngineMetrics& metrics) {
   server.Route("/metrics", [&metrics] {
@@ -174,7 +172,7 @@ QuotaPolicy BackfillRun::Policy() const {
   QuotaPolicy policy;
   policy.qpm = flags_.qpm * per_minute;
   policy.utilization = flags_.qpm_utilization;
-  policy.project_qpm = kProjectQpm * per_minute;
+  policy.project_qpm = flags_.project_qpm * per_minute;
   policy.window = Millis(flags_.qpm_window_s);
   policy.quota_user = flags_.quota_user;
   return policy;
@@ -240,7 +238,9 @@ void BackfillRun::Finished() {
   std::fflush(stdout);
   // Under --log-format json every stderr line is JSON: the summary is one of them.
   if (flags_.log_format == "json") spdlog::info("summary {}", json);
-  if (s.outcome == RunSummary::Outcome::kHalted) {
+  // The plan logs its own halt once, as it decides it ("halting: <reason>"); only an
+  // internal error, which the plan never saw, is said here: one line either way.
+  if (s.outcome == RunSummary::Outcome::kHalted && s.halt_reason.starts_with("internal error: ")) {
     spdlog::error("batchfetch: halted: {}", s.halt_reason);
   }
   if (s.progress.provisional_days > 0) {
