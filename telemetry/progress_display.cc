@@ -96,7 +96,11 @@ std::string ProgressDisplay::Line(Clock::time_point now) {
   const int64_t total = std::max<int64_t>(p.total(), 0);
   const int64_t done = std::min(total, p.done + pages_since_gauges_);
   const int64_t dead = p.dead + dead_since_gauges_;
-  const int64_t rows = p.rows + rows_since_gauges_;
+  // A snapshot counts a day's rows once its last page swaps the day in, while pages
+  // committed since count at once: a snapshot taken between a day's staged pages and its
+  // swap would make the count dip, so the number shown never goes back.
+  rows_shown_ = std::max(rows_shown_, p.rows + rows_since_gauges_);
+  const int64_t rows = rows_shown_;
   const double elapsed = std::chrono::duration<double>(now - started_).count();
 
   std::string line;

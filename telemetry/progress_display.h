@@ -61,6 +61,7 @@ class ProgressDisplay final : public RunObserver {
   bool have_gauges_ = false;
   int64_t pages_since_gauges_ = 0;  // committed after the last snapshot
   int64_t rows_since_gauges_ = 0;
+  int64_t rows_shown_ = 0;  // the rows figure last drawn (it never goes back)
   int64_t dead_since_gauges_ = 0;
   int64_t committed_ = 0;                 // pages this run committed (for the ETA)
   int64_t budget_ = 0;                    // grants per window, from the last request

@@ -39,6 +39,26 @@ TEST(ProgressDisplayTest, LineShowsPagesRowsRateBudgetEtaAndDead) {
   EXPECT_EQ(line.find('\n'), std::string::npos);
 }
 
+TEST(ProgressDisplayTest, RowsNeverGoBackWhenASnapshotMissesStagedPages) {
+  boost::asio::io_context io;
+  ProgressDisplay d(io.get_executor(), [](std::string_view) {});
+  d.Start();
+  const auto t0 = ProgressDisplay::Clock::now();
+  EngineGauges g;
+  g.progress.pending = 10;
+  g.progress.rows = 582;
+  d.OnGauges(g);
+  PageKey page{"j", "2025-01-01", 0};
+  d.OnCommitted(page, 1000, microseconds(1));  // staged: the day's swap is still to come
+  d.OnCommitted(page, 1000, microseconds(1));
+  EXPECT_NE(d.Line(t0).find(" 2,582 rows"), std::string::npos) << d.Line(t0);
+  d.OnGauges(g);  // the new snapshot still counts only the days swapped in
+  EXPECT_NE(d.Line(t0).find(" 2,582 rows"), std::string::npos) << d.Line(t0);
+  g.progress.rows = 2600;  // the day swapped in
+  d.OnGauges(g);
+  EXPECT_NE(d.Line(t0).find(" 2,600 rows"), std::string::npos) << d.Line(t0);
+}
+
 TEST(ProgressDisplayTest, ARunShorterThanOneWindowShowsTheWindowAndNoRate) {
   boost::asio::io_context io;
   ProgressDisplay d(io.get_executor(), [](std::string_view) {});
