@@ -67,6 +67,9 @@ class KeySetLimiter final : public RateLimiter {
   Duration window() const override { return service_.window_; }
   int64_t total_grants() const override;
   void OnApiAnswer(bool quota_rejected) override;
+  // A grant resumes at most margin/4 old; sent within margin/2 more, it reaches the API
+  // within 3/4 of the margin, the rest absorbing the network and the server's reading.
+  Duration send_within() const override { return service_.margin_ / 2; }
 
   // Below: REQUIRES the service's mu_.
   int64_t BudgetLocked() const;

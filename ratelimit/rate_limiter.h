@@ -38,6 +38,9 @@ class RateLimiter {
   // any other answer. A limiter that learns a limit below its budget (QuotaService's)
   // uses it; the default ignores it.
   virtual void OnApiAnswer(bool quota_rejected) { (void)quota_rejected; }
+  // How long after Acquire returns its request may still go on the wire; a request that
+  // cannot be sent by then (a slow connect) must not be sent on that grant. max() = any.
+  virtual Duration send_within() const { return Duration::max(); }
 };
 
 }  // namespace batchfetch

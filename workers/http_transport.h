@@ -16,6 +16,10 @@ struct HttpRequest {
   std::string body;                          // POSTed when not empty, else GET
   std::vector<std::string> headers;          // "Name: value"
   std::chrono::milliseconds timeout{30000};  // whole transfer, including queueing
+  // Past this time the request is not sent: the transfer ends with curl code 42
+  // (CURLE_ABORTED_BY_CALLBACK) just before the request would go on the wire, so a slow
+  // connect cannot send a quota grant late. max() = no limit.
+  std::chrono::steady_clock::time_point send_by = std::chrono::steady_clock::time_point::max();
 };
 
 struct HttpResponse {

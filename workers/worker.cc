@@ -28,6 +28,10 @@ namespace {
 // Pseudo transport codes for a request that never left because its token failed.
 constexpr int kTokenFatal = -1;
 constexpr int kTokenTransient = -2;
+// CURLE_ABORTED_BY_CALLBACK: HttpRequest::send_by passed before the request was sent.
+constexpr int kCurlAbortedByCallback = 42;
+// Grants a request may miss that way before its page is given back.
+constexpr int kMaxLateSends = 3;
 
 // The token, with anything thrown turned into operation_aborted: a branch of || must not
 // throw, or the race waits for the other branch.
@@ -133,24 +137,37 @@ asio::awaitable<Worker::Step> Worker::RequestOnce(const Assignment& page, Reques
   }
   if (host_.Stopping()) co_return Step::kGaveBack;
 
-  // Then the grant for every quota key of the request, and the request at once.
+  // Then the grant for every quota key of the request, and the request at once. A request
+  // that could not go on the wire soon enough after its grant (a slow connect) was not
+  // sent: it waits for a fresh grant, a few times, then the page is given back.
   const auto wait_start = std::chrono::steady_clock::now();
-  std::variant<error_code, std::monostate> granted;
-  try {
-    granted = co_await (AcquireNoThrow(*page.limiter) || host_.UntilStopping());
-  } catch (...) {
-    co_return Step::kGaveBack;
+  for (int late = 0;; ++late) {
+    std::variant<error_code, std::monostate> granted;
+    try {
+      granted = co_await (AcquireNoThrow(*page.limiter) || host_.UntilStopping());
+    } catch (...) {
+      co_return Step::kGaveBack;
+    }
+    info->limiter_wait = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - wait_start);
+    if (granted.index() == 1 || std::get<0>(granted) || host_.Stopping() || co_await Cancelled()) {
+      co_return Step::kGaveBack;
+    }
+    HttpRequest attempt = request;
+    const RateLimiter::Duration slack = page.limiter->send_within();
+    if (slack != RateLimiter::Duration::max()) {
+      attempt.send_by = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(slack);
+    }
+    auto [ec, answer] = co_await http_.Perform(std::move(attempt));
+    if (ec || host_.Halted() || co_await Cancelled()) co_return Step::kGaveBack;
+    if (answer.curl_code == kCurlAbortedByCallback && slack != RateLimiter::Duration::max()) {
+      if (late + 1 < kMaxLateSends) continue;
+      co_return Step::kGaveBack;
+    }
+    *response = std::move(answer);
+    co_return Step::kAnswered;
   }
-  info->limiter_wait = std::chrono::duration_cast<std::chrono::microseconds>(
-      std::chrono::steady_clock::now() - wait_start);
-  if (granted.index() == 1 || std::get<0>(granted) || host_.Stopping() || co_await Cancelled()) {
-    co_return Step::kGaveBack;
-  }
-
-  auto [ec, answer] = co_await http_.Perform(std::move(request));
-  if (ec || host_.Halted() || co_await Cancelled()) co_return Step::kGaveBack;
-  *response = std::move(answer);
-  co_return Step::kAnswered;
 }
 
 asio::awaitable<void> Worker::FetchOnce(const Assignment& page) {

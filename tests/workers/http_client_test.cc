@@ -243,6 +243,24 @@ TEST_F(HttpClientTest, GetReturnsStatusAndBody) {
   EXPECT_EQ(seen[0].headers["user-agent"], std::string("batchfetch/") + BATCHFETCH_VERSION);
 }
 
+// A request whose send_by passed before it could go on the wire is never sent (a quota
+// grant must not reach the API late); one still in time is sent as usual.
+TEST_F(HttpClientTest, ARequestPastItsSendByIsNotSent) {
+  RunTest([&]() -> awaitable<void> {
+    HttpRequest late = Request("/hello");
+    late.send_by = std::chrono::steady_clock::now() - 1ms;
+    Result r = co_await Perform(client_, std::move(late));
+    EXPECT_FALSE(r.ec);
+    EXPECT_EQ(r.response.curl_code, CURLE_ABORTED_BY_CALLBACK) << r.response.error;
+    EXPECT_EQ(r.response.status, 0);
+    HttpRequest in_time = Request("/hello");
+    in_time.send_by = std::chrono::steady_clock::now() + 10s;
+    r = co_await Perform(client_, std::move(in_time));
+    EXPECT_EQ(r.response.status, 200) << r.response.error;
+  });
+  EXPECT_EQ(server_.requests().size(), 1u) << "only the request still in time was sent";
+}
+
 TEST_F(HttpClientTest, PostSendsBodyAndHeaders) {
   const std::string body = R"({"startDate":"2024-01-01","rowLimit":25000})";
   RunTest([&]() -> awaitable<void> {

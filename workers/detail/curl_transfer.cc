@@ -94,7 +94,18 @@ CURLcode CurlTransfer::Configure(const HttpClientOptions& options) {
   set(CURLOPT_WRITEDATA, static_cast<void*>(this));
   set(CURLOPT_HEADERFUNCTION, &CurlTransfer::OnHeader);
   set(CURLOPT_HEADERDATA, static_cast<void*>(this));
+  if (request_.send_by != std::chrono::steady_clock::time_point::max()) {
+    set(CURLOPT_PREREQFUNCTION, &CurlTransfer::OnPrereq);
+    set(CURLOPT_PREREQDATA, static_cast<void*>(this));
+  }
   return rc;
+}
+
+int CurlTransfer::OnPrereq(void* self, char* /*conn_primary_ip*/, char* /*conn_local_ip*/,
+                           int /*conn_primary_port*/, int /*conn_local_port*/) {
+  const auto* transfer = static_cast<const CurlTransfer*>(self);
+  return std::chrono::steady_clock::now() > transfer->request_.send_by ? CURL_PREREQFUNC_ABORT
+                                                                       : CURL_PREREQFUNC_OK;
 }
 
 HttpResponse CurlTransfer::Finish(CURLcode result) {

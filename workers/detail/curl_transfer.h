@@ -53,6 +53,9 @@ class CurlTransfer {
   bool Grow(std::size_t size);
   static std::size_t OnBody(char* data, std::size_t size, std::size_t count, void* self);
   static std::size_t OnHeader(char* data, std::size_t size, std::size_t count, void* self);
+  // CURLOPT_PREREQFUNCTION: aborts a request that would go on the wire after send_by.
+  static int OnPrereq(void* self, char* conn_primary_ip, char* conn_local_ip, int conn_primary_port,
+                      int conn_local_port);
 
   const std::uint64_t id_;
   HttpRequest request_;  // owns the POST body libcurl reads from
