@@ -45,9 +45,12 @@ class MultiprocessSqliteTest : public ::testing::Test {
 TEST_F(MultiprocessSqliteTest, ThreeProcessesShareSixtyDaysAndOneQuota) {
   // qpm 120 x 0.8 = budget 96 per 6 s window, shared by all three; ~200 pages need three
   // windows, so the quota is what paces them.
+  // Four server threads: the API stamps an arrival when it arrives, and a single mockgsc
+  // thread building a large day's rows (~250 ms under AddressSanitizer) would stamp the
+  // requests queued behind it late, moving them into the next window.
   server_ = std::make_unique<MockGsc>(
       std::vector<std::string>{"--latency-ms", "20", "--qpm", "120", "--qpm-window", "6",
-                               "--rows-per-day", "1200", "--seed", "21"});
+                               "--rows-per-day", "1200", "--seed", "21", "--threads", "4"});
   const auto dates = BackfillRunner::Dates("2025-01-01", 60);
   Fleet fleet(runner_.Args(*server_, dates.front(), dates.back(), 4, {"--qpm", "120"}), 3,
               dir_.path().string());
