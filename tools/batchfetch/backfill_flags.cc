@@ -406,7 +406,7 @@ std::optional<int> ParseBackfillFlags(int argc, char** argv, const CredentialEnv
                                       std::string* error) {
   BackfillFlags f;
   RawFlags raw;
-  CLI::App app{"batchfetch backfill: fetch days of searchAnalytics.query into the ledger",
+  CLI::App app{"batchfetch backfill: fetch days of searchAnalytics.query into the database",
                "batchfetch backfill"};
   app.option_defaults()->always_capture_default();
   app.formatter(std::make_shared<GroupedFormatter>());

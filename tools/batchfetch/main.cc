@@ -15,7 +15,7 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
-    {"backfill", "fetch days of every report into the ledger (resumes and refreshes)",
+    {"backfill", "fetch days of every report into the database (resumes and refreshes)",
      batchfetch::BackfillCommand},
     {"status", "per report: days held, pages by state, dead pages, live leases",
      batchfetch::StatusCommand},
