@@ -11,6 +11,7 @@
 #include <cassert>
 #include <cmath>
 #include <deque>
+#include <exception>
 #include <optional>
 
 #include "ratelimit/limit_learner.h"
@@ -260,13 +261,18 @@ QuotaService::QuotaService(asio::any_io_executor ex, std::unique_ptr<QuotaLedger
 }
 
 QuotaService::~QuotaService() {
-  Close();
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
+  // A mutex or join that fails here leaves a thread no one can stop: end the process.
+  try {
+    Close();
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  } catch (...) {
+    std::terminate();
   }
-  cv_.notify_all();
-  thread_.join();
 }
 
 RateLimiter& QuotaService::Limiter(std::vector<QuotaKey> keys) {

@@ -157,6 +157,9 @@ class HttpClient::Impl : public std::enable_shared_from_this<Impl> {
 
  private:
   struct CancelHandler {
+    // A constructor, not aggregate init: slot.emplace constructs with parentheses.
+    CancelHandler(std::weak_ptr<Impl> i, std::uint64_t transfer)
+        : impl(std::move(i)), id(transfer) {}
     std::weak_ptr<Impl> impl;
     std::uint64_t id;
     void operator()(boost::asio::cancellation_type_t /*any type aborts*/) const {

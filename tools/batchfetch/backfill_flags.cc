@@ -23,7 +23,7 @@ namespace {
 
 // The API keeps 16 months of data; a range reaching further back than twice that is
 // refused unless --allow-old-dates, and no run plans more than kMaxRunDays days.
-constexpr int64_t kRetentionDays = 16 * 31;
+constexpr int64_t kRetentionDays = int64_t{16} * 31;
 constexpr int64_t kMaxRunDays = 3660;
 
 // What CLI11 fills before it is validated into BackfillFlags.

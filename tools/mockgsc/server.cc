@@ -73,8 +73,8 @@ asio::awaitable<void> WriteOversized(beast::tcp_stream& stream, int64_t bytes) {
       "charset=UTF-8\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
   auto [ec, n] = co_await asio::async_write(stream, asio::buffer(head), kUseTuple);
   for (int64_t sent = 0; !ec && sent < bytes;) {
-    const std::size_t size =
-        static_cast<std::size_t>(std::min<int64_t>(bytes - sent, kChunk.size()));
+    const std::size_t size = static_cast<std::size_t>(
+        std::min<int64_t>(bytes - sent, static_cast<int64_t>(kChunk.size())));
     char size_line[32];
     const int len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", size);
     const std::array<asio::const_buffer, 3> parts{
