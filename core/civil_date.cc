@@ -78,8 +78,8 @@ std::string ApiDay(WallTime t) {
   const int year = static_cast<int>(year_month_day{sys_days{days{day}}}.year());
   // Transitions at 02:00 local standard time (10:00 UTC) in both directions: DST begins
   // at 02:00 PST and ends at 02:00 PDT = 01:00 PST.
-  const int64_t dst_start = int64_t{NthSunday(year, 3, 2)} * 86400 + 2 * 3600;
-  const int64_t dst_end = int64_t{NthSunday(year, 11, 1)} * 86400 + 1 * 3600;
+  const int64_t dst_start = int64_t{NthSunday(year, 3, 2)} * 86400 + int64_t{2} * 3600;
+  const int64_t dst_end = int64_t{NthSunday(year, 11, 1)} * 86400 + int64_t{1} * 3600;
   const int64_t local_s = (pst_s >= dst_start && pst_s < dst_end) ? pst_s + 3600 : pst_s;
   const int64_t local_day = local_s >= 0 ? local_s / 86400 : (local_s - 86399) / 86400;
   return FormatCivilDate(local_day);
