@@ -26,9 +26,9 @@ struct ServerOptions {
   std::string forbid_message;          // That 403's message; set alone, every site is forbidden.
   std::vector<std::string> sites = {"sc-domain:example.com", "https://www.example.org/",
                                     "sc-domain:example.net"};  // GET /webmasters/v3/sites lists
-                                    // these (siteOwner) and forbid_sites (siteUnverifiedUser).
-  double error_rate = 0;               // Fraction of query requests given a random fault.
-  int64_t fatal_after = 0;             // 0 = never.
+  // these (siteOwner) and forbid_sites (siteUnverifiedUser).
+  double error_rate = 0;    // Fraction of query requests given a random fault.
+  int64_t fatal_after = 0;  // 0 = never.
   std::set<std::pair<std::string, int64_t>> fail_pages;  // (YYYY-MM-DD, startRow) -> 500.
   std::string token;                // Required bearer token; empty = no auth check.
   std::string service_account_key;  // JSON key file: enables POST /token; issued tokens

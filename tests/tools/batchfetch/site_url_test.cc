@@ -77,7 +77,8 @@ TEST(SiteListTest, RefusesAnAnswerOfAnotherShape) {
 }
 
 TEST(SiteListTest, SitesUrlIgnoresATrailingSlash) {
-  EXPECT_EQ(SitesUrl("https://www.googleapis.com"), "https://www.googleapis.com/webmasters/v3/sites");
+  EXPECT_EQ(SitesUrl("https://www.googleapis.com"),
+            "https://www.googleapis.com/webmasters/v3/sites");
   EXPECT_EQ(SitesUrl("http://127.0.0.1:9/"), "http://127.0.0.1:9/webmasters/v3/sites");
 }
 
