@@ -13,6 +13,7 @@
 
 #include "core/civil_date.h"
 #include "tools/batchfetch/api_base.h"
+#include "tools/batchfetch/login_options.h"
 #include "tools/batchfetch/report_planner.h"
 #include "tools/batchfetch/site_url.h"
 #include "workers/query_rules.h"
@@ -107,18 +108,7 @@ void AddReportOptions(CLI::App& app, RawFlags& raw, BackfillFlags& f) {
 
 void AddRunOptions(CLI::App& app, RawFlags& raw, BackfillFlags& f) {
   app.add_option("--db", f.db, "SQLite file (created 0600) or postgresql:// URI");
-  app.add_option("--api-base", f.api_base, "API root URL");
-  app.add_option("--token", f.token, "bearer token (prefer BATCHFETCH_TOKEN: flags show in ps)");
-  app.add_option("--token-cmd", f.token_cmd, "command printing a bearer token");
-  app.add_option("--credentials", f.credentials,
-                 "service-account key or authorized_user JSON file (or "
-                 "GOOGLE_APPLICATION_CREDENTIALS; default: gcloud's application default "
-                 "credentials)");
-  app.add_option("--subject", f.subject,
-                 "user EMAIL a service account acts as (domain-wide delegation)");
-  app.add_option("--quota-project", f.quota_project,
-                 "Cloud project billed and counted for quota (x-goog-user-project; default: "
-                 "the credentials file's quota_project_id)");
+  AddLoginOptions(app, f);
   app.add_option("--max-concurrency", f.run.max_concurrency,
                  "requests in flight for the whole run; 1 = sequential")
       ->check(Bounded(1, 1024));

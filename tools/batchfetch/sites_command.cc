@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "tools/batchfetch/api_base.h"
 #include "tools/batchfetch/commands.h"
+#include "tools/batchfetch/login_options.h"
 #include "tools/batchfetch/site_list.h"
 #include "workers/error_classifier.h"
 #include "workers/http_client.h"
@@ -88,19 +89,7 @@ int SitesCommand(int argc, char** argv) {
       "batchfetch sites: the Search Console properties this credential can read, with "
       "its permission level on each",
       "batchfetch sites"};
-  app.add_option("--api-base", flags.api_base, "API root URL")->capture_default_str();
-  app.add_option("--token", flags.token,
-                 "bearer token (prefer BATCHFETCH_TOKEN: flags show in ps)");
-  app.add_option("--token-cmd", flags.token_cmd, "command printing a bearer token");
-  app.add_option("--credentials", flags.credentials,
-                 "service-account key or authorized_user JSON file (or "
-                 "GOOGLE_APPLICATION_CREDENTIALS; default: gcloud's application default "
-                 "credentials)");
-  app.add_option("--subject", flags.subject,
-                 "user EMAIL a service account acts as (domain-wide delegation)");
-  app.add_option("--quota-project", flags.quota_project,
-                 "Cloud project billed and counted for quota (x-goog-user-project; default: "
-                 "the credentials file's quota_project_id)");
+  AddLoginOptions(app, flags);
   app.add_option("--request-timeout", flags.request_timeout_s, "seconds the request may take")
       ->check(CLI::Range(0.1, 3600.0))
       ->capture_default_str();
