@@ -99,16 +99,30 @@ class Ledger {
  public:
   virtual ~Ledger() = default;
 
-  // Records report (idempotent: an existing report is left as it is).
-  virtual Status RegisterReport(const Report& report) = 0;
+  // Records reports (idempotent: an existing report is left as it is) and their views,
+  // in one transaction.
+  virtual Status RegisterReports(std::span<const Report* const> reports) = 0;
+  Status RegisterReport(const Report& report) {
+    const Report* one = &report;
+    return RegisterReports({&one, 1});
+  }
 
-  // In one transaction, for each of days (YYYY-MM-DD, any order): inserts a pending page 0
-  // when report_id holds no page of that day; hands a held day back for re-fetch when
-  // refresh names it (its pages past start_row 0 deleted, page 0 pending with attempts 0;
-  // its stored rows stay visible until the new fetch completes); leaves every other day
-  // alone. *out counts what it did. REQUIRES: report_id registered.
-  virtual Status PlanDays(const std::string& report_id, std::span<const std::string> days,
-                          const RefreshPolicy& refresh, DayPlan* out) = 0;
+  // In one transaction, for each report of report_ids and each of days (YYYY-MM-DD, any
+  // order): inserts a pending page 0 when the report holds no page of that day; hands a
+  // held day back for re-fetch when refresh names it (its pages past start_row 0 deleted,
+  // page 0 pending with attempts 0; its stored rows stay visible until the new fetch
+  // completes); leaves every other day alone. (*out)[i] counts what it did for
+  // report_ids[i]. REQUIRES: every report registered.
+  virtual Status PlanReports(std::span<const std::string> report_ids,
+                             std::span<const std::string> days, const RefreshPolicy& refresh,
+                             std::vector<DayPlan>* out) = 0;
+  Status PlanDays(const std::string& report_id, std::span<const std::string> days,
+                  const RefreshPolicy& refresh, DayPlan* out) {
+    std::vector<DayPlan> plans;
+    Status status = PlanReports({&report_id, 1}, days, refresh, &plans);
+    *out = plans.empty() ? DayPlan() : plans.front();
+    return status;
+  }
 
   // In one transaction, for each request in order: leases up to max pages of its report
   // that are pending with next_attempt_at <= now, or leased with an expired lease, in

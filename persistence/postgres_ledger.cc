@@ -152,23 +152,32 @@ PostgresLedger::PostgresLedger(std::unique_ptr<PgConnection> conn) : conn_(std::
 
 PostgresLedger::~PostgresLedger() = default;
 
-Status PostgresLedger::RegisterReport(const Report& report) {
-  const ReportSpec& spec = report.spec;
-  if (spec.site.empty() || report.id != spec.Id()) {
-    return Status::Error(Code::kInvalid, "a report needs a site and the id of its spec");
+Status PostgresLedger::RegisterReports(std::span<const Report* const> reports) {
+  for (const Report* report : reports) {
+    if (report->spec.site.empty() || report->id != report->spec.Id()) {
+      return Status::Error(Code::kInvalid, "a report needs a site and the id of its spec");
+    }
   }
-  PgParams p;
-  p.Add(report.id).Add(spec.site).Add(spec.search_type).Add(spec.DimensionsCsv());
-  p.Add(spec.data_state).Add(spec.aggregation_type).Add(spec.FiltersText());
-  Status status = conn_->Run("insert_report", p);
-  // The report's view (and the general one, for a ledger made before views existed).
-  if (status.ok()) status = CreatePostgresReportView(*conn_, report);
+  Status status = conn_->Transaction([&]() -> Status {
+    Status s = Status::Ok();
+    for (std::size_t i = 0; s.ok() && i < reports.size(); ++i) {
+      const ReportSpec& spec = reports[i]->spec;
+      PgParams p;
+      p.Add(reports[i]->id).Add(spec.site).Add(spec.search_type).Add(spec.DimensionsCsv());
+      p.Add(spec.data_state).Add(spec.aggregation_type).Add(spec.FiltersText());
+      s = conn_->Run("insert_report", p);
+    }
+    return s;
+  });
+  // The reports' views (and the general one, for a ledger made before views existed).
+  if (status.ok()) status = CreatePostgresReportViews(*conn_, reports);
   return status;
 }
 
-Status PostgresLedger::PlanDays(const std::string& report_id, std::span<const std::string> days,
-                                const RefreshPolicy& refresh, DayPlan* out) {
-  *out = DayPlan();
+Status PostgresLedger::PlanReports(std::span<const std::string> report_ids,
+                                   std::span<const std::string> days, const RefreshPolicy& refresh,
+                                   std::vector<DayPlan>* out) {
+  out->assign(report_ids.size(), DayPlan());
   std::set<std::string> unique;
   for (const std::string& day : days) {
     if (!IsValidDate(day)) return Status::Error(Code::kInvalid, "not a day: " + day);
@@ -181,61 +190,72 @@ Status PostgresLedger::PlanDays(const std::string& report_id, std::span<const st
       refresh.today.empty() ? "" : AddDays(refresh.today, -refresh.refresh_days);
   const std::vector<std::string> asked(unique.begin(), unique.end());
   return conn_->Transaction([&]() -> Status {
-    *out = DayPlan();
-    Report report;
-    Status status = ReadReport(report_id, &report);
-    if (!status.ok() || asked.empty()) return status;
-    PgParams p;
-    p.Add(report_id).Add(TextArray(asked));
-    PgResult states;
-    status = conn_->Run("day_states", p, &states);
-    if (!status.ok()) return status;
-    std::vector<std::string> added, refreshed;
-    for (int i = 0; i < states.rows(); ++i) {
-      const std::string day = states.Text(i, 0);
-      const int64_t pages = states.Int64(i, 1), open = states.Int64(i, 2);
-      const bool provisional = states.Int64(i, 4) != 0;
-      if (pages == 0) {
-        added.push_back(day);
-      } else if (open > 0) {
-        ++out->unfinished;
-      } else if (!refresh.today.empty() && (day >= refresh_from || provisional)) {
-        refreshed.push_back(day);
-      } else {
-        ++out->held;
-      }
+    out->assign(report_ids.size(), DayPlan());
+    Status status = Status::Ok();
+    for (std::size_t r = 0; status.ok() && r < report_ids.size(); ++r) {
+      status =
+          PlanReportDays(report_ids[r], asked, refresh_from, !refresh.today.empty(), &(*out)[r]);
     }
-    if (!added.empty()) {
-      PgParams insert;
-      insert.Add(report_id).Add(TextArray(added));
-      PgResult inserted;
-      status = conn_->Run("insert_first_pages", insert, &inserted);
-      if (!status.ok()) return status;
-      out->added = inserted.rows();
-      out->unfinished += static_cast<int64_t>(added.size()) - inserted.rows();
-    }
-    if (!refreshed.empty()) {
-      PgParams reset;
-      reset.Add(report_id).Add(TextArray(refreshed));
-      PgResult reset_days;
-      status = conn_->Run("refresh_reset_first_pages", reset, &reset_days);
-      if (!status.ok()) return status;
-      std::vector<std::string> mine;
-      mine.reserve(static_cast<std::size_t>(reset_days.rows()));
-      for (int i = 0; i < reset_days.rows(); ++i) mine.push_back(reset_days.Text(i, 0));
-      out->refreshed = static_cast<int64_t>(mine.size());
-      out->unfinished += static_cast<int64_t>(refreshed.size() - mine.size());
-      if (!mine.empty()) {
-        PgParams drop;
-        drop.Add(report_id).Add(TextArray(mine));
-        for (const char* name : {"refresh_drop_later_pages", "refresh_clear_stage"}) {
-          status = conn_->Run(name, drop);
-          if (!status.ok()) return status;
-        }
-      }
-    }
-    return Status::Ok();
+    return status;
   });
+}
+
+Status PostgresLedger::PlanReportDays(const std::string& report_id,
+                                      const std::vector<std::string>& asked,
+                                      const std::string& refresh_from, bool refresh, DayPlan* out) {
+  Report report;
+  Status status = ReadReport(report_id, &report);
+  if (!status.ok() || asked.empty()) return status;
+  PgParams p;
+  p.Add(report_id).Add(TextArray(asked));
+  PgResult states;
+  status = conn_->Run("day_states", p, &states);
+  if (!status.ok()) return status;
+  std::vector<std::string> added, refreshed;
+  for (int i = 0; i < states.rows(); ++i) {
+    const std::string day = states.Text(i, 0);
+    const int64_t pages = states.Int64(i, 1), open = states.Int64(i, 2);
+    const bool provisional = states.Int64(i, 4) != 0;
+    if (pages == 0) {
+      added.push_back(day);
+    } else if (open > 0) {
+      ++out->unfinished;
+    } else if (refresh && (day >= refresh_from || provisional)) {
+      refreshed.push_back(day);
+    } else {
+      ++out->held;
+    }
+  }
+  if (!added.empty()) {
+    PgParams insert;
+    insert.Add(report_id).Add(TextArray(added));
+    PgResult inserted;
+    status = conn_->Run("insert_first_pages", insert, &inserted);
+    if (!status.ok()) return status;
+    out->added = inserted.rows();
+    out->unfinished += static_cast<int64_t>(added.size()) - inserted.rows();
+  }
+  if (!refreshed.empty()) {
+    PgParams reset;
+    reset.Add(report_id).Add(TextArray(refreshed));
+    PgResult reset_days;
+    status = conn_->Run("refresh_reset_first_pages", reset, &reset_days);
+    if (!status.ok()) return status;
+    std::vector<std::string> mine;
+    mine.reserve(static_cast<std::size_t>(reset_days.rows()));
+    for (int i = 0; i < reset_days.rows(); ++i) mine.push_back(reset_days.Text(i, 0));
+    out->refreshed = static_cast<int64_t>(mine.size());
+    out->unfinished += static_cast<int64_t>(refreshed.size() - mine.size());
+    if (!mine.empty()) {
+      PgParams drop;
+      drop.Add(report_id).Add(TextArray(mine));
+      for (const char* name : {"refresh_drop_later_pages", "refresh_clear_stage"}) {
+        status = conn_->Run(name, drop);
+        if (!status.ok()) return status;
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 Status PostgresLedger::Claim(std::span<const ClaimRequest> requests, const std::string& owner,

@@ -34,9 +34,9 @@ class PostgresLedger final : public Ledger {
   PostgresLedger(const PostgresLedger&) = delete;
   PostgresLedger& operator=(const PostgresLedger&) = delete;
 
-  Status RegisterReport(const Report& report) override;
-  Status PlanDays(const std::string& report_id, std::span<const std::string> days,
-                  const RefreshPolicy& refresh, DayPlan* out) override;
+  Status RegisterReports(std::span<const Report* const> reports) override;
+  Status PlanReports(std::span<const std::string> report_ids, std::span<const std::string> days,
+                     const RefreshPolicy& refresh, std::vector<DayPlan>* out) override;
   Status Claim(std::span<const ClaimRequest> requests, const std::string& owner,
                std::chrono::milliseconds lease, WallTime now, std::vector<Lease>* out) override;
   Status CommitPages(std::span<const FetchedPage> pages, WallTime now,
@@ -61,6 +61,9 @@ class PostgresLedger final : public Ledger {
   Status PrepareAll();
   // The report's row, inside the caller's transaction; kNotFound when there is none.
   Status ReadReport(const std::string& report_id, Report* out);
+  // PlanReports for one report, inside its transaction.
+  Status PlanReportDays(const std::string& report_id, const std::vector<std::string>& asked,
+                        const std::string& refresh_from, bool refresh, DayPlan* out);
   // Pages by state and days held of report_ids, inside the caller's transaction.
   Status ReadProgress(std::span<const std::string> report_ids, ReportProgress* out);
   // Runs the prepared statement name once for leases (as arrays) after params.
@@ -80,9 +83,9 @@ class PostgresLedger final : public Ledger {
 // newer schema; kReadOnly with an older schema: kForeign (cannot migrate read-only).
 Status EnsurePostgresSchema(PgConnection& conn, OpenMode mode = OpenMode::kCreate);
 
-// Creates search_analytics_v and report's view report_<id> (see report_views.h) where
-// missing, in a transaction of its own under the schema lock.
-Status CreatePostgresReportView(PgConnection& conn, const Report& report);
+// Creates search_analytics_v and each report's view report_<id> (see report_views.h) where
+// missing, in one transaction of its own under the schema lock.
+Status CreatePostgresReportViews(PgConnection& conn, std::span<const Report* const> reports);
 
 }  // namespace batchfetch
 

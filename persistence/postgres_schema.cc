@@ -360,10 +360,12 @@ Status CreateAllViews(PgConnection& conn) {
 
 }  // namespace
 
-Status CreatePostgresReportView(PgConnection& conn, const Report& report) {
+Status CreatePostgresReportViews(PgConnection& conn, std::span<const Report* const> reports) {
   return conn.Transaction([&]() -> Status {
     Status status = conn.Exec(std::string("SELECT pg_advisory_xact_lock(") + kSchemaLockKey + ")");
-    if (status.ok()) status = CreateMissingViews(conn, report);
+    for (std::size_t i = 0; status.ok() && i < reports.size(); ++i) {
+      status = CreateMissingViews(conn, *reports[i]);
+    }
     return status;
   });
 }

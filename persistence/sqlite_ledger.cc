@@ -62,25 +62,32 @@ Status SqliteLedger::Transaction(bool write, const std::function<Status()>& body
   });
 }
 
-Status SqliteLedger::RegisterReport(const Report& report) {
-  if (Status status = ledger_util::ValidateReport(report); !status.ok()) return status;
-  const ReportSpec& spec = report.spec;
-  const std::string dimensions = spec.DimensionsCsv();
-  const std::string filters = spec.FiltersText();
+Status SqliteLedger::RegisterReports(std::span<const Report* const> reports) {
+  for (const Report* report : reports) {
+    if (Status status = ledger_util::ValidateReport(*report); !status.ok()) return status;
+  }
   const int64_t now_ms = ToMillis(WallClock::now());
   return Transaction(true, [&]() -> Status {
+    Status status = Status::Ok();
     SqliteStatement& insert = stmts_->insert_report;
-    insert.BindText(1, report.id);
-    insert.BindText(2, spec.site);
-    insert.BindText(3, spec.search_type);
-    insert.BindText(4, dimensions);
-    insert.BindText(5, spec.data_state);
-    insert.BindText(6, spec.aggregation_type);
-    insert.BindText(7, filters);
-    insert.BindInt64(8, now_ms);
-    Status status = insert.Run();
-    // The report's view (and the general one, for a ledger made before views existed).
-    if (status.ok()) status = CreateSqliteReportView(db_, report);
+    for (std::size_t i = 0; status.ok() && i < reports.size(); ++i) {
+      const ReportSpec& spec = reports[i]->spec;
+      // Bound without a copy: they must outlive Run().
+      const std::string dimensions = spec.DimensionsCsv();
+      const std::string filters = spec.FiltersText();
+      insert.BindText(1, reports[i]->id);
+      insert.BindText(2, spec.site);
+      insert.BindText(3, spec.search_type);
+      insert.BindText(4, dimensions);
+      insert.BindText(5, spec.data_state);
+      insert.BindText(6, spec.aggregation_type);
+      insert.BindText(7, filters);
+      insert.BindInt64(8, now_ms);
+      status = insert.Run();
+    }
+    // The views last: each new one changes the schema, which makes SQLite prepare every
+    // statement again on its next use.
+    if (status.ok()) status = CreateSqliteReportViews(db_, reports);
     return status;
   });
 }
@@ -105,9 +112,10 @@ Status SqliteLedger::ReadReport(const std::string& report_id, Report* out) {
   return status;
 }
 
-Status SqliteLedger::PlanDays(const std::string& report_id, std::span<const std::string> days,
-                              const RefreshPolicy& refresh, DayPlan* out) {
-  *out = DayPlan();
+Status SqliteLedger::PlanReports(std::span<const std::string> report_ids,
+                                 std::span<const std::string> days, const RefreshPolicy& refresh,
+                                 std::vector<DayPlan>* out) {
+  out->assign(report_ids.size(), DayPlan());
   if (Status status = ledger_util::ValidateDays(days); !status.ok()) return status;
   // Held days on/after since are refreshed; "" refreshes nothing.
   const std::string since =
@@ -117,11 +125,14 @@ Status SqliteLedger::PlanDays(const std::string& report_id, std::span<const std:
   }
   const int64_t now_ms = ToMillis(WallClock::now());
   return Transaction(true, [&]() -> Status {
-    *out = DayPlan();
-    Report report;
-    Status status = ReadReport(report_id, &report);
-    for (std::size_t i = 0; status.ok() && i < days.size(); ++i) {
-      status = PlanDay(report_id, days[i], since, now_ms, out);
+    out->assign(report_ids.size(), DayPlan());
+    Status status = Status::Ok();
+    for (std::size_t r = 0; status.ok() && r < report_ids.size(); ++r) {
+      Report report;
+      status = ReadReport(report_ids[r], &report);
+      for (std::size_t i = 0; status.ok() && i < days.size(); ++i) {
+        status = PlanDay(report_ids[r], days[i], since, now_ms, &(*out)[r]);
+      }
     }
     return status;
   });

@@ -35,9 +35,9 @@ class SqliteLedger final : public Ledger {
   SqliteLedger(const SqliteLedger&) = delete;
   SqliteLedger& operator=(const SqliteLedger&) = delete;
 
-  Status RegisterReport(const Report& report) override;
-  Status PlanDays(const std::string& report_id, std::span<const std::string> days,
-                  const RefreshPolicy& refresh, DayPlan* out) override;
+  Status RegisterReports(std::span<const Report* const> reports) override;
+  Status PlanReports(std::span<const std::string> report_ids, std::span<const std::string> days,
+                     const RefreshPolicy& refresh, std::vector<DayPlan>* out) override;
   Status Claim(std::span<const ClaimRequest> requests, const std::string& owner,
                std::chrono::milliseconds lease, WallTime now, std::vector<Lease>* out) override;
   Status CommitPages(std::span<const FetchedPage> pages, WallTime now,
@@ -72,7 +72,7 @@ class SqliteLedger final : public Ledger {
   // report_id's pages by state and days held, inside the caller's transaction;
   // kNotFound for no such report.
   Status ReadProgress(const std::string& report_id, ReportProgress* out);
-  // PlanDays for one day, inside its transaction.
+  // PlanReports for one report's day, inside its transaction.
   Status PlanDay(const std::string& report_id, const std::string& day, const std::string& since,
                  int64_t now_ms, DayPlan* out);
   // Completes one page if its lease holds: stage or store its rows, queue its next page

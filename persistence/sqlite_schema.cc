@@ -317,19 +317,20 @@ Status Configure(sqlite3* db, const std::string& path, OpenMode mode,
 
 Status CreateSqliteSchema(sqlite3* db) { return SqliteExec(db, kSchemaV3); }
 
-Status CreateSqliteReportView(sqlite3* db, const Report& report) {
+Status CreateSqliteReportViews(sqlite3* db, std::span<const Report* const> reports) {
+  Status status = SqliteExec(db, GeneralViewSql(SqlDialect::kSqlite));
   std::string sql;
-  Status status = ReportViewSql(report, SqlDialect::kSqlite, &sql);
-  if (status.ok()) status = SqliteExec(db, GeneralViewSql(SqlDialect::kSqlite));
-  if (status.ok()) status = SqliteExec(db, sql);
+  for (std::size_t i = 0; status.ok() && i < reports.size(); ++i) {
+    status = ReportViewSql(*reports[i], SqlDialect::kSqlite, &sql);
+    if (status.ok()) status = SqliteExec(db, sql);
+  }
   return status;
 }
 
 Status CreateSqliteViews(sqlite3* db) {
-  Status status = SqliteExec(db, GeneralViewSql(SqlDialect::kSqlite));
   std::vector<Report> reports;
   SqliteStatement select;
-  if (status.ok()) status = select.Prepare(db, "SELECT id, dimensions FROM reports");
+  Status status = select.Prepare(db, "SELECT id, dimensions FROM reports");
   if (status.ok()) {
     status = select.ForEachRow([&](const SqliteStatement& r) {
       Report& report = reports.emplace_back();
@@ -337,9 +338,10 @@ Status CreateSqliteViews(sqlite3* db) {
       report.spec.dimensions = ledger_util::SplitCsv(r.ColumnText(1));
     });
   }
-  for (std::size_t i = 0; status.ok() && i < reports.size(); ++i) {
-    status = CreateSqliteReportView(db, reports[i]);
-  }
+  std::vector<const Report*> all;
+  all.reserve(reports.size());
+  for (const Report& report : reports) all.push_back(&report);
+  if (status.ok()) status = CreateSqliteReportViews(db, all);
   return status;
 }
 

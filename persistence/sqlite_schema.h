@@ -2,6 +2,7 @@
 #define BATCHFETCH_PERSISTENCE_SQLITE_SCHEMA_H_
 
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "core/report.h"
@@ -36,9 +37,9 @@ Status OpenSqliteLedgerDatabase(const std::string& path, OpenMode mode,
 // transaction. For OpenSqliteLedgerDatabase and the migration.
 Status CreateSqliteSchema(sqlite3* db);
 
-// Creates search_analytics_v and report's view (report_<id>, see report_views.h) when
-// missing, inside the caller's transaction. Only report.id and its dimensions are read.
-Status CreateSqliteReportView(sqlite3* db, const Report& report);
+// Creates search_analytics_v and each report's view (report_<id>, see report_views.h) when
+// missing, inside the caller's transaction. Only a report's id and dimensions are read.
+Status CreateSqliteReportViews(sqlite3* db, std::span<const Report* const> reports);
 
 // Creates search_analytics_v and the view of every report in the ledger when missing,
 // inside the caller's transaction (a new ledger, or one just migrated).

@@ -32,9 +32,9 @@ class MemoryLedger : public Ledger {
     pages[PageKey{report, date, 0}] = Page{};
   }
 
-  Status RegisterReport(const Report&) override { return Status::Ok(); }
-  Status PlanDays(const std::string&, std::span<const std::string>, const RefreshPolicy&,
-                  DayPlan*) override {
+  Status RegisterReports(std::span<const Report* const>) override { return Status::Ok(); }
+  Status PlanReports(std::span<const std::string>, std::span<const std::string>,
+                     const RefreshPolicy&, std::vector<DayPlan>*) override {
     return Status::Ok();
   }
   Status Claim(std::span<const ClaimRequest> requests, const std::string&,

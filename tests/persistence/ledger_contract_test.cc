@@ -195,6 +195,54 @@ TEST_P(LedgerContractTest, ListReportsIsOldestFirst) {
   EXPECT_EQ(reports[1].id, b->id);
 }
 
+TEST_P(LedgerContractTest, RegisterReportsRecordsManyReportsAndTheirViewsInOneCall) {
+  auto a = MakeReport("sc-domain:a.example");
+  auto b = MakeReport("sc-domain:b.example");
+  auto c = MakeReport("sc-domain:c.example");
+  ASSERT_OK(ledger_->RegisterReport(*b));
+  const std::vector<const Report*> all = {a.get(), b.get(), c.get()};
+  ASSERT_OK(ledger_->RegisterReports(all));
+  ASSERT_OK(ledger_->RegisterReports(all));
+  std::vector<Report> reports;
+  ASSERT_OK(ledger_->ListReports(&reports));
+  ASSERT_EQ(reports.size(), 3u) << "a report already recorded is left as it is";
+  EXPECT_EQ(reports[0].id, b->id);
+  for (const Report* report : all) {
+    EXPECT_EQ(Int("SELECT count(*) FROM report_" + report->id), 0)
+        << "the view of " << report->spec.site << " is queryable";
+  }
+  Report broken = *MakeReport("sc-domain:d.example");
+  broken.id = "not-its-id";
+  auto fine = MakeReport("sc-domain:e.example");
+  const std::vector<const Report*> with_broken = {fine.get(), &broken};
+  EXPECT_EQ(ledger_->RegisterReports(with_broken).code(), Status::Code::kInvalid);
+  reports.clear();
+  ASSERT_OK(ledger_->ListReports(&reports));
+  EXPECT_EQ(reports.size(), 3u) << "a refused batch records none of its reports";
+}
+
+TEST_P(LedgerContractTest, PlanReportsCountsEachReportApart) {
+  auto a = MakeReport("sc-domain:a.example");
+  auto b = MakeReport("sc-domain:b.example");
+  const std::vector<const Report*> both = {a.get(), b.get()};
+  ASSERT_OK(ledger_->RegisterReports(both));
+  Plan(*a, "2024-03-01", "2024-03-02");
+  const std::vector<std::string> ids = {a->id, b->id};
+  const std::vector<std::string> days = {"2024-03-01", "2024-03-02", "2024-03-03"};
+  std::vector<DayPlan> plans;
+  ASSERT_OK(ledger_->PlanReports(ids, days, RefreshPolicy(), &plans));
+  ASSERT_EQ(plans.size(), 2u);
+  EXPECT_EQ(plans[0].added, 1);
+  EXPECT_EQ(plans[0].unfinished, 2);
+  EXPECT_EQ(plans[1].added, 3);
+  EXPECT_EQ(Pages(*a), 3);
+  EXPECT_EQ(Pages(*b), 3);
+  const std::vector<std::string> unknown = {b->id, "0123456789abcdef"};
+  const std::vector<std::string> next_day = {"2024-03-04"};
+  EXPECT_FALSE(ledger_->PlanReports(unknown, next_day, RefreshPolicy(), &plans).ok());
+  EXPECT_EQ(Pages(*b), 3) << "a plan naming an unknown report writes nothing";
+}
+
 // PlanDays.
 
 TEST_P(LedgerContractTest, PlanDaysInsertsAFirstPageForEveryNewDayOnce) {

@@ -43,9 +43,9 @@ class FakeLedger : public Ledger {
     for (std::size_t i = 0; i < pages.size(); ++i) (*held)[i] = pages[i].lease.token != "lost";
     return s_->commit_status;
   }
-  Status RegisterReport(const Report&) override { return Status::Ok(); }
-  Status PlanDays(const std::string&, std::span<const std::string>, const RefreshPolicy&,
-                  DayPlan*) override {
+  Status RegisterReports(std::span<const Report* const>) override { return Status::Ok(); }
+  Status PlanReports(std::span<const std::string>, std::span<const std::string>,
+                     const RefreshPolicy&, std::vector<DayPlan>*) override {
     return Status::Ok();
   }
   Status Claim(std::span<const ClaimRequest>, const std::string&, std::chrono::milliseconds,

@@ -143,16 +143,24 @@ Status PlanReports(Ledger& ledger, const Job& job, const std::string& today,
                    std::vector<PlannedReport>* out) {
   const std::vector<std::string> days = DaysBetween(job.from, job.to);
   const RefreshPolicy refresh{today, job.refresh_days};
+  // Two transactions for the whole run, whatever its number of reports.
+  std::vector<const Report*> reports;
+  std::vector<std::string> ids;
   for (const auto& report : job.reports) {
-    PlannedReport planned{report.get(), {}};
-    if (Status s = ledger.RegisterReport(*report); !s.ok()) return s;
-    if (Status s = ledger.PlanDays(report->id, days, refresh, &planned.plan); !s.ok()) return s;
-    const DayPlan& p = planned.plan;
+    reports.push_back(report.get());
+    ids.push_back(report->id);
+  }
+  std::vector<DayPlan> plans;
+  if (Status s = ledger.RegisterReports(reports); !s.ok()) return s;
+  if (Status s = ledger.PlanReports(ids, days, refresh, &plans); !s.ok()) return s;
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    const Report& report = *reports[i];
+    const DayPlan& p = plans[i];
     spdlog::info(
         "report {} ({}): {}..{}: {} new days, {} refreshed, {} already held, {} unfinished",
-        report->id, report->spec.Describe(), job.from, job.to, p.added, p.refreshed, p.held,
+        report.id, report.spec.Describe(), job.from, job.to, p.added, p.refreshed, p.held,
         p.unfinished);
-    out->push_back(planned);
+    out->push_back(PlannedReport{&report, p});
   }
   return Status::Ok();
 }
