@@ -167,8 +167,42 @@ def memory_section(d, aims):
     return lines
 
 
+def many_sites_section(d, aims):
+    head = "## 5. Many sites in one process"
+    if not d or not d["runs"]:
+        aims.append(("1,000 sites: >= 90% of ideal wall time", "NOT RUN", "MISSED"))
+        return [head, "", "NOT RUN", ""]
+    lines = [head, "", f"Command: `python3 {d['command']}`", "",
+             f"N sites x 3 days, --dimensions {d['dimensions']}, mockgsc latency "
+             f"{d['latency_ms']} ms, --huge-days {d['huge_days']}, --max-concurrency "
+             f"{d['concurrency']} shared by every site, --qpm 40000. Ideal = requests / "
+             f"{d['concurrency']} x latency; floor = whole rounds of {d['concurrency']} requests "
+             "(what a perfect engine could do with a fixed latency).", "",
+             "| sites | requests | wall s | ideal s | of ideal | floor s | of floor "
+             "| server max in flight | peak RSS MB | CPU-s per 1,000 requests |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in d["runs"]:
+        lines.append(f"| {r['sites']:,} | {r['requests']:,} | {r['wall_s']:.2f} | "
+                     f"{r['ideal_s']:.2f} | {100 * r['of_ideal']:.0f}% | {r['floor_s']:.2f} | "
+                     f"{100 * r['of_floor']:.0f}% | {r['max_in_flight']} | "
+                     f"{r['peak_rss_mb']:.0f} | {r['cpu_s_per_1000_requests']:.2f} |")
+    lines.append("")
+    big = max(d["runs"], key=lambda r: r["sites"])
+    n = f"{big['sites']:,} sites"
+    aims.append((f"{n}: >= 90% of ideal wall time (aim; the floor is "
+                 f"{100 * big['ideal_s'] / big['floor_s']:.0f}% of ideal)",
+                 f"{100 * big['of_ideal']:.0f}% ({100 * big['of_floor']:.0f}% of the floor)",
+                 verdict(big["of_ideal"] >= 0.9)))
+    aims.append((f"{n}: peak RSS < 100 MB (aim)", f"{big['peak_rss_mb']:.0f} MB",
+                 verdict(big["peak_rss_mb"] < 100)))
+    aims.append((f"{n}: < 1 CPU-second per 1,000 requests (aim)",
+                 f"{big['cpu_s_per_1000_requests']:.2f}",
+                 verdict(big["cpu_s_per_1000_requests"] < 1)))
+    return lines
+
+
 def micro_section(d):
-    head = "## 5. Micro-benchmarks (Google Benchmark)"
+    head = "## 6. Micro-benchmarks (Google Benchmark)"
     if not d:
         return [head, "", "NOT RUN", ""]
     lines = [head, "",
@@ -205,7 +239,7 @@ def main():
     args = ap.parse_args()
     docs = {}
     for name in ("speedup.json", "fetch_overhead.json", "persistence.json",
-                 "memory_vs_range.json", "micro.json"):
+                 "memory_vs_range.json", "many_sites.json", "micro.json"):
         docs[name] = load(args.results, name)
         if docs[name] is not None:
             docs[name]["_path"] = os.path.join(args.results, name)
@@ -214,6 +248,7 @@ def main():
             overhead_section(docs["fetch_overhead.json"], aims) +
             persistence_section(docs["persistence.json"], aims) +
             memory_section(docs["memory_vs_range.json"], aims) +
+            many_sites_section(docs["many_sites.json"], aims) +
             micro_section(docs["micro.json"]))
     warnings = {d.get("build_warning") for d in docs.values() if d and d.get("build_warning")}
     out = ["# batchfetch benchmarks — summary", "",

@@ -40,7 +40,9 @@ std::string PageKey(const std::string& site, const QueryRequest& req) {
 ApiHandler::ApiHandler(const ServerOptions& options)
     : options_(options),
       start_(std::chrono::steady_clock::now()),
-      generator_({.seed = options.seed, .rows_per_day = options.rows_per_day}),
+      generator_({.seed = options.seed,
+                  .rows_per_day = options.rows_per_day,
+                  .huge_day_percent = options.huge_day_percent}),
       quota_(std::chrono::microseconds(int64_t(options.qpm_window_s * 1e6))),
       project_(std::chrono::microseconds(int64_t(options.qpm_window_s * 1e6))),
       faults_({.seed = options.seed,

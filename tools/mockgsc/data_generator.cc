@@ -64,24 +64,14 @@ DataGenerator::DataGenerator(Options options) : options_(options) {}
 int64_t DataGenerator::RowCount(const std::string& site, const std::string& type, CivilDate date,
                                 const std::vector<Dimension>& dims) const {
   uint64_t h = DayHash(options_.seed, site, type, date);
+  const uint64_t bucket = h % 100;
   int64_t count;
-  switch (h % 100) {
-    case 0:
-    case 1:
-    case 2:
-    case 3:
-    case 4:
-      count = 0;
-      break;
-    case 5:
-    case 6:
-    case 7:
-    case 8:
-    case 9:
-      count = kHugeDayRows;
-      break;
-    default:
-      count = 1 + int64_t(SplitMix(h) % uint64_t(std::max<int64_t>(1, 2 * options_.rows_per_day)));
+  if (bucket < 5) {
+    count = 0;
+  } else if (bucket < 5 + uint64_t(options_.huge_day_percent)) {
+    count = kHugeDayRows;
+  } else {
+    count = 1 + int64_t(SplitMix(h) % uint64_t(std::max<int64_t>(1, 2 * options_.rows_per_day)));
   }
   if (!HasUnbounded(dims)) count = std::min(count, BoundedCombinations(dims));
   return count;

@@ -41,6 +41,7 @@ class DataGenerator {
   struct Options {
     uint64_t seed = 1;
     int64_t rows_per_day = 2000;     // Mean rows of an ordinary day.
+    int huge_day_percent = 5;        // Days (in 100) with kHugeDayRows rows; 5 more are empty.
     int64_t cache_rows = 1'000'000;  // LRU bound on cached rows.
   };
 

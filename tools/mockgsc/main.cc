@@ -77,6 +77,10 @@ int Main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--rows-per-day", options.rows_per_day, "Mean rows of an ordinary day")
       ->check(CLI::PositiveNumber);
+  app.add_option("--huge-days", options.huge_day_percent,
+                 "Percent of days with 60,000 rows (the API serves 50,000: two full pages, "
+                 "truncated); 5 in 100 more are empty")
+      ->check(CLI::Range(0, 95));
   app.add_option("--stall-ms", options.stall_ms, "How long a stall fault lasts (ms)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--stall-after", options.stall_after,

@@ -37,6 +37,7 @@ struct ServerOptions {
                                     // this refresh token (any client id and secret).
   int64_t token_lifetime_s = 3600;  // How long an issued token is accepted.
   int64_t rows_per_day = 2000;      // Mean rows of an ordinary day.
+  int huge_day_percent = 5;         // Days (in 100) with 60,000 rows (two full pages, truncated).
   int64_t stall_ms = 10000;         // How long a stall fault holds the connection.
   int64_t stall_after = 0;          // 0 = never; else from this request on every non-fatal
                                     // query stalls (for halt tests).

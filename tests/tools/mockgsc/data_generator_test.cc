@@ -82,6 +82,26 @@ TEST(DataGeneratorTest, HugeDaysAreCappedAtFiftyThousandRows) {
   EXPECT_EQ(huge, 1) << "no 60,000-row day in 120 days";
 }
 
+TEST(DataGeneratorTest, HugeDaysFollowTheirPercentAndCanBeTurnedOff) {
+  auto huge_days = [](int percent) {
+    DataGenerator gen({.seed = 1, .rows_per_day = 20, .huge_day_percent = percent});
+    int huge = 0, empty = 0;
+    for (int d = 0; d < 2000; ++d) {
+      const int64_t n = gen.RowCount(kSite, "web", Day(d), kDateQueryPage);
+      huge += n == DataGenerator::kHugeDayRows;
+      empty += n == 0;
+      if (n != 0 && n != DataGenerator::kHugeDayRows) {
+        EXPECT_LE(n, 40) << "an ordinary day";
+      }
+    }
+    EXPECT_NEAR(empty, 100, 40) << "5 days in 100 stay empty whatever the huge share";
+    return huge;
+  };
+  EXPECT_EQ(huge_days(0), 0);
+  EXPECT_NEAR(huge_days(5), 100, 40);
+  EXPECT_NEAR(huge_days(50), 1000, 100);
+}
+
 TEST(DataGeneratorTest, EmptyAndMultiPageDaysOccurIn120Days) {
   DataGenerator gen({.seed = 1});
   int empty = 0, multi_page = 0;
