@@ -15,7 +15,7 @@ struct RunOptions {
   int max_concurrency = 8;                       // worker coroutines
   int queue_limit = 1000;                        // claimed pages held in memory, at most
   int inflight_limit = 10;                       // fetched pages waiting for the writer
-  int max_attempts = 5;                          // failed attempts before a page is dead
+  int max_attempts = kDefaultMaxAttempts;        // failed attempts before a page is dead
   std::chrono::milliseconds lease{60000};        // lease length; renewed every third
   std::chrono::milliseconds halt_timeout{5000};  // graceful stop: in-flight deadline
   std::chrono::milliseconds retry_base{1000};    // back-off base (full jitter)

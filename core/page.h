@@ -37,6 +37,9 @@ struct PageKey {
 
 // A page this process holds. Every state change to the page, rows included, is
 // conditional on token.
+// Failed attempts before a page is dead, unless the run says otherwise (--max-attempts).
+inline constexpr int kDefaultMaxAttempts = 5;
+
 struct Lease {
   PageKey key;
   std::string token;  // fencing token, new on every claim

@@ -78,6 +78,11 @@ struct DayPlan {
   int64_t unfinished = 0;  // days already being fetched (pending, leased or dead pages)
 };
 
+// The error a day's page 0 records when the day restarts (see CommitPages).
+inline constexpr const char* kDayChangedError =
+    "the day's rows changed while it was fetched (a row came on two pages, or the day "
+    "turned final mid-fetch)";
+
 // One report's share of a claim.
 struct ClaimRequest {
   std::string report_id;
@@ -137,10 +142,12 @@ class Ledger {
   // last page) swap the day's staged rows in for its stored rows and mark the day held
   // (truncated when start_row + rows >= kDailyRowCap) — unless the day's done pages
   // disagree on provisional or its staged rows are fewer than its pages returned (the
-  // answer changed mid-fetch): then its staged rows and pages past start_row 0 go, page 0
-  // is pending again (attempts kept) and the stored day stays. A page whose token was lost
-  // writes nothing. (*lease_held)[i] tells whether pages[i]'s token still held.
-  virtual Status CommitPages(std::span<const FetchedPage> pages, WallTime now,
+  // answer changed mid-fetch): then its staged rows and pages past start_row 0 go and the
+  // stored day stays; page 0 counts a failed attempt (kDayChangedError) and is pending
+  // again at once, or dead when its attempts reach max_attempts — so a day whose answer
+  // changes on every fetch ends instead of being fetched forever. A page whose token was
+  // lost writes nothing. (*lease_held)[i] tells whether pages[i]'s token still held.
+  virtual Status CommitPages(std::span<const FetchedPage> pages, WallTime now, int max_attempts,
                              std::vector<bool>* lease_held) = 0;
 
   // Records a failed attempt if the token holds: attempts + 1, last_error = error; the

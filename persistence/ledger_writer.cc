@@ -5,8 +5,10 @@
 
 namespace batchfetch {
 
-LedgerWriter::LedgerWriter(std::unique_ptr<Ledger> ledger, std::size_t max_group)
-    : ledger_(std::move(ledger)), max_group_(max_group == 0 ? 1 : max_group) {
+LedgerWriter::LedgerWriter(std::unique_ptr<Ledger> ledger, std::size_t max_group, int max_attempts)
+    : ledger_(std::move(ledger)),
+      max_group_(max_group == 0 ? 1 : max_group),
+      max_attempts_(max_attempts) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -88,7 +90,7 @@ void LedgerWriter::Run() {
 
     pages.clear();
     for (PendingPage& p : group) pages.push_back(std::move(p.page));
-    const Status status = ledger_->CommitPages(pages, WallClock::now(), &lease_held);
+    const Status status = ledger_->CommitPages(pages, WallClock::now(), max_attempts_, &lease_held);
     {
       std::lock_guard<std::mutex> lock(mu_);
       committing_ = 0;

@@ -26,7 +26,11 @@ class LedgerWriter {
  public:
   using PageCallback = std::function<void(const Status&, bool lease_held)>;
 
-  LedgerWriter(std::unique_ptr<Ledger> ledger, std::size_t max_group = 64);
+  static constexpr std::size_t kDefaultMaxGroup = 64;
+
+  // max_attempts: what CommitPages gets (a day restarted that often is dead).
+  explicit LedgerWriter(std::unique_ptr<Ledger> ledger, std::size_t max_group = kDefaultMaxGroup,
+                        int max_attempts = kDefaultMaxAttempts);
   // Finishes everything queued, then joins the thread.
   ~LedgerWriter();
 
@@ -64,6 +68,7 @@ class LedgerWriter {
 
   std::unique_ptr<Ledger> ledger_;
   const std::size_t max_group_;
+  const int max_attempts_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void(Ledger&)>> tasks_;  // guarded by mu_

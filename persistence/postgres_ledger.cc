@@ -297,7 +297,7 @@ Status PostgresLedger::Claim(std::span<const ClaimRequest> requests, const std::
 }
 
 Status PostgresLedger::CommitPages(std::span<const FetchedPage> pages, WallTime now,
-                                   std::vector<bool>* lease_held) {
+                                   int max_attempts, std::vector<bool>* lease_held) {
   lease_held->assign(pages.size(), false);
   last_now_ = now;
   for (const FetchedPage& page : pages) {
@@ -456,7 +456,7 @@ Status PostgresLedger::CommitPages(std::span<const FetchedPage> pages, WallTime 
     for (const Day& day : restart) restarted.Add(PageKey{day.first, day.second, 0});
     status = conn_->Run("restart_drop_later_pages", restarted.DayParams());
     PgParams first = restarted.DayParams();
-    first.Add(ToMillis(now));
+    first.Add(ToMillis(now)).Add(max_attempts).Add(kDayChangedError);
     if (status.ok()) status = conn_->Run("restart_first_pages", first);
     if (status.ok()) status = conn_->Run("swap_clear_stage", restarted.DayParams());
     return status;

@@ -39,7 +39,7 @@ class PostgresLedger final : public Ledger {
                      const RefreshPolicy& refresh, std::vector<DayPlan>* out) override;
   Status Claim(std::span<const ClaimRequest> requests, const std::string& owner,
                std::chrono::milliseconds lease, WallTime now, std::vector<Lease>* out) override;
-  Status CommitPages(std::span<const FetchedPage> pages, WallTime now,
+  Status CommitPages(std::span<const FetchedPage> pages, WallTime now, int max_attempts,
                      std::vector<bool>* lease_held) override;
   Status FailPage(const Lease& lease, const std::string& error, bool final, int max_attempts,
                   WallTime retry_at, WallTime now, bool* lease_held) override;

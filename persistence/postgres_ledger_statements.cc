@@ -106,14 +106,21 @@ Status PostgresLedger::PrepareAll() {
        " count(DISTINCT b.provisional) FROM unnest($1::text[], $2::date[])"
        " AS u(report_id, date) LEFT JOIN batches AS b ON b.report_id = u.report_id"
        " AND b.date = u.date AND b.state = 'done' GROUP BY u.report_id, u.date"},
-      // A restart fetches the day again from row 0 at once; attempts stay (a restart is
-      // not a failed request). The caller also clears the day's staged rows.
+      // A restart fetches the day again from row 0 at once and counts a failed attempt on
+      // page 0, dead at max_attempts ($4; the history line built as HistoryLine does, the
+      // error $5 needing no JSON escaping). The caller also clears the day's staged rows.
       {"restart_drop_later_pages",
        "DELETE FROM batches AS b USING unnest($1::text[], $2::date[]) AS u(report_id, date)"
        " WHERE b.report_id = u.report_id AND b.date = u.date AND b.start_row > 0"},
       {"restart_first_pages",
-       "UPDATE batches AS b SET state = 'pending', next_attempt_at = to_timestamp($3::bigint"
-       " / 1000.0), lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,"
+       "UPDATE batches AS b SET attempts = b.attempts + 1, last_error = $5::text,"
+       " errors = coalesce(b.errors || chr(10), '') || '{\"attempt\":' || (b.attempts + 1) ||"
+       " ',\"at\":' || $3::bigint || ',\"dead\":' ||"
+       " CASE WHEN b.attempts + 1 >= $4::int THEN 'true' ELSE 'false' END ||"
+       " ',\"error\":\"' || $5::text || '\"}',"
+       " state = CASE WHEN b.attempts + 1 >= $4::int THEN 'dead' ELSE 'pending' END,"
+       " next_attempt_at = to_timestamp($3::bigint / 1000.0), lease_owner = NULL,"
+       " lease_token = NULL, lease_expires_at = NULL,"
        " row_count = NULL, row_limit = NULL, truncated = 0, provisional = 0,"
        " updated_at = clock_timestamp()"
        " FROM unnest($1::text[], $2::date[]) AS u(report_id, date)"

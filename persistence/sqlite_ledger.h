@@ -40,7 +40,7 @@ class SqliteLedger final : public Ledger {
                      const RefreshPolicy& refresh, std::vector<DayPlan>* out) override;
   Status Claim(std::span<const ClaimRequest> requests, const std::string& owner,
                std::chrono::milliseconds lease, WallTime now, std::vector<Lease>* out) override;
-  Status CommitPages(std::span<const FetchedPage> pages, WallTime now,
+  Status CommitPages(std::span<const FetchedPage> pages, WallTime now, int max_attempts,
                      std::vector<bool>* lease_held) override;
   Status FailPage(const Lease& lease, const std::string& error, bool final, int max_attempts,
                   WallTime retry_at, WallTime now, bool* lease_held) override;
@@ -77,10 +77,11 @@ class SqliteLedger final : public Ledger {
                  int64_t now_ms, DayPlan* out);
   // Completes one page if its lease holds: stage or store its rows, queue its next page
   // or swap its day in. Writes nothing when the lease is lost.
-  Status CommitOne(const FetchedPage& page, int64_t now_ms, bool* lease_held);
+  Status CommitOne(const FetchedPage& page, int64_t now_ms, int max_attempts, bool* lease_held);
   // Starts key's day again, inside CommitOne's transaction: its staged rows and pages past
-  // row 0 go, page 0 is pending at now_ms with its attempts kept. Stored rows stay.
-  Status RestartDay(const PageKey& key, int64_t now_ms);
+  // row 0 go; page 0 counts a failed attempt and is pending at now_ms, or dead at
+  // max_attempts. Stored rows stay.
+  Status RestartDay(const PageKey& key, int64_t now_ms, int max_attempts);
   // Binds a row's fields to stmt (staged_rows or search_analytics) and runs it.
   Status WriteRow(SqliteStatement& stmt, const Row& row);
 

@@ -14,7 +14,7 @@ using Code = Status::Code;
 
 }  // namespace
 
-Status SqliteLedger::CommitPages(std::span<const FetchedPage> pages, WallTime now,
+Status SqliteLedger::CommitPages(std::span<const FetchedPage> pages, WallTime now, int max_attempts,
                                  std::vector<bool>* lease_held) {
   lease_held->assign(pages.size(), false);
   for (const FetchedPage& page : pages) {
@@ -31,7 +31,7 @@ Status SqliteLedger::CommitPages(std::span<const FetchedPage> pages, WallTime no
   return Transaction(true, [&]() -> Status {
     for (std::size_t i = 0; i < pages.size(); ++i) {
       bool held = false;
-      Status status = CommitOne(pages[i], now_ms, &held);
+      Status status = CommitOne(pages[i], now_ms, max_attempts, &held);
       if (!status.ok()) {
         lease_held->assign(pages.size(), false);
         return status;
@@ -56,7 +56,8 @@ Status SqliteLedger::WriteRow(SqliteStatement& stmt, const Row& row) {
   return stmt.Run();
 }
 
-Status SqliteLedger::CommitOne(const FetchedPage& page, int64_t now_ms, bool* lease_held) {
+Status SqliteLedger::CommitOne(const FetchedPage& page, int64_t now_ms, int max_attempts,
+                               bool* lease_held) {
   const Report& report = *page.report;
   const PageKey& key = page.lease.key;
   const int64_t row_count = static_cast<int64_t>(page.rows.size());
@@ -134,7 +135,8 @@ Status SqliteLedger::CommitOne(const FetchedPage& page, int64_t now_ms, bool* le
     status = stmts_->count_staged.ForEachRow(
         [&](const SqliteStatement& r) { staged = r.ColumnInt64(0); });
     if (!status.ok()) return status;
-    if (min_provisional != provisional || staged != expected) return RestartDay(key, now_ms);
+    if (min_provisional != provisional || staged != expected)
+      return RestartDay(key, now_ms, max_attempts);
     bind_day(stmts_->delete_day_rows);
     status = stmts_->delete_day_rows.Run();
     bind_day(stmts_->swap_in);
@@ -152,7 +154,7 @@ Status SqliteLedger::CommitOne(const FetchedPage& page, int64_t now_ms, bool* le
   return day.Run();
 }
 
-Status SqliteLedger::RestartDay(const PageKey& key, int64_t now_ms) {
+Status SqliteLedger::RestartDay(const PageKey& key, int64_t now_ms, int max_attempts) {
   SqliteStatement& clear = stmts_->clear_staged;
   clear.BindText(1, key.report_id);
   clear.BindText(2, key.date);
@@ -165,6 +167,8 @@ Status SqliteLedger::RestartDay(const PageKey& key, int64_t now_ms) {
   restart.BindText(1, key.report_id);
   restart.BindText(2, key.date);
   restart.BindInt64(3, now_ms);
+  restart.BindInt64(4, max_attempts);
+  restart.BindText(5, kDayChangedError);
   if (status.ok()) status = restart.Run();
   return status;
 }

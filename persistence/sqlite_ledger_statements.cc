@@ -102,8 +102,16 @@ Status SqliteLedger::Statements::Prepare(sqlite3* db) {
        " AND state = 'done'"},
       {&count_staged, "SELECT count(*) FROM staged_rows WHERE report_id = ?1 AND date = ?2"},
       // attempts stay: a restart is not a failed request.
+      // A restart counts a failed attempt on page 0 (its history line built as HistoryLine
+      // does; the error, kDayChangedError, needs no JSON escaping).
       {&restart_first_page,
-       "UPDATE batches SET state = 'pending', next_attempt_at = ?3, lease_owner = NULL,"
+       "UPDATE batches SET attempts = attempts + 1, last_error = ?5,"
+       " errors = coalesce(errors || char(10), '') || '{\"attempt\":' || (attempts + 1) ||"
+       " ',\"at\":' || ?3 || ',\"dead\":' ||"
+       " CASE WHEN attempts + 1 >= ?4 THEN 'true' ELSE 'false' END || ',\"error\":\"' ||"
+       " ?5 || '\"}',"
+       " state = CASE WHEN attempts + 1 >= ?4 THEN 'dead' ELSE 'pending' END,"
+       " next_attempt_at = ?3, lease_owner = NULL,"
        " lease_token = NULL, lease_expires_at = NULL, row_count = NULL, row_limit = NULL,"
        " truncated = 0, provisional = 0, updated_at = ?3"
        " WHERE report_id = ?1 AND date = ?2 AND start_row = 0"},

@@ -53,7 +53,7 @@ class MemoryLedger : public Ledger {
     }
     return Status::Ok();
   }
-  Status CommitPages(std::span<const FetchedPage> done, WallTime,
+  Status CommitPages(std::span<const FetchedPage> done, WallTime, int,
                      std::vector<bool>* held) override {
     std::lock_guard lock(mu);
     held->clear();

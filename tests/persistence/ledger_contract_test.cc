@@ -106,7 +106,7 @@ class LedgerContractTest : public ::testing::TestWithParam<std::string> {
     std::vector<FetchedPage> pages;
     pages.push_back(MakePage(std::move(report), lease, std::move(rows), row_limit, provisional));
     std::vector<bool> held;
-    const Status status = ledger_->CommitPages(pages, now, &held);
+    const Status status = ledger_->CommitPages(pages, now, kDefaultMaxAttempts, &held);
     EXPECT_TRUE(status.ok()) << status.ToString();
     return held.size() == 1 && held[0];
   }
@@ -616,8 +616,9 @@ TEST_P(LedgerContractTest, AReaderDuringAThreePageRefreshSeesTheOldOrTheNewCompl
 // A day whose answer changed mid-fetch is fetched again from row 0 rather than swapped in:
 // when its last page commits, its done pages disagree on provisional, or its staged rows
 // are fewer than its pages returned (a key came on two pages: rows shifted between them).
-// The staged rows and later pages go, page 0 is pending at once with its attempts kept,
-// and the old complete day stays visible.
+// The staged rows and later pages go, page 0 is pending at once with one more attempt
+// (so a day that never holds still ends: see the next test), and the old complete day
+// stays visible.
 TEST_P(LedgerContractTest, PagesDisagreeingOnProvisionalRestartTheDayAndKeepTheOldDay) {
   auto report = MakeReport();
   Plan(*report, "2024-01-01", "2024-01-01");
@@ -649,7 +650,8 @@ TEST_P(LedgerContractTest, PagesDisagreeingOnProvisionalRestartTheDayAndKeepTheO
   EXPECT_EQ(Pages(*report), 1) << "pages past row 0 go";
   const PageKey first{report->id, "2024-01-01", 0};
   EXPECT_EQ(BatchField("state", first), "pending");
-  EXPECT_EQ(BatchField("attempts", first), "1") << "a restart is not an attempt";
+  EXPECT_EQ(BatchField("attempts", first), "2") << "the failure, then the restart";
+  EXPECT_EQ(BatchField("last_error", first), kDayChangedError);
   const ReportProgress p = ProgressOf(report->id);
   EXPECT_EQ(p.pending, 1);
   EXPECT_EQ(p.days_held, 1);
@@ -691,6 +693,59 @@ TEST_P(LedgerContractTest, ARowRepeatedOnALaterPageRestartsTheDay) {
 
   ASSERT_EQ(FetchAll(report, 10, 4, 1, At(3)), 3);
   EXPECT_EQ(StoredRows(*report, "2024-01-01"), 10);
+  EXPECT_TRUE(VerifyOf(report->id).clean());
+}
+
+// The attack: the API shifts the day's rows between pages on every fetch (fresh data
+// re-ranked while it is paged). Without a bound the day would be fetched forever.
+TEST_P(LedgerContractTest, ADayWhoseRowsShiftOnEveryFetchIsDeadAtMaxAttempts) {
+  auto report = MakeReport();
+  Plan(*report, "2024-01-01", "2024-01-01");
+  ASSERT_EQ(FetchAll(report, 10, 4, 1, At(0)), 3);  // a complete day is held
+  const int64_t held_clicks = StoredClicks(*report, "2024-01-01");
+  ASSERT_EQ(Plan(*report, "2024-01-01", "2024-01-01", {"2024-01-02", 3}).refreshed, 1);
+  const std::vector<Row> answer = MakeRows(10, "2024-01-01", 2);
+  constexpr int kMaxAttempts = 3;
+  auto commit = [&](const Lease& lease, int64_t begin, int64_t end, int t) {
+    std::vector<FetchedPage> pages;
+    pages.push_back(
+        MakePage(report, lease, {answer.begin() + begin, answer.begin() + end}, 4, false));
+    std::vector<bool> held;
+    const Status s = ledger_->CommitPages(pages, At(t), kMaxAttempts, &held);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return held.size() == 1 && held[0];
+  };
+  for (int fetch = 1; fetch <= kMaxAttempts; ++fetch) {
+    const int t = 10 * fetch;
+    const std::vector<Lease> first = Claim(report->id, 1, At(t));
+    ASSERT_EQ(first.size(), 1u) << "fetch " << fetch << " finds page 0 claimable";
+    EXPECT_EQ(first[0].attempts, fetch - 1);
+    ASSERT_TRUE(commit(first[0], 0, 4, t));
+    const Lease second = ClaimOne(report->id, At(t + 1));
+    ASSERT_TRUE(commit(second, 3, 7, t + 1));  // row 3 again: the order shifted
+    const Lease third = ClaimOne(report->id, At(t + 2));
+    ASSERT_TRUE(commit(third, 7, 10, t + 2));
+  }
+  const PageKey page0{report->id, "2024-01-01", 0};
+  EXPECT_EQ(BatchField("state", page0), "dead") << "three restarts in a row end the day";
+  EXPECT_TRUE(Claim(report->id, 1, At(100)).empty()) << "nothing more to fetch";
+  ReportStatus status;
+  ASSERT_OK(ledger_->Describe(report->id, At(100), &status));
+  ASSERT_EQ(status.dead.size(), 1u);
+  EXPECT_EQ(status.dead[0].attempts, kMaxAttempts);
+  EXPECT_EQ(status.dead[0].last_error, kDayChangedError);
+  const std::string& history = status.dead[0].errors;
+  EXPECT_EQ(std::count(history.begin(), history.end(), '\n'), kMaxAttempts - 1) << history;
+  EXPECT_NE(history.find("{\"attempt\":3,\"at\":"), std::string::npos) << history;
+  EXPECT_NE(history.find("\"dead\":true"), std::string::npos) << history;
+  EXPECT_EQ(StoredRows(*report, "2024-01-01"), 10) << "the held day stays";
+  EXPECT_EQ(StoredClicks(*report, "2024-01-01"), held_clicks);
+  EXPECT_EQ(Pages(*report), 1) << "no page past row 0 is left behind";
+  EXPECT_EQ(Int("SELECT count(*) FROM staged_rows"), 0) << "no staged row is left behind";
+  int64_t revived = 0;
+  ASSERT_OK(ledger_->RetryDead(report->id, &revived));
+  EXPECT_EQ(revived, 1);
+  ASSERT_EQ(FetchAll(report, 10, 4, 2, At(200)), 3) << "a retry when the data holds still";
   EXPECT_TRUE(VerifyOf(report->id).clean());
 }
 

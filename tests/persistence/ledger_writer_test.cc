@@ -30,7 +30,7 @@ class FakeLedger : public Ledger {
 
   explicit FakeLedger(std::shared_ptr<Shared> shared) : s_(std::move(shared)) {}
 
-  Status CommitPages(std::span<const FetchedPage> pages, WallTime,
+  Status CommitPages(std::span<const FetchedPage> pages, WallTime, int,
                      std::vector<bool>* held) override {
     std::unique_lock<std::mutex> lock(s_->mu);
     ++s_->commits_entered;

@@ -64,7 +64,7 @@ class PostgresExportTest : public ::testing::Test {
       }
     }
     std::vector<bool> held;
-    s = ledger_->CommitPages(pages, WallClock::now(), &held);
+    s = ledger_->CommitPages(pages, WallClock::now(), kDefaultMaxAttempts, &held);
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
 

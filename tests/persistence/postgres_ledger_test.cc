@@ -65,7 +65,7 @@ class PostgresLedgerTest : public ::testing::Test {
     std::vector<FetchedPage> pages;
     pages.push_back(MakePage(std::move(report), lease, std::move(rows), row_limit));
     std::vector<bool> held;
-    const Status status = ledger.CommitPages(pages, WallClock::now(), &held);
+    const Status status = ledger.CommitPages(pages, WallClock::now(), kDefaultMaxAttempts, &held);
     EXPECT_TRUE(status.ok()) << status.ToString();
     return held.size() == 1 && held[0];
   }
@@ -242,7 +242,8 @@ TEST_F(PostgresLedgerTest, NonFiniteClicksAreRefusedBeforeAnythingIsWritten) {
   std::vector<FetchedPage> pages;
   pages.push_back(MakePage(report, lease, rows, 10));
   std::vector<bool> held;
-  EXPECT_EQ(ledger->CommitPages(pages, kT0, &held).code(), Status::Code::kInvalid);
+  EXPECT_EQ(ledger->CommitPages(pages, kT0, kDefaultMaxAttempts, &held).code(),
+            Status::Code::kInvalid);
   EXPECT_EQ(Text("SELECT state FROM batches"), "leased");
   EXPECT_EQ(Int("SELECT count(*) FROM staged_rows"), 0);
 }

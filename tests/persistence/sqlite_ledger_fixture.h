@@ -146,7 +146,7 @@ class SqliteLedgerTest : public ::testing::Test {
 
   std::vector<bool> Commit(std::vector<FetchedPage> pages, WallTime now) {
     std::vector<bool> held;
-    const Status status = ledger_->CommitPages(pages, now, &held);
+    const Status status = ledger_->CommitPages(pages, now, kDefaultMaxAttempts, &held);
     EXPECT_TRUE(status.ok()) << status.ToString();
     return held;
   }

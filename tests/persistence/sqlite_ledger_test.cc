@@ -134,10 +134,12 @@ TEST_F(SqliteLedgerTest, ACommitNeedsItsReportAndTheRowsItAskedFor) {
   std::vector<FetchedPage> pages;
   pages.push_back(MakePage(MakeReport("sc-domain:other.example"), lease, MakeRows(1, "")));
   std::vector<bool> held;
-  EXPECT_EQ(ledger_->CommitPages(pages, At(1), &held).code(), Status::Code::kInvalid);
+  EXPECT_EQ(ledger_->CommitPages(pages, At(1), kDefaultMaxAttempts, &held).code(),
+            Status::Code::kInvalid);
   pages[0].report = report;
   pages[0].row_limit = 0;
-  EXPECT_EQ(ledger_->CommitPages(pages, At(1), &held).code(), Status::Code::kInvalid);
+  EXPECT_EQ(ledger_->CommitPages(pages, At(1), kDefaultMaxAttempts, &held).code(),
+            Status::Code::kInvalid);
   EXPECT_EQ(BatchField("state", lease.key), "leased");
 }
 

@@ -204,7 +204,8 @@ int BackfillRun::Execute() {
   worker_config.tokens = st.tokens.get();
   worker_config.request_timeout = Millis(flags_.request_timeout_s);
   worker_config.quota_project = quota_project_;
-  st.writer = std::make_unique<LedgerWriter>(std::move(st.ledger));
+  st.writer = std::make_unique<LedgerWriter>(std::move(st.ledger), LedgerWriter::kDefaultMaxGroup,
+                                             flags_.run.max_attempts);
   st.coordinator = std::make_unique<Coordinator>(io_.get_executor(), *st.writer, st.http, st.runs,
                                                  worker_config, flags_.run, &st.observers);
   if (early_signal != 0) st.coordinator->RequestStop(early_signal);

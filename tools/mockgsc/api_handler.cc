@@ -217,9 +217,9 @@ Reply ApiHandler::HandleQuery(const std::string& site, std::string_view authoriz
   Reply reply = finish(Reply{});
   lock.unlock();
   // Rendering is the expensive part; it runs without the lock.
-  reply.body = RenderQueryResponse(*request, site, generator_, Today());
-  if (const auto mode = ParseMisbehavior(options_.misbehave).value_or(Misbehavior::kNone);
-      mode == Misbehavior::kOversized) {
+  const auto mode = ParseMisbehavior(options_.misbehave).value_or(Misbehavior::kNone);
+  reply.body = RenderQueryResponse(ServedRequest(mode, *request), site, generator_, Today());
+  if (mode == Misbehavior::kOversized) {
     reply.oversized_bytes = options_.oversized_mb << 20;
     reply.body.clear();
   } else if (mode != Misbehavior::kNone) {

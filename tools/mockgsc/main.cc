@@ -86,7 +86,8 @@ int Main(int argc, char** argv) {
   app.add_option("--stall-after", options.stall_after,
                  "From this query request on, stall every non-fatal query (0 = never)");
   app.add_option("--misbehave", options.misbehave,
-                 "Answer every query wrongly: wrong-date|too-many-rows|bad-numbers|oversized")
+                 "Answer every query wrongly: "
+                 "wrong-date|too-many-rows|bad-numbers|oversized|shifting-rows")
       ->check([](const std::string& v) {
         return mockgsc::ParseMisbehavior(v) ? std::string() : "unknown --misbehave mode " + v;
       });

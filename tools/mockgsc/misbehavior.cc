@@ -12,10 +12,18 @@ std::optional<Misbehavior> ParseMisbehavior(std::string_view text) {
   if (text == "too-many-rows") return Misbehavior::kTooManyRows;
   if (text == "bad-numbers") return Misbehavior::kBadNumbers;
   if (text == "oversized") return Misbehavior::kOversized;
+  if (text == "shifting-rows") return Misbehavior::kShiftingRows;
   return std::nullopt;
 }
 
+QueryRequest ServedRequest(Misbehavior mode, const QueryRequest& request) {
+  QueryRequest served = request;
+  if (mode == Misbehavior::kShiftingRows && served.start_row > 0) --served.start_row;
+  return served;
+}
+
 std::string Misbehave(Misbehavior mode, const std::string& body, const QueryRequest& request) {
+  if (mode == Misbehavior::kShiftingRows) return body;
   json::value parsed = json::parse(body);
   json::object& out = parsed.as_object();
   if (!out.contains("rows") || out.at("rows").as_array().empty()) {
@@ -54,6 +62,7 @@ std::string Misbehave(Misbehavior mode, const std::string& body, const QueryRequ
       break;
     case Misbehavior::kNone:
     case Misbehavior::kOversized:
+    case Misbehavior::kShiftingRows:  // served shifted; the body is a true answer for that
       break;
   }
   return json::serialize(parsed);

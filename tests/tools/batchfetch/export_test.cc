@@ -77,7 +77,7 @@ void Fill(const std::string& path, const std::shared_ptr<const Report>& report, 
       }
     }
     std::vector<bool> held;
-    s = ledger->CommitPages(pages, now, &held);
+    s = ledger->CommitPages(pages, now, kDefaultMaxAttempts, &held);
     ASSERT_TRUE(s.ok()) << s.ToString();
     done += static_cast<int>(leases.size());
   }

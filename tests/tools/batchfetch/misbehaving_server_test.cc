@@ -56,6 +56,40 @@ TEST(MisbehavingServerTest, EverySpoiledPageIsRefusedAndNoRowIsStored) {
   }
 }
 
+// A server whose days shift between pages on every fetch: each multi-page day restarts
+// from row 0 each time its last page lands, and without a bound would be fetched forever.
+// Each restart counts an attempt, so the run ends with those days dead (their old rows, if
+// any, untouched) and every single-page day stored.
+TEST(MisbehavingServerTest, DaysThatShiftOnEveryFetchEndDeadAfterTheirAttempts) {
+  TempDir dir;
+  MockGsc server({"--misbehave", "shifting-rows", "--latency-ms", "1", "--qpm-window", "6",
+                  "--rows-per-day", "8", "--huge-days", "0"});
+  BackfillRunner runner(dir.File("ledger.db"));
+  const auto dates = BackfillRunner::Dates("2025-01-01", 20);
+  const MeasuredRun run = RunMeasured(runner.Args(server, dates.front(), dates.back(), 2,
+                                                  {"--row-limit", "5", "--max-attempts", "3",
+                                                   "--retry-base", "0.01", "--retry-cap", "0.05"}),
+                                      {}, "", seconds(60));
+  EXPECT_EQ(run.exit_code, 2) << run.out << run.err;
+  LedgerReader reader(runner.db());
+  const int64_t dead = reader.Scalar("SELECT count(*) FROM batches WHERE state = 'dead'");
+  const int64_t held = reader.Scalar("SELECT count(*) FROM days");
+  EXPECT_GE(dead, 3) << "days of 6 to 16 rows take 2+ pages of 5";
+  EXPECT_EQ(dead + held, 20) << "every day ends: held or dead";
+  EXPECT_EQ(reader.Scalar("SELECT count(*) FROM batches WHERE state = 'dead' AND start_row = 0"
+                          " AND attempts = 3 AND last_error LIKE '%changed while it was fetched%'"),
+            dead);
+  EXPECT_EQ(reader.Scalar("SELECT count(*) FROM batches WHERE state IN ('pending', 'leased')"), 0);
+  EXPECT_EQ(reader.Scalar("SELECT count(*) FROM staged_rows"), 0);
+  EXPECT_EQ(reader.Scalar("SELECT count(*) FROM search_analytics WHERE date IN (SELECT date"
+                          " FROM batches WHERE state = 'dead')"),
+            0)
+      << "no row of a day that never held still";
+  // Each dead day was fetched 3 times, each fetch at most 4 pages (16 rows / 5).
+  EXPECT_LE(JsonInt(server.Stats(), "requests"), held + dead * 3 * 4);
+  EXPECT_NE(run.out.find("dead pages " + std::to_string(dead)), std::string::npos) << run.out;
+}
+
 TEST(MisbehavingServerTest, EightOversizedAnswersAtOnceStayUnder600MB) {
   TempDir dir;
   MockGsc server(
