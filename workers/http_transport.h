@@ -16,9 +16,9 @@ struct HttpRequest {
   std::string body;                          // POSTed when not empty, else GET
   std::vector<std::string> headers;          // "Name: value"
   std::chrono::milliseconds timeout{30000};  // whole transfer, including queueing
-  // Past this time the request is not sent: the transfer ends with curl code 42
-  // (CURLE_ABORTED_BY_CALLBACK) just before the request would go on the wire, so a slow
-  // connect cannot send a quota grant late. max() = no limit.
+  // Past this time the request is not sent: the transfer ends just before the request
+  // would go on the wire, with HttpResponse::missed_send_by, so a slow connect cannot send
+  // a quota grant late. max() = no limit.
   std::chrono::steady_clock::time_point send_by = std::chrono::steady_clock::time_point::max();
 };
 
@@ -29,6 +29,7 @@ struct HttpResponse {
   int curl_code = 0;            // CURLcode; 0 = the transfer completed
   std::string error;            // libcurl's message when curl_code != 0
   bool body_too_large = false;  // stopped at HttpClientOptions::max_body_bytes
+  bool missed_send_by = false;  // never sent: HttpRequest::send_by passed first
   std::chrono::microseconds elapsed{0};
   // Keeps body's bytes counted in the process's body budget while the response lives.
   std::shared_ptr<const void> body_hold = nullptr;

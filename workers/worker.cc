@@ -28,8 +28,6 @@ namespace {
 // Pseudo transport codes for a request that never left because its token failed.
 constexpr int kTokenFatal = -1;
 constexpr int kTokenTransient = -2;
-// CURLE_ABORTED_BY_CALLBACK: HttpRequest::send_by passed before the request was sent.
-constexpr int kCurlAbortedByCallback = 42;
 // Grants a request may miss that way before its page is given back.
 constexpr int kMaxLateSends = 3;
 
@@ -161,7 +159,7 @@ asio::awaitable<Worker::Step> Worker::RequestOnce(const Assignment& page, Reques
     }
     auto [ec, answer] = co_await http_.Perform(std::move(attempt));
     if (ec || host_.Halted() || co_await Cancelled()) co_return Step::kGaveBack;
-    if (answer.curl_code == kCurlAbortedByCallback && slack != RateLimiter::Duration::max()) {
+    if (answer.missed_send_by) {
       if (late + 1 < kMaxLateSends) continue;
       co_return Step::kGaveBack;
     }

@@ -251,12 +251,14 @@ TEST_F(HttpClientTest, ARequestPastItsSendByIsNotSent) {
     late.send_by = std::chrono::steady_clock::now() - 1ms;
     Result r = co_await Perform(client_, std::move(late));
     EXPECT_FALSE(r.ec);
-    EXPECT_EQ(r.response.curl_code, CURLE_ABORTED_BY_CALLBACK) << r.response.error;
+    EXPECT_TRUE(r.response.missed_send_by) << r.response.error;
+    EXPECT_FALSE(r.response.transport_ok());
     EXPECT_EQ(r.response.status, 0);
     HttpRequest in_time = Request("/hello");
     in_time.send_by = std::chrono::steady_clock::now() + 10s;
     r = co_await Perform(client_, std::move(in_time));
     EXPECT_EQ(r.response.status, 200) << r.response.error;
+    EXPECT_FALSE(r.response.missed_send_by);
   });
   EXPECT_EQ(server_.requests().size(), 1u) << "only the request still in time was sent";
 }

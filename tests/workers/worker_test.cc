@@ -232,6 +232,35 @@ TEST_F(WorkerTest, FetchesTheTokenBeforeTheGrantAndSendsRightAfterIt) {
   EXPECT_NE(std::find(headers.begin(), headers.end(), "Authorization: Bearer T1"), headers.end());
 }
 
+// A request the transport did not send because its grant's send_by passed (a slow
+// connect) is neither an answer nor a failure: the worker takes a fresh grant and sends
+// again, and after three such misses gives the page back without an attempt.
+TEST_F(WorkerTest, ARequestThatMissedItsSendByTakesAFreshGrant) {
+  HttpResponse missed;
+  missed.missed_send_by = true;
+  missed.curl_code = 42;
+  AddPage("2024-03-01");
+  http_.script = {missed, missed, Ok(kOneRow)};
+  RunWorker();
+  EXPECT_EQ(limiter_.grants_, 3) << "one grant per send";
+  EXPECT_EQ(http_.requests.size(), 3u);
+  EXPECT_EQ(host_.submitted.size(), 1u);
+  EXPECT_TRUE(host_.failed.empty()) << "a request never sent is not a failed attempt";
+}
+
+TEST_F(WorkerTest, ThreeMissedSendBysGiveThePageBackWithoutAnAttempt) {
+  HttpResponse missed;
+  missed.missed_send_by = true;
+  missed.curl_code = 42;
+  AddPage("2024-03-01");
+  http_.script = {missed, missed, missed};
+  RunWorker();
+  EXPECT_EQ(http_.requests.size(), 3u);
+  EXPECT_TRUE(host_.submitted.empty());
+  EXPECT_TRUE(host_.failed.empty());
+  EXPECT_EQ(host_.returned.size(), 1u);
+}
+
 TEST_F(WorkerTest, AsksForThePagesRowLimitAndRecordsIt) {
   config_.row_limit = 25000;
   AddPage("2024-03-01", 45000);

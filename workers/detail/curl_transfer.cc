@@ -103,9 +103,10 @@ CURLcode CurlTransfer::Configure(const HttpClientOptions& options) {
 
 int CurlTransfer::OnPrereq(void* self, char* /*conn_primary_ip*/, char* /*conn_local_ip*/,
                            int /*conn_primary_port*/, int /*conn_local_port*/) {
-  const auto* transfer = static_cast<const CurlTransfer*>(self);
-  return std::chrono::steady_clock::now() > transfer->request_.send_by ? CURL_PREREQFUNC_ABORT
-                                                                       : CURL_PREREQFUNC_OK;
+  auto* transfer = static_cast<CurlTransfer*>(self);
+  if (std::chrono::steady_clock::now() <= transfer->request_.send_by) return CURL_PREREQFUNC_OK;
+  transfer->response_.missed_send_by = true;
+  return CURL_PREREQFUNC_ABORT;
 }
 
 HttpResponse CurlTransfer::Finish(CURLcode result) {
@@ -127,6 +128,8 @@ HttpResponse CurlTransfer::Finish(CURLcode result) {
                      std::to_string(budget_->limit()) + " bytes together; cut off";
   } else if (response.body_too_large) {
     response.error = "response body larger than " + std::to_string(max_body_bytes_) + " bytes";
+  } else if (response.missed_send_by) {
+    response.error = "not sent: its quota grant expired before the connection was ready";
   } else {
     response.error = error_buffer_[0] != '\0' ? error_buffer_ : curl_easy_strerror(result);
   }
