@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "core/text.h"
 #include "workers/detail/credentials_file.h"
 
 namespace batchfetch {
@@ -30,6 +31,11 @@ std::optional<AuthorizedUserCredentials> AuthorizedUserCredentials::Load(const s
   c.token_uri = detail::StringField(*obj, "token_uri");
   c.quota_project_id = detail::StringField(*obj, "quota_project_id");
   if (c.token_uri.empty()) c.token_uri = detail::kGoogleTokenUri;
+  if (HasControlCharacter(c.quota_project_id)) {
+    // It goes into a header of every request (x-goog-user-project).
+    *error = where + ": \"quota_project_id\" holds a control character";
+    return std::nullopt;
+  }
   for (const auto& [name, value] :
        {std::pair<const char*, const std::string*>{"client_id", &c.client_id},
         {"client_secret", &c.client_secret},

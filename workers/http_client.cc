@@ -91,7 +91,10 @@ class HttpClient::Impl : public std::enable_shared_from_this<Impl> {
       return;
     }
     if (const CURLcode rc = transfer->Configure(options_); rc != CURLE_OK) {
-      HttpResponse response = transfer->Fail(rc, curl_easy_strerror(rc));
+      HttpResponse response = transfer->Fail(
+          rc, rc == CURLE_BAD_FUNCTION_ARGUMENT
+                  ? "not sent: a request header holds a control character (CR, LF, ...)"
+                  : curl_easy_strerror(rc));
       Complete(std::move(transfer), {}, std::move(response));
       return;
     }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <string_view>
 
+#include "core/text.h"
 #include "workers/token_error.h"
 
 namespace batchfetch {
@@ -76,6 +77,12 @@ TokenCache::Fetched ReadTokenResponse(boost::system::error_code ec, const HttpRe
   const json::value* type = obj ? obj->if_contains("token_type") : nullptr;
   if (!access || !access->is_string() || access->get_string().empty()) {
     return fail(TokenError::kBadTokenResponse, endpoint + " answered without access_token");
+  }
+  if (HasControlCharacter(access->get_string()) ||
+      access->get_string().find(' ') != json::string::npos) {
+    // It goes into the Authorization header as is.
+    return fail(TokenError::kBadTokenResponse,
+                endpoint + " answered an access_token that is not one printable word");
   }
   if (type && type->is_string()) {
     std::string t(type->get_string());

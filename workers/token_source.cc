@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "core/text.h"
 #include "workers/authorized_user_token_source.h"
 #include "workers/command_token_source.h"
 #include "workers/service_account_token_source.h"
@@ -77,6 +78,15 @@ std::unique_ptr<TokenSource> MakeTokenSource(const TokenSourceOptions& options,
   if (!options.token_cmd.empty()) {
     return std::make_unique<CommandTokenSource>(options.token_cmd, options.command_lifetime,
                                                 options.command_timeout, clock);
+  }
+  // A bearer token goes into the Authorization header as is: one printable word. The
+  // complaint never shows the token. (BATCHFETCH_TOKEN may also arrive as --token.)
+  const std::string& bare_token = !options.token.empty() ? options.token : options.env_token;
+  if (HasControlCharacter(bare_token) || bare_token.find(' ') != std::string::npos) {
+    *error =
+        "the token (--token or BATCHFETCH_TOKEN) is not one printable word: it holds a space "
+        "or a control character";
+    return nullptr;
   }
   if (!options.token.empty()) return std::make_unique<StaticTokenSource>(options.token, "--token");
   if (!options.env_token.empty()) {

@@ -245,6 +245,21 @@ TEST_F(HttpClientTest, GetReturnsStatusAndBody) {
 
 // A request whose send_by passed before it could go on the wire is never sent (a quota
 // grant must not reach the API late); one still in time is sent as usual.
+// libcurl sends a header as given; one holding a CR or LF would forge another header, so
+// such a request is never sent, whatever put the text there.
+TEST_F(HttpClientTest, AHeaderWithAControlCharacterIsNeverSent) {
+  RunTest([&]() -> awaitable<void> {
+    HttpRequest forged = Request("/hello");
+    forged.headers = {"x-goog-user-project: p\r\nX-Forged: 1"};
+    Result r = co_await Perform(client_, std::move(forged));
+    EXPECT_FALSE(r.ec);
+    EXPECT_FALSE(r.response.transport_ok());
+    EXPECT_EQ(r.response.status, 0);
+    EXPECT_NE(r.response.error.find("control character"), std::string::npos) << r.response.error;
+  });
+  EXPECT_EQ(server_.requests().size(), 0u);
+}
+
 TEST_F(HttpClientTest, ARequestPastItsSendByIsNotSent) {
   RunTest([&]() -> awaitable<void> {
     HttpRequest late = Request("/hello");

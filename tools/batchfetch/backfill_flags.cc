@@ -13,6 +13,7 @@
 
 #include "core/civil_date.h"
 #include "tools/batchfetch/api_base.h"
+#include "tools/batchfetch/flag_checks.h"
 #include "tools/batchfetch/login_options.h"
 #include "tools/batchfetch/report_planner.h"
 #include "tools/batchfetch/site_url.h"
@@ -71,7 +72,8 @@ CLI::Validator DateCheck(std::string prefix = "") {
 void AddReportOptions(CLI::App& app, RawFlags& raw, BackfillFlags& f) {
   app.add_option("--site", raw.sites,
                  "property: sc-domain:example.com or https://www.example.com/ (repeatable)")
-      ->required();
+      ->required()
+      ->check(PlainText());
   app.add_option("--from", raw.from, "first day, YYYY-MM-DD")->required()->check(DateCheck());
   app.add_option("--to", raw.to,
                  "last day, inclusive (default: the last day the API has data for, in its "
@@ -136,8 +138,10 @@ void AddRunOptions(CLI::App& app, RawFlags& raw, BackfillFlags& f) {
   app.add_option("--request-timeout", f.request_timeout_s, "seconds one request may take")
       ->check(Bounded(0.1, 3600));
   app.add_option("--quota-user", f.quota_user,
-                 "name of the principal's quota key (default: from the credential)");
-  app.add_option("--worker-id", f.run.worker_id, "lease owner name (default host-pid-random)");
+                 "name of the principal's quota key (default: from the credential)")
+      ->check(PlainText());
+  app.add_option("--worker-id", f.run.worker_id, "lease owner name (default host-pid-random)")
+      ->check(PlainText());
   app.add_option("--project-qpm", f.project_qpm,
                  "the API's per-project quota per --qpm-window, at --qpm-utilization")
       ->check(Bounded(1, 1000000))

@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "tools/batchfetch/flag_checks.h"
+
 namespace batchfetch {
 
 // The flags that say where the API is and who calls it, shared by every command that
@@ -19,10 +21,12 @@ void AddLoginOptions(CLI::App& app, Flags& flags) {
                  "GOOGLE_APPLICATION_CREDENTIALS; default: gcloud's application default "
                  "credentials)");
   app.add_option("--subject", flags.subject,
-                 "user EMAIL a service account acts as (domain-wide delegation)");
+                 "user EMAIL a service account acts as (domain-wide delegation)")
+      ->check(PlainText());
   app.add_option("--quota-project", flags.quota_project,
                  "Cloud project billed and counted for quota (x-goog-user-project; default: "
-                 "the credentials file's quota_project_id)");
+                 "the credentials file's quota_project_id)")
+      ->check(PlainText());
 }
 
 }  // namespace batchfetch

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <utility>
 
+#include "core/text.h"
+
 namespace batchfetch::detail {
 namespace {
 
@@ -51,6 +53,8 @@ CURLcode CurlTransfer::Configure(const HttpClientOptions& options) {
   budget_ = options.body_budget ? options.body_budget : BodyBudget::Process();
 
   for (const std::string& header : request_.headers) {
+    // libcurl sends a header as given: a CR or LF in it would forge another header.
+    if (HasControlCharacter(header)) return CURLE_BAD_FUNCTION_ARGUMENT;
     curl_slist* appended = curl_slist_append(headers_, header.c_str());
     if (appended == nullptr) return CURLE_OUT_OF_MEMORY;
     headers_ = appended;

@@ -36,6 +36,7 @@ class CurlTransfer {
 
   // Creates the easy handle and sets every option for the request; CURLE_OK on success.
   // TLS peer and host verification stay on; only http and https are allowed.
+  // CURLE_BAD_FUNCTION_ARGUMENT when a header holds a control character (never sent).
   CURLcode Configure(const HttpClientOptions& options);
 
   // The response after libcurl finished the transfer with result.

@@ -137,29 +137,49 @@ std::vector<Case> Cases() {
     c.no_network = true;
     cases.push_back(c);
   }
-  // --- newline and escape codes: no forged line, no raw ESC ---
+  // --- newline and escape codes in text that reaches a URL, a header, the ledger or a
+  // log line: refused before anything is written (no forged line, header or raw ESC) ---
   {
     Case c{"newline in --site",
            {"backfill", "--site", "sc-domain:a.com\n2026-01-01 00:00:00.000 error [x] forged",
             "--from", "2025-01-01", "--to", "2025-01-01", "--today", "2025-03-01", "--db", "h.db",
             "--api-base", "http://127.0.0.1:{PORT}", "--qpm-window", "6"},
            token,
-           -2};  // any exit: the check is the log
-    c.stderr_shape = Case::Stderr::kAny;
-    c.nothing_written = false;
+           1};
+    c.stderr_has = {"control character"};
     cases.push_back(c);
     Case json = c;
     json.name = "newline in --site, json logs";
     json.args.insert(json.args.end(), {"--log-format", "json"});
     json.stderr_shape = Case::Stderr::kJson;
     cases.push_back(json);
-    Case esc{"escape in --worker-id",
-             Backfill({"--db", "h.db", "--api-base", "http://127.0.0.1:{PORT}", "--worker-id",
-                       "w\x1b[31mred\nforged", "--qpm-window", "6"}),
-             token, -2};
-    esc.stderr_shape = Case::Stderr::kAny;
-    esc.nothing_written = false;
-    cases.push_back(esc);
+    const std::string base = "http://127.0.0.1:{PORT}";
+    for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
+             {"--worker-id", "w\x1b[31mred\nforged"},
+             {"--quota-project", "p\r\nX-Forged: 1"},
+             {"--quota-user", "u\nforged"},
+             {"--subject", "a@example.com\r\nX-Forged: 1"}}) {
+      Case text{"control character in " + flag,
+                Backfill({"--db", "h.db", "--api-base", base, flag, value}), token, 1};
+      text.stderr_has = {flag, "control character"};
+      cases.push_back(text);
+    }
+    // A token goes into the Authorization header: one printable word, and the complaint
+    // never shows it.
+    Case env_token{"newline in BATCHFETCH_TOKEN",
+                   Backfill({"--db", "h.db", "--api-base", base}),
+                   {{"BATCHFETCH_TOKEN", std::string(kToken) + "\r\nX-Forged: 1"}},
+                   1};
+    env_token.stderr_has = {"is not one printable word"};
+    cases.push_back(env_token);
+    Case flag_token{"newline in --token",
+                    Backfill({"--db", "h.db", "--api-base", base, "--token",
+                              std::string(kToken) + "\nX-Forged: 1"}),
+                    {{"BATCHFETCH_TOKEN", ""}},
+                    1};
+    flag_token.stderr_has = {"is not one printable word"};
+    flag_token.stderr_shape = Case::Stderr::kAny;  // also the warning that --token shows in ps
+    cases.push_back(flag_token);
   }
   // --- every number out of its bounds; a wait that may be 0 (back-off base, halt
   // timeout, cooldown) takes a sub-millisecond value as the run it is ---

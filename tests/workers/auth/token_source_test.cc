@@ -24,6 +24,7 @@
 #include "workers/command_token_source.h"
 #include "workers/http_client.h"
 #include "workers/jwt.h"
+#include "workers/oauth_token_response.h"
 #include "workers/service_account_token_source.h"
 #include "workers/static_token_source.h"
 #include "workers/token_error.h"
@@ -623,7 +624,57 @@ TEST_F(AuthorizedUserTest, AnIncompleteFileIsReportedAtStartup) {
   ExpectNoSecret(error, {"GOCSPX-x"});
 }
 
+// quota_project_id goes into the x-goog-user-project header of every request.
+TEST_F(AuthorizedUserTest, AQuotaProjectWithAControlCharacterIsRefusedAtStartup) {
+  const std::string path = dir_.File("forged.json");
+  json::object creds{{"type", "authorized_user"},
+                     {"client_id", "c"},
+                     {"client_secret", kClientSecret},
+                     {"refresh_token", kRefreshToken},
+                     {"quota_project_id", "p\r\nX-Forged: 1"}};
+  WriteFile(path, json::serialize(creds));
+  std::string error;
+  EXPECT_EQ(Make(path, &error), nullptr);
+  EXPECT_NE(error.find("\"quota_project_id\" holds a control character"), std::string::npos)
+      << error;
+  ExpectNoSecret(error, {kRefreshToken, kClientSecret, "X-Forged"});
+}
+
+// A token endpoint's access_token goes into the Authorization header as is.
+TEST(ReadTokenResponseTest, AnAccessTokenThatIsNotOnePrintableWordIsABadAnswer) {
+  HttpResponse response;
+  response.status = 200;
+  response.body = R"({"access_token":"ya29.a\r\nX-Forged: 1","token_type":"Bearer"})";
+  TokenCache::Fetched got =
+      ReadTokenResponse({}, response, "user credentials", "https://oauth2.googleapis.com/token");
+  EXPECT_EQ(got.ec, TokenError::kBadTokenResponse);
+  EXPECT_TRUE(got.token.empty());
+  EXPECT_NE(got.error.find("not one printable word"), std::string::npos) << got.error;
+  ExpectNoSecret(got.error, {"ya29", "X-Forged"});
+  response.body = R"({"access_token":"ya29.fine","token_type":"Bearer","expires_in":3600})";
+  got = ReadTokenResponse({}, response, "user credentials", "https://oauth2.googleapis.com/token");
+  EXPECT_FALSE(got.ec) << got.error;
+  EXPECT_EQ(got.token, "ya29.fine");
+}
+
 // --- MakeTokenSource -----------------------------------------------------------------
+
+// A token goes into the Authorization header as is: a CR or LF in it would forge a header.
+TEST(MakeTokenSourceTest, ATokenThatIsNotOnePrintableWordIsRefusedWithoutShowingIt) {
+  asio::io_context io;
+  HttpClient http(io.get_executor());
+  for (const std::string bad : {"T0KEN\r\nX-Forged: 1", "T0KEN\n", "T0 KEN", "T0\x1bKEN"}) {
+    TokenSourceOptions env, flag;
+    env.env_token = bad;
+    flag.token = bad;
+    for (const TokenSourceOptions* options : {&env, &flag}) {
+      std::string error;
+      EXPECT_EQ(MakeTokenSource(*options, io.get_executor(), http, &error), nullptr);
+      EXPECT_NE(error.find("not one printable word"), std::string::npos) << error;
+      ExpectNoSecret(error, {"T0"});
+    }
+  }
+}
 
 TEST(MakeTokenSourceTest, EveryBareTokenHasTheSameQuotaPrincipalHoweverItIsGiven) {
   asio::io_context io;
