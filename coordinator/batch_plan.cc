@@ -69,6 +69,7 @@ struct BatchPlan::State {
   std::deque<Task> tasks;                       // ledger writes awaiting WriteDone, in order
   ProgressRead progress_read = ProgressRead::kNone;
   bool final_read_done = false;
+  bool progress_read_once = false;  // a poll read the ledger's progress
   std::optional<Time> poll_at;
   std::optional<Time> drain_deadline;
   Time renew_at{};
@@ -76,7 +77,8 @@ struct BatchPlan::State {
   bool reached_server = false;
   int unreachable_in_a_row = 0;
   int database_failures = 0;
-  int commit_failures = 0;  // consecutive failed commits, whatever else succeeds
+  int commit_failures = 0;        // consecutive failed commits, whatever else succeeds
+  bool ledger_abandoned = false;  // halted because of the database (AbandonLedger)
   Effects out;
 };
 
@@ -288,9 +290,10 @@ Effects BatchPlan::Committed(const Lease& lease, const Status& status, bool leas
     // Claims and renewals that still succeed must not hide a ledger that takes no page:
     // commit failures count on their own, reset only by a commit.
     if (++state_->commit_failures >= kMaxDatabaseFailures && !status.IsFatal()) {
-      HaltNow("database: committing pages failed " + std::to_string(state_->commit_failures) +
-                  " times in a row: " + status.message(),
-              now);
+      HaltForDatabase("database: committing pages failed " +
+                          std::to_string(state_->commit_failures) +
+                          " times in a row: " + status.message(),
+                      now);
       return Pump(now);
     }
     DatabaseFailed("committing page " + PageName(lease), status, now);
@@ -337,6 +340,7 @@ Effects BatchPlan::Progressed(const Status& status, const ReportProgress& progre
   if (read == State::ProgressRead::kFinal) {
     state_->final_read_done = true;
     if (status.ok()) summary_.progress = progress;
+    summary_.progress_unknown = !status.ok() && !state_->progress_read_once;
     return Pump(now);
   }
   if (!status.ok()) {
@@ -345,6 +349,7 @@ Effects BatchPlan::Progressed(const Status& status, const ReportProgress& progre
     return Pump(now);
   }
   summary_.progress = progress;
+  state_->progress_read_once = true;
   if (phase_ != Phase::kRunning) return Pump(now);
   if (progress.finished()) {
     phase_ = Phase::kCompleting;
@@ -497,15 +502,23 @@ void BatchPlan::HaltNow(std::string reason, Time /*now*/) {
   ReleaseQueued();
 }
 
+void BatchPlan::HaltForDatabase(std::string reason, Time now) {
+  HaltNow(std::move(reason), now);
+  if (state_->ledger_abandoned) return;
+  state_->ledger_abandoned = true;
+  Emit(state_->out, effect::AbandonLedger{});
+}
+
 void BatchPlan::DatabaseFailed(const std::string& what, const Status& status, Time now) {
+  if (state_->ledger_abandoned) return;  // the given-up ledger's answers: nothing new
   if (status.IsFatal()) {
-    HaltNow("database: " + status.message(), now);
+    HaltForDatabase("database: " + status.message(), now);
     return;
   }
   if (++state_->database_failures >= kMaxDatabaseFailures) {
-    HaltNow("database: " + what + " failed " + std::to_string(state_->database_failures) +
-                " times in a row: " + status.message(),
-            now);
+    HaltForDatabase("database: " + what + " failed " + std::to_string(state_->database_failures) +
+                        " times in a row: " + status.message(),
+                    now);
     return;
   }
   Emit(state_->out,

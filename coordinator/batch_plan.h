@@ -78,6 +78,10 @@ struct CloseLimiters {};
 // Terminal cancellation of every worker: requests in flight are abandoned, their pages
 // come back through Returned().
 struct CancelWorkers {};
+// The database is unusable (the run halted because of it): give the ledger up, so the
+// ledger work the halt still asks for (commits, releases, the final read) fails at once
+// instead of waiting on it; the answers still come (with an error).
+struct AbandonLedger {};
 // Call Tick() at `at` (or earlier). A later ArmTimer replaces an earlier one.
 struct ArmTimer {
   Time at;
@@ -98,8 +102,8 @@ struct Finish {};
 
 using Effect = std::variant<effect::Claim, effect::Assign, effect::Dismiss, effect::RecordFailure,
                             effect::Release, effect::Renew, effect::PauseQuota,
-                            effect::CloseLimiters, effect::CancelWorkers, effect::ArmTimer,
-                            effect::ReadProgress, effect::Log, effect::Finish>;
+                            effect::CloseLimiters, effect::CancelWorkers, effect::AbandonLedger,
+                            effect::ArmTimer, effect::ReadProgress, effect::Log, effect::Finish>;
 using Effects = std::vector<Effect>;
 
 class BatchPlan {
@@ -177,6 +181,8 @@ class BatchPlan {
   void ReleaseSite(int report, const Lease& failed);
   std::vector<Lease> HeldLeases() const;  // queued, fetching and committing
   void HaltNow(std::string reason, Time now);
+  // HaltNow, and AbandonLedger once: the database is why.
+  void HaltForDatabase(std::string reason, Time now);
   void DatabaseFailed(const std::string& what, const Status& status, Time now);
   bool Paused(int report, Time now) const;
   bool HasClaimCandidates(Time now) const;

@@ -112,8 +112,7 @@ class Coordinator::Actor final : public WorkerHost {
   // ---- WorkerHost ----
   asio::awaitable<std::optional<Assignment>> Idle(int worker) override {
     Send(IdleMsg{worker});
-    auto [ec, page] = co_await replies_[static_cast<std::size_t>(worker)]->async_receive(
-        asio::as_tuple(asio::use_awaitable));
+    auto [ec, page] = co_await ReplyTo(worker).async_receive(asio::as_tuple(asio::use_awaitable));
     co_return ec ? std::nullopt : std::move(page);
   }
   bool Stopping() const override { return stopping_; }
@@ -154,6 +153,9 @@ class Coordinator::Actor final : public WorkerHost {
 
  private:
   SteadyTime Now() const { return std::chrono::steady_clock::now(); }
+  Channel<std::optional<Assignment>>& ReplyTo(int worker) {
+    return *replies_[static_cast<std::size_t>(worker)];
+  }
   RateLimiter* LimiterOf(const std::string& report_id) { return runs_.at(report_id).limiter; }
 
   // ---- messages → plan inputs ----
@@ -218,12 +220,9 @@ class Coordinator::Actor final : public WorkerHost {
   void Do(effect::Assign& e) {
     stats_.Assigned(e.lease.key, Now());
     const ReportRun& run = runs_.at(e.lease.key.report_id);
-    replies_[static_cast<std::size_t>(e.worker)]->try_send(
-        error_code{}, Assignment{e.lease, run.report, run.limiter});
+    ReplyTo(e.worker).try_send(error_code{}, Assignment{e.lease, run.report, run.limiter});
   }
-  void Do(effect::Dismiss& e) {
-    replies_[static_cast<std::size_t>(e.worker)]->try_send(error_code{}, std::nullopt);
-  }
+  void Do(effect::Dismiss& e) { ReplyTo(e.worker).try_send(error_code{}, std::nullopt); }
   void Do(effect::RecordFailure& e) {
     stats_.FailureRecorded(e.lease, options_.max_attempts);
     OnWriter(FailTask(std::move(e), options_.max_attempts));
@@ -237,6 +236,7 @@ class Coordinator::Actor final : public WorkerHost {
   void Do(effect::CloseLimiters&) {
     for (RateLimiter* l : limiters_) l->Close();
   }
+  void Do(effect::AbandonLedger&) { writer_.Abandon(); }
   void Do(effect::CancelWorkers&) {
     for (auto& s : signals_) s->emit(asio::cancellation_type::terminal);
   }

@@ -48,6 +48,7 @@ struct RunSummary {
   int64_t max_mailbox_depth = 0;
   int64_t peak_window_grants = 0;  // most limiter grants seen in one window
   ReportProgress progress;         // the ledger's view at the end, every report summed
+  bool progress_unknown = false;   // the ledger could not be read for progress at all
   std::chrono::steady_clock::duration elapsed{};
   std::vector<double> latency_ms;  // request latencies (a bounded sample)
 };

@@ -4,9 +4,45 @@
 #include <vector>
 
 namespace batchfetch {
+namespace {
+
+// The ledger after LedgerWriter::Abandon(): every call fails at once.
+class GivenUpLedger final : public Ledger {
+ public:
+  Status RegisterReports(std::span<const Report* const>) override { return Error(); }
+  Status PlanReports(std::span<const std::string>, std::span<const std::string>,
+                     const RefreshPolicy&, std::vector<DayPlan>*) override {
+    return Error();
+  }
+  Status Claim(std::span<const ClaimRequest>, const std::string&, std::chrono::milliseconds,
+               WallTime, std::vector<Lease>*) override {
+    return Error();
+  }
+  Status CommitPages(std::span<const FetchedPage>, WallTime, int, std::vector<bool>*) override {
+    return Error();
+  }
+  Status FailPage(const Lease&, const std::string&, bool, int, WallTime, WallTime, bool*) override {
+    return Error();
+  }
+  Status Release(std::span<const Lease>, WallTime) override { return Error(); }
+  Status Renew(std::span<const Lease>, WallTime) override { return Error(); }
+  Status Progress(std::span<const std::string>, ReportProgress*) override { return Error(); }
+  Status RetryDead(const std::string&, int64_t*) override { return Error(); }
+  Status ListReports(std::vector<Report>*) override { return Error(); }
+  Status Describe(const std::string&, WallTime, ReportStatus*) override { return Error(); }
+  Status Verify(const std::string&, VerifyReport*) override { return Error(); }
+
+ private:
+  static Status Error() {
+    return Status::Error(Status::Code::kIoError, "the ledger was given up after a database halt");
+  }
+};
+
+}  // namespace
 
 LedgerWriter::LedgerWriter(std::unique_ptr<Ledger> ledger, std::size_t max_group, int max_attempts)
     : ledger_(std::move(ledger)),
+      given_up_(std::make_unique<GivenUpLedger>()),
       max_group_(max_group == 0 ? 1 : max_group),
       max_attempts_(max_attempts) {
   thread_ = std::thread([this] { Run(); });
@@ -48,6 +84,16 @@ std::size_t LedgerWriter::commits() const {
   return commits_;
 }
 
+void LedgerWriter::Abandon() {
+  std::lock_guard<std::mutex> lock(mu_);
+  abandoned_ = true;
+}
+
+Ledger& LedgerWriter::Current() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return abandoned_ ? *given_up_ : *ledger_;
+}
+
 void LedgerWriter::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -85,12 +131,13 @@ void LedgerWriter::Run() {
     for (PendingPage& p : group) {
       if (p.on_taken) p.on_taken();
     }
-    for (auto& task : tasks) task(*ledger_);
+    for (auto& task : tasks) task(Current());
     if (group.empty()) continue;
 
     pages.clear();
     for (PendingPage& p : group) pages.push_back(std::move(p.page));
-    const Status status = ledger_->CommitPages(pages, WallClock::now(), max_attempts_, &lease_held);
+    const Status status =
+        Current().CommitPages(pages, WallClock::now(), max_attempts_, &lease_held);
     {
       std::lock_guard<std::mutex> lock(mu_);
       committing_ = 0;

@@ -53,6 +53,12 @@ class LedgerWriter {
   // CommitPages transactions run so far (one per group).
   std::size_t commits() const;
 
+  // Gives the ledger up (a run halted because its database is unusable): the task or
+  // commit running now finishes, then everything queued and posted later runs against a
+  // ledger whose every call fails at once with kIoError, so no caller waits on a locked
+  // or broken database again. Pages never committed stay leased until their lease ends.
+  void Abandon();
+
   // Finishes everything queued, then joins. Idempotent. Later Posts are dropped and later
   // pages fail at once with kInvalid. REQUIRES: not called on the writer thread.
   void Stop();
@@ -65,8 +71,11 @@ class LedgerWriter {
   };
 
   void Run();
+  // The ledger the next task or commit uses: ledger_, or given_up_ after Abandon().
+  Ledger& Current();
 
   std::unique_ptr<Ledger> ledger_;
+  const std::unique_ptr<Ledger> given_up_;  // what runs after Abandon()
   const std::size_t max_group_;
   const int max_attempts_;
   mutable std::mutex mu_;
@@ -74,6 +83,7 @@ class LedgerWriter {
   std::deque<std::function<void(Ledger&)>> tasks_;  // guarded by mu_
   std::deque<PendingPage> pages_;                   // guarded by mu_
   bool stopping_ = false;                           // guarded by mu_
+  bool abandoned_ = false;                          // guarded by mu_
   std::size_t committing_ = 0;                      // guarded by mu_: pages in CommitPages
   std::size_t commits_ = 0;                         // guarded by mu_
   std::mutex join_mu_;                              // serialises joining thread_

@@ -139,6 +139,11 @@ class PlanTest : public ::testing::Test {
 
   Effects Handle(const Effect& e) {
     all_.push_back(e);
+    if (std::holds_alternative<effect::AbandonLedger>(e)) {
+      ledger_given_up_ = true;
+      return {};
+    }
+    if (ledger_given_up_) return GivenUp(e);
     if (auto* c = std::get_if<effect::Claim>(&e)) {
       claims_.push_back(*c);
       return plan_->Claimed(Status::Ok(), ledger_.Claim(c->requests), now_);
@@ -195,6 +200,26 @@ class PlanTest : public ::testing::Test {
       finished_at_ = now_;
     }
     return {};
+  }
+
+  // What the writer answers once the ledger is given up: every ledger call fails at once.
+  Effects GivenUp(const Effect& e) {
+    const Status failed = Status::Error(Status::Code::kIoError, "given up");
+    if (std::holds_alternative<effect::Claim>(e)) return plan_->Claimed(failed, {}, now_);
+    if (std::holds_alternative<effect::RecordFailure>(e) ||
+        std::holds_alternative<effect::Release>(e) || std::holds_alternative<effect::Renew>(e)) {
+      ++given_up_writes_;
+      return plan_->WriteDone(failed, now_);
+    }
+    if (std::holds_alternative<effect::ReadProgress>(e)) {
+      ++given_up_writes_;
+      return plan_->Progressed(failed, ReportProgress(), now_);
+    }
+    ledger_given_up_ = false;  // not a ledger call: handled as usual
+    Effects more = Handle(e);
+    ledger_given_up_ = true;
+    all_.pop_back();  // Handle recorded it again
+    return more;
   }
 
   // worker fetched its page with rows rows; the writer commits it; the worker asks again.
@@ -277,6 +302,8 @@ class PlanTest : public ::testing::Test {
   bool workers_cancelled_ = false;
   std::optional<Time> timer_;
   int progress_reads_ = 0;
+  bool ledger_given_up_ = false;
+  int given_up_writes_ = 0;
   bool finished_ = false;
   Time finished_at_{};
 };
@@ -779,6 +806,39 @@ TEST_F(PlanTest, CommitsThatKeepFailingHaltAfterABoundedNumber) {
   EXPECT_EQ(commits, 5);
   EXPECT_NE(plan_->summary().halt_reason.find("5 times in a row"), std::string::npos)
       << plan_->summary().halt_reason;
+}
+
+// A database that stays locked halts the run; the work the halt still asks of the ledger
+// (releasing pages, the final read) must not wait on it again: the plan gives the ledger
+// up once, takes its failed answers without a new warning, and finishes.
+TEST_F(PlanTest, ADatabaseHaltGivesTheLedgerUpAndStillFinishes) {
+  for (int d = 1; d <= 9; ++d) ledger_.Add("r", "2024-01-0" + std::to_string(d));
+  options_.queue_limit = 4;
+  Make(2, {{"r", "s"}});
+  IdleAll();
+  ASSERT_EQ(assigned_.size(), 2u);
+  const Lease held_by_1 = assigned_.at(1);
+  for (int i = 0; i < 5 && plan_->phase() == BatchPlan::Phase::kRunning; ++i) {
+    const Lease lease = assigned_.at(0);
+    assigned_.erase(0);
+    Run(plan_->Fetched(0, lease, now_));
+    Run(plan_->Committed(lease, Status::Error(Status::Code::kBusy, "database is locked"), false, 0,
+                         now_));
+    Run(plan_->Idle(0, now_));
+  }
+  ASSERT_EQ(plan_->phase(), BatchPlan::Phase::kHalted);
+  EXPECT_EQ(Count<effect::AbandonLedger>(), 1);
+  const std::size_t logs_at_halt = logs_.size();
+  assigned_.erase(1);
+  Run(plan_->Returned(1, held_by_1, now_));  // the cancelled worker's page
+  IdleAll();
+  ExitDismissed();
+  EXPECT_TRUE(finished_) << "the plan finishes without a ledger";
+  EXPECT_EQ(Count<effect::AbandonLedger>(), 1) << "once";
+  EXPECT_GE(given_up_writes_, 2) << "the release and the final read were still asked for";
+  EXPECT_EQ(logs_.size(), logs_at_halt) << "the given-up ledger's failures add no warning";
+  EXPECT_EQ(plan_->summary().outcome, RunSummary::Outcome::kHalted);
+  EXPECT_TRUE(plan_->summary().progress_unknown) << "never read: not 0/0";
 }
 
 TEST_F(PlanTest, ASuccessfulCommitResetsTheFailureCount) {

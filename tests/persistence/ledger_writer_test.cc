@@ -98,6 +98,34 @@ class LedgerWriterTest : public ::testing::Test {
   std::shared_ptr<FakeLedger::Shared> shared_ = std::make_shared<FakeLedger::Shared>();
 };
 
+// After a database halt the writer gives its ledger up: the commit running then finishes
+// against the real ledger, and what is queued behind it or posted later fails at once
+// instead of waiting on the database again — every caller still gets its answer.
+TEST_F(LedgerWriterTest, AbandonFailsEverythingQueuedAfterTheRunningCommitAtOnce) {
+  auto writer = MakeWriter();
+  HoldCommits(true);
+  std::atomic<int> ok{0}, failed{0};
+  auto count = [&](const Status& status, bool) { ++(status.ok() ? ok : failed); };
+  writer->SubmitPage(PageWithToken("t0"), count);
+  WaitForCommitEntered(1);  // the real ledger is busy with it
+  for (int i = 0; i < 5; ++i) writer->SubmitPage(PageWithToken("t"), count);
+  Status task_status;
+  writer->Post([&](Ledger& ledger) {
+    task_status = ledger.Release({}, WallClock::now());  // the fake would say Ok
+  });
+  writer->Abandon();
+  HoldCommits(false);
+  Status later_status;
+  writer->Post([&](Ledger& ledger) { later_status = ledger.Progress({}, nullptr); });
+  writer->Stop();
+  EXPECT_EQ(ok.load(), 1) << "the commit already running";
+  EXPECT_EQ(failed.load(), 5);
+  EXPECT_EQ(task_status.code(), Status::Code::kIoError);
+  EXPECT_EQ(later_status.code(), Status::Code::kIoError);
+  EXPECT_NE(later_status.message().find("given up"), std::string::npos);
+  EXPECT_EQ(shared_->groups, (std::vector<std::size_t>{1})) << "the real ledger saw one commit";
+}
+
 TEST_F(LedgerWriterTest, PagesQueuedDuringACommitLandInOneTransaction) {
   auto writer = MakeWriter();
   HoldCommits(true);

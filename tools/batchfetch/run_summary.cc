@@ -81,8 +81,10 @@ std::string SummaryText(const RunSummary& s, const SummaryContext& c) {
   text += "  errors    retries " + N(s.retries) + ", quota errors " + N(s.quota_errors) +
           ", dead pages " + N(s.progress.dead) + "\n";
   text += "  latency   p50 " + ms(0.5) + " ms, p95 " + ms(0.95) + " ms, p99 " + ms(0.99) + " ms\n";
-  text += "  progress  " + N(s.progress.done) + "/" + N(s.progress.total()) + " pages done in " +
-          N(c.reports) + (c.reports == 1 ? " report" : " reports");
+  text += s.progress_unknown ? "  progress  unknown (the database could not be read) in "
+                             : "  progress  " + N(s.progress.done) + "/" + N(s.progress.total()) +
+                                   " pages done in ";
+  text += N(c.reports) + (c.reports == 1 ? " report" : " reports");
   if (s.outcome == RunSummary::Outcome::kHalted && !s.halt_reason.empty()) {
     text += "\n  halted    " + s.halt_reason;
   }
@@ -114,6 +116,7 @@ std::string SummaryJson(const RunSummary& s, const SummaryContext& c) {
   o["latency_ms"] = {{"p50", ms(0.5)}, {"p95", ms(0.95)}, {"p99", ms(0.99)}};
   o["pages_done"] = s.progress.done;
   o["pages_total"] = s.progress.total();
+  o["progress_unknown"] = s.progress_unknown;
   o["reports"] = c.reports;
   o["mailbox_peak"] = s.max_mailbox_depth;
   if (s.outcome == RunSummary::Outcome::kHalted) o["halt_reason"] = s.halt_reason;

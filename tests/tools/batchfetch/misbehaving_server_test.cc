@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <optional>
 #include <string>
 #include <thread>
@@ -173,6 +174,74 @@ TEST(MisbehavingServerTest, ALedgerThatTurnsReadOnlyMidRunHaltsInsteadOfRetrying
   for (size_t n; (n = std::fread(buf, 1, sizeof buf, err)) > 0;) text.append(buf, n);
   std::fclose(err);
   EXPECT_NE(text.find("times in a row"), std::string::npos) << text;
+}
+
+// Another program holds a write transaction on the ledger (a GUI left open): commits wait
+// SQLite's busy budget and fail; after five in a row the run halts. The ledger work the
+// halt still asks for (releases, the final read) must not wait on the lock again: the
+// process exits within one busy budget (10 s) of the halt, not one per remaining call.
+TEST(MisbehavingServerTest, ALedgerLockedByAnotherProgramHaltsAndExitsSoonAfter) {
+  TempDir dir;
+  MockGsc server({"--latency-ms", "200", "--qpm-window", "6", "--rows-per-day", "5"});
+  BackfillRunner runner(dir.File("ledger.db"));
+  const auto dates = BackfillRunner::Dates("2025-01-01", 40);
+  Subprocess::Options options;
+  options.argv = runner.Args(server, dates.front(), dates.back(), 2);
+  options.stdout_path = dir.File("out.txt");
+  options.stderr_path = dir.File("err.txt");
+  Subprocess backfill(options);
+  // Once the first pages are in, take the write lock and keep it.
+  sqlite3* db = nullptr;
+  for (int i = 0; i < 200; ++i) {
+    std::this_thread::sleep_for(milliseconds(50));
+    if (db == nullptr && sqlite3_open(runner.db().c_str(), &db) != SQLITE_OK) continue;
+    sqlite3_stmt* stmt = nullptr;
+    int64_t done = 0;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM batches WHERE state = 'done'", -1, &stmt,
+                           nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      done = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+    if (done >= 2) break;
+  }
+  ASSERT_NE(db, nullptr);
+  sqlite3_busy_timeout(db, 10000);
+  ASSERT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE; UPDATE reports SET site = site", nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK);
+  const std::optional<int> code = backfill.Wait(seconds(120));
+  const auto exited = std::chrono::system_clock::now();
+  sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  ASSERT_TRUE(code.has_value()) << "still waiting on a locked ledger after 120 s";
+  EXPECT_EQ(*code, 3);
+  std::FILE* err = std::fopen(dir.File("err.txt").c_str(), "r");
+  ASSERT_NE(err, nullptr);
+  std::string text;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, err)) > 0;) text.append(buf, n);
+  std::fclose(err);
+  // The halt line's local time: "YYYY-MM-DD HH:MM:SS.mmm error [...] halting: database: ...".
+  const std::size_t halting = text.find("halting: database:");
+  ASSERT_NE(halting, std::string::npos) << text;
+  const std::size_t line =
+      text.rfind('\n', halting) == std::string::npos ? 0 : text.rfind('\n', halting) + 1;
+  std::tm tm{};
+  int millis = 0;
+  ASSERT_EQ(std::sscanf(text.c_str() + line, "%d-%d-%d %d:%d:%d.%d", &tm.tm_year, &tm.tm_mon,
+                        &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &millis),
+            7)
+      << text.substr(line, 80);
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  tm.tm_isdst = -1;
+  const auto halted =
+      std::chrono::system_clock::from_time_t(std::mktime(&tm)) + milliseconds(millis);
+  const double after = std::chrono::duration<double>(exited - halted).count();
+  std::printf("locked ledger: exited %.1f s after the halt\n", after);
+  EXPECT_LT(after, 15.0) << "waited on the locked ledger again after halting\n" << text;
+  EXPECT_EQ(text.find("releasing leases failed"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -49,6 +49,20 @@ TEST(RunSummaryTest, AFewLinesWithCountsReportsAndTheBudget) {
   for (std::string line; std::getline(lines, line);) EXPECT_LE(line.size(), 100u) << line;
 }
 
+// A run halted by a database it could not read cannot say how far the report got: it
+// says so instead of "0/0 pages done".
+TEST(RunSummaryTest, ProgressTheDatabaseCouldNotGiveIsUnknownNotZero) {
+  RunSummary s = Finished(RunSummary::Outcome::kHalted);
+  s.progress = ReportProgress();
+  s.progress_unknown = true;
+  const std::string text = SummaryText(s, {1, 960, 60});
+  EXPECT_NE(text.find("progress  unknown (the database could not be read) in 1 report"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("0/0"), std::string::npos) << text;
+  EXPECT_EQ(boost::json::parse(SummaryJson(s, {1, 960, 60})).at("progress_unknown"), true);
+}
+
 TEST(RunSummaryTest, AStoppedOrHaltedRunSaysHowToResume) {
   for (auto outcome : {RunSummary::Outcome::kHalted, RunSummary::Outcome::kInterrupted}) {
     const std::string text = SummaryText(Finished(outcome), {1, 960, 60});
