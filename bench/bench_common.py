@@ -135,13 +135,25 @@ def run_child(cmd):
 
 
 def parse_engine_summary(output):
-    """Figures from batchfetch's closing summary line (stdout); missing ones are None."""
+    """Figures from batchfetch's closing summary (stdout): its --json line when there is one,
+    else the text; missing ones are None."""
+    for line in output.splitlines():
+        if line.startswith('{"outcome"'):
+            try:
+                s = json.loads(line)
+            except ValueError:
+                continue
+            return {"pages": s.get("pages"), "rows": s.get("rows"),
+                    "mailbox_peak": s.get("mailbox_peak"),
+                    "engine_peak_window": s.get("peak_window_requests"),
+                    "retries": s.get("retries"), "quota_errors": s.get("quota_errors")}
+
     def grab(pattern, cast=int):
         m = re.search(pattern, output)
         return cast(m.group(1).replace(",", "")) if m else None
     return {"pages": grab(r"([\d,]+) pages, [\d,]+ rows in"),
             "rows": grab(r"pages, ([\d,]+) rows in"),
-            "mailbox_peak": grab(r"mailbox peak ([\d,]+)"),  # older releases; --json has it
+            "mailbox_peak": grab(r"mailbox peak ([\d,]+)"),  # older releases
             "engine_peak_window": grab(r"peak ([\d,]+) in one"),
             "retries": grab(r"retries ([\d,]+)"),
             "quota_errors": grab(r"quota errors ([\d,]+)")}
@@ -186,10 +198,13 @@ def check_db(db, base, dates, dims):
 
 
 def backfill_cmd(bf, base, db, dates, dims, row_limit, concurrency, qpm, window, extra=()):
+    """A backfill of SITE over dates against mockgsc at base. mockgsc serves every date, so
+    ranges longer than the API's 16 months are allowed (--allow-old-dates); the summary is
+    the --json line parse_engine_summary reads."""
     return [bf, "backfill", "--site", SITE, "--from", dates[0], "--to", dates[-1],
             "--dimensions", dims, "--row-limit", str(row_limit), "--db", db, "--api-base", base,
             "--max-concurrency", str(concurrency), "--qpm", str(qpm), "--qpm-window", str(window),
-            "--progress", "never", "--log-level", "warn", *extra]
+            "--progress", "never", "--log-level", "warn", "--allow-old-dates", "--json", *extra]
 
 
 def write_json(path, data):
