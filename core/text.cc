@@ -11,4 +11,11 @@ bool HasControlCharacter(std::string_view s) {
   });
 }
 
+bool IsOnePrintableWord(std::string_view s) {
+  return !s.empty() && std::none_of(s.begin(), s.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte <= 0x20 || byte == 0x7f;
+  });
+}
+
 }  // namespace batchfetch

@@ -10,6 +10,10 @@ namespace batchfetch {
 // or LF there would forge a header or a line.
 bool HasControlCharacter(std::string_view s);
 
+// Whether s is one printable word: not empty, no space, no control character. A bearer
+// token must be, since it goes into the Authorization header as is.
+bool IsOnePrintableWord(std::string_view s);
+
 }  // namespace batchfetch
 
 #endif  // BATCHFETCH_CORE_TEXT_H_

@@ -3,6 +3,7 @@
 #include <boost/asio/error.hpp>
 #include <utility>
 
+#include "core/text.h"
 #include "workers/detail/shell_command.h"
 #include "workers/token_error.h"
 
@@ -32,15 +33,6 @@ std::string FirstLine(std::string_view text) {
     text.remove_prefix(eol + 1);
   }
   return "";
-}
-
-// A token is one printable word: anything else means the command printed something
-// other than a token (a prompt, a warning, several lines).
-bool LooksLikeToken(std::string_view token) {
-  for (char c : token) {
-    if (c <= ' ' || c == 0x7f) return false;
-  }
-  return !token.empty();
 }
 
 }  // namespace
@@ -94,7 +86,9 @@ boost::asio::awaitable<TokenCache::Fetched> CommandTokenSource::RunOnce() {
   }
   std::string token = Trim(outcome.out);
   if (token.empty()) co_return fail("printed no token");
-  if (!LooksLikeToken(token)) {
+  // A token is one printable word: anything else means the command printed something
+  // other than a token (a prompt, a warning, several lines).
+  if (!IsOnePrintableWord(token)) {
     co_return fail("printed more than one word; it must print only the access token");
   }
   fetched.token = std::move(token);

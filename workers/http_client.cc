@@ -90,11 +90,10 @@ class HttpClient::Impl : public std::enable_shared_from_this<Impl> {
       Complete(std::move(transfer), boost::asio::error::operation_aborted, std::move(response));
       return;
     }
-    if (const CURLcode rc = transfer->Configure(options_); rc != CURLE_OK) {
-      HttpResponse response = transfer->Fail(
-          rc, rc == CURLE_BAD_FUNCTION_ARGUMENT
-                  ? "not sent: a request header holds a control character (CR, LF, ...)"
-                  : curl_easy_strerror(rc));
+    std::string error;
+    if (const CURLcode rc = transfer->Configure(options_, &error); rc != CURLE_OK) {
+      HttpResponse response =
+          transfer->Fail(rc, error.empty() ? curl_easy_strerror(rc) : std::move(error));
       Complete(std::move(transfer), {}, std::move(response));
       return;
     }

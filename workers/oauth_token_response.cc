@@ -78,9 +78,7 @@ TokenCache::Fetched ReadTokenResponse(boost::system::error_code ec, const HttpRe
   if (!access || !access->is_string() || access->get_string().empty()) {
     return fail(TokenError::kBadTokenResponse, endpoint + " answered without access_token");
   }
-  if (HasControlCharacter(access->get_string()) ||
-      access->get_string().find(' ') != json::string::npos) {
-    // It goes into the Authorization header as is.
+  if (!IsOnePrintableWord(access->get_string())) {
     return fail(TokenError::kBadTokenResponse,
                 endpoint + " answered an access_token that is not one printable word");
   }

@@ -79,10 +79,9 @@ std::unique_ptr<TokenSource> MakeTokenSource(const TokenSourceOptions& options,
     return std::make_unique<CommandTokenSource>(options.token_cmd, options.command_lifetime,
                                                 options.command_timeout, clock);
   }
-  // A bearer token goes into the Authorization header as is: one printable word. The
-  // complaint never shows the token. (BATCHFETCH_TOKEN may also arrive as --token.)
+  // The complaint never shows the token. (BATCHFETCH_TOKEN may also arrive as --token.)
   const std::string& bare_token = !options.token.empty() ? options.token : options.env_token;
-  if (HasControlCharacter(bare_token) || bare_token.find(' ') != std::string::npos) {
+  if (!bare_token.empty() && !IsOnePrintableWord(bare_token)) {
     *error =
         "the token (--token or BATCHFETCH_TOKEN) is not one printable word: it holds a space "
         "or a control character";

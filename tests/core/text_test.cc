@@ -22,5 +22,12 @@ TEST(TextTest, PrintableTextAndUtf8AreNotControlCharacters) {
   EXPECT_FALSE(HasControlCharacter("m\xc3\xbcnchen.example \xe6\x97\xa5\xe6\x9c\xac"));
 }
 
+TEST(TextTest, OnePrintableWordHasNoSpaceNoControlCharacterAndIsNotEmpty) {
+  EXPECT_TRUE(IsOnePrintableWord("ya29.a0AfH6SM-_x"));
+  for (const char* bad : {"", "two words", "tok\n", "tok\r\nX-Forged: 1", "\ttok", "t\x7f"}) {
+    EXPECT_FALSE(IsOnePrintableWord(bad)) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace batchfetch

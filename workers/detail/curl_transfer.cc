@@ -46,7 +46,7 @@ CurlTransfer::~CurlTransfer() {
   curl_slist_free_all(headers_);
 }
 
-CURLcode CurlTransfer::Configure(const HttpClientOptions& options) {
+CURLcode CurlTransfer::Configure(const HttpClientOptions& options, std::string* error) {
   easy_ = curl_easy_init();
   if (easy_ == nullptr) return CURLE_FAILED_INIT;
   max_body_bytes_ = options.max_body_bytes;
@@ -54,7 +54,10 @@ CURLcode CurlTransfer::Configure(const HttpClientOptions& options) {
 
   for (const std::string& header : request_.headers) {
     // libcurl sends a header as given: a CR or LF in it would forge another header.
-    if (HasControlCharacter(header)) return CURLE_BAD_FUNCTION_ARGUMENT;
+    if (HasControlCharacter(header)) {
+      *error = "not sent: a request header holds a control character (CR, LF, ...)";
+      return CURLE_BAD_FUNCTION_ARGUMENT;
+    }
     curl_slist* appended = curl_slist_append(headers_, header.c_str());
     if (appended == nullptr) return CURLE_OUT_OF_MEMORY;
     headers_ = appended;

@@ -35,9 +35,10 @@ class CurlTransfer {
   CurlTransfer& operator=(const CurlTransfer&) = delete;
 
   // Creates the easy handle and sets every option for the request; CURLE_OK on success.
-  // TLS peer and host verification stay on; only http and https are allowed.
-  // CURLE_BAD_FUNCTION_ARGUMENT when a header holds a control character (never sent).
-  CURLcode Configure(const HttpClientOptions& options);
+  // TLS peer and host verification stay on; only http and https are allowed. A header
+  // holding a control character is refused (CURLE_BAD_FUNCTION_ARGUMENT, *error says so);
+  // for libcurl's own failures *error stays empty.
+  CURLcode Configure(const HttpClientOptions& options, std::string* error);
 
   // The response after libcurl finished the transfer with result.
   HttpResponse Finish(CURLcode result);

@@ -111,6 +111,48 @@ TEST(MisbehavingServerTest, EightOversizedAnswersAtOnceStayUnder600MB) {
   EXPECT_EQ(reader.Scalar("SELECT count(*) FROM search_analytics"), 0);
 }
 
+// A backfill of dates at concurrency 2 for a process of its own; its output goes to
+// dir's out.txt and err.txt.
+Subprocess::Options BackfillInBackground(const TempDir& dir, const BackfillRunner& runner,
+                                         const MockGsc& server,
+                                         const std::vector<std::string>& dates) {
+  Subprocess::Options options;
+  options.argv = runner.Args(server, dates.front(), dates.back(), 2);
+  options.stdout_path = dir.File("out.txt");
+  options.stderr_path = dir.File("err.txt");
+  return options;
+}
+
+// Waits (at most 10 s) until the ledger at path holds n done pages.
+void WaitForDonePages(const std::string& path, int64_t n) {
+  for (int i = 0; i < 200; ++i) {
+    std::this_thread::sleep_for(milliseconds(50));
+    sqlite3* db = nullptr;
+    int64_t done = 0;
+    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+      sqlite3_stmt* stmt = nullptr;
+      if (sqlite3_prepare_v2(db, "SELECT count(*) FROM batches WHERE state = 'done'", -1, &stmt,
+                             nullptr) == SQLITE_OK &&
+          sqlite3_step(stmt) == SQLITE_ROW) {
+        done = sqlite3_column_int64(stmt, 0);
+      }
+      sqlite3_finalize(stmt);
+    }
+    sqlite3_close(db);
+    if (done >= n) return;
+  }
+}
+
+std::string ReadText(const std::string& path) {
+  std::string text;
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr) return text;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+  std::fclose(f);
+  return text;
+}
+
 // Makes the ledger's files immutable (chattr +i: even root's open descriptors can no
 // longer write them) until destroyed.
 class ImmutableFiles {
@@ -135,28 +177,9 @@ TEST(MisbehavingServerTest, ALedgerThatTurnsReadOnlyMidRunHaltsInsteadOfRetrying
   MockGsc server({"--latency-ms", "150", "--qpm-window", "6", "--rows-per-day", "20"});
   BackfillRunner runner(dir.File("ledger.db"));
   const auto dates = BackfillRunner::Dates("2025-01-01", 40);
-  Subprocess::Options options;
-  options.argv = runner.Args(server, dates.front(), dates.back(), 2);
-  options.stdout_path = dir.File("out.txt");
-  options.stderr_path = dir.File("err.txt");
-  Subprocess backfill(options);
+  Subprocess backfill(BackfillInBackground(dir, runner, server, dates));
   // Wait for the first commits, then make the ledger read-only under the running process.
-  for (int i = 0; i < 200; ++i) {
-    std::this_thread::sleep_for(milliseconds(50));
-    sqlite3* db = nullptr;
-    int64_t done = 0;
-    if (sqlite3_open_v2(runner.db().c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-      sqlite3_stmt* stmt = nullptr;
-      if (sqlite3_prepare_v2(db, "SELECT count(*) FROM batches WHERE state = 'done'", -1, &stmt,
-                             nullptr) == SQLITE_OK &&
-          sqlite3_step(stmt) == SQLITE_ROW) {
-        done = sqlite3_column_int64(stmt, 0);
-      }
-      sqlite3_finalize(stmt);
-    }
-    sqlite3_close(db);
-    if (done >= 2) break;
-  }
+  WaitForDonePages(runner.db(), 2);
   ImmutableFiles read_only({runner.db(), runner.db() + "-wal"});
   ASSERT_TRUE(read_only.ok()) << "chattr +i must work here (root, ext4)";
   const auto frozen = std::chrono::steady_clock::now();
@@ -167,12 +190,7 @@ TEST(MisbehavingServerTest, ALedgerThatTurnsReadOnlyMidRunHaltsInsteadOfRetrying
   EXPECT_LT(took, seconds(30));
   std::printf("read-only ledger: halted after %.1f s\n",
               std::chrono::duration<double>(took).count());
-  std::FILE* err = std::fopen(dir.File("err.txt").c_str(), "r");
-  ASSERT_NE(err, nullptr);
-  std::string text;
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, err)) > 0;) text.append(buf, n);
-  std::fclose(err);
+  const std::string text = ReadText(dir.File("err.txt"));
   EXPECT_NE(text.find("times in a row"), std::string::npos) << text;
 }
 
@@ -185,27 +203,11 @@ TEST(MisbehavingServerTest, ALedgerLockedByAnotherProgramHaltsAndExitsSoonAfter)
   MockGsc server({"--latency-ms", "200", "--qpm-window", "6", "--rows-per-day", "5"});
   BackfillRunner runner(dir.File("ledger.db"));
   const auto dates = BackfillRunner::Dates("2025-01-01", 40);
-  Subprocess::Options options;
-  options.argv = runner.Args(server, dates.front(), dates.back(), 2);
-  options.stdout_path = dir.File("out.txt");
-  options.stderr_path = dir.File("err.txt");
-  Subprocess backfill(options);
+  Subprocess backfill(BackfillInBackground(dir, runner, server, dates));
   // Once the first pages are in, take the write lock and keep it.
+  WaitForDonePages(runner.db(), 2);
   sqlite3* db = nullptr;
-  for (int i = 0; i < 200; ++i) {
-    std::this_thread::sleep_for(milliseconds(50));
-    if (db == nullptr && sqlite3_open(runner.db().c_str(), &db) != SQLITE_OK) continue;
-    sqlite3_stmt* stmt = nullptr;
-    int64_t done = 0;
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM batches WHERE state = 'done'", -1, &stmt,
-                           nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW) {
-      done = sqlite3_column_int64(stmt, 0);
-    }
-    sqlite3_finalize(stmt);
-    if (done >= 2) break;
-  }
-  ASSERT_NE(db, nullptr);
+  ASSERT_EQ(sqlite3_open(runner.db().c_str(), &db), SQLITE_OK);
   sqlite3_busy_timeout(db, 10000);
   ASSERT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE; UPDATE reports SET site = site", nullptr, nullptr,
                          nullptr),
@@ -216,12 +218,7 @@ TEST(MisbehavingServerTest, ALedgerLockedByAnotherProgramHaltsAndExitsSoonAfter)
   sqlite3_close(db);
   ASSERT_TRUE(code.has_value()) << "still waiting on a locked ledger after 120 s";
   EXPECT_EQ(*code, 3);
-  std::FILE* err = std::fopen(dir.File("err.txt").c_str(), "r");
-  ASSERT_NE(err, nullptr);
-  std::string text;
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, err)) > 0;) text.append(buf, n);
-  std::fclose(err);
+  const std::string text = ReadText(dir.File("err.txt"));
   // The halt line's local time: "YYYY-MM-DD HH:MM:SS.mmm error [...] halting: database: ...".
   const std::size_t halting = text.find("halting: database:");
   ASSERT_NE(halting, std::string::npos) << text;
