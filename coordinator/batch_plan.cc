@@ -59,6 +59,7 @@ struct BatchPlan::State {
   std::size_t assign_cursor = 0;  // next site to hand a page from
   std::size_t claim_cursor = 0;   // next site to claim for
   std::size_t serial_cursor = 0;  // concurrency 1: the report being claimed
+  Time latest_pause{};            // the latest paused_until of any site: none after it
   int queued_total = 0;
   std::map<int, Lease> fetching;        // worker → the page it holds
   std::map<PageKey, Lease> committing;  // handed to the writer, not yet committed
@@ -217,6 +218,7 @@ Effects BatchPlan::Failed(int worker, const Lease& lease, const Classification& 
       }
       if (site) {
         site->paused_until = std::max(site->paused_until, now + delay);
+        state_->latest_pause = std::max(state_->latest_pause, site->paused_until);
         for (int sr : site->reports) {
           Emit(state_->out, effect::PauseQuota{reports_[static_cast<std::size_t>(sr)].report_id,
                                                site->paused_until});
@@ -595,8 +597,9 @@ void BatchPlan::MaybeClaim(Time now) {
   } else {
     // Pages queued for a paused site do not count: they must not stop the claims of the
     // sites that can send; queue_limit still bounds everything held.
+    // (Every message comes here: scan the reports only while some site is paused.)
     int paused_queued = 0;
-    for (std::size_t r = 0; r < state_->reports.size(); ++r) {
+    for (std::size_t r = 0; state_->latest_pause > now && r < state_->reports.size(); ++r) {
       if (Paused(static_cast<int>(r), now)) {
         paused_queued += static_cast<int>(state_->reports[r].queued.size());
       }
@@ -687,7 +690,7 @@ void BatchPlan::ArmTimer(Time now) {
   if (phase_ == Phase::kDraining && state_->drain_deadline && !state_->fetching.empty()) {
     next = std::min(next, *state_->drain_deadline);
   }
-  if (phase_ == Phase::kRunning && !state_->parked.empty()) {
+  if (phase_ == Phase::kRunning && !state_->parked.empty() && state_->latest_pause > now) {
     for (const auto& report : state_->reports) {
       const Time until = state_->sites[static_cast<std::size_t>(report.site)].paused_until;
       // Queued pages become sendable, or released ones claimable, when the pause ends.

@@ -27,4 +27,19 @@ Status CheckQuotaRequest(std::span<const QuotaAsk> keys, int64_t n,
   return Status::Ok();
 }
 
+Status QuotaLedger::TryGrantAll(std::span<const QuotaRequest> requests,
+                                std::chrono::milliseconds window, std::vector<QuotaDecision>* out) {
+  out->clear();
+  for (const QuotaRequest& r : requests) {
+    if (Status status = CheckQuotaRequest(r.keys, r.n, window); !status.ok()) return status;
+  }
+  std::vector<QuotaDecision> decisions(requests.size());
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    Status status = TryGrant(requests[i].keys, requests[i].n, window, &decisions[i]);
+    if (!status.ok()) return status;
+  }
+  *out = std::move(decisions);
+  return Status::Ok();
+}
+
 }  // namespace batchfetch

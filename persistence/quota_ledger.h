@@ -29,6 +29,12 @@ struct QuotaDecision {
   std::vector<int64_t> budget;     // per key: the budget in force (smallest live ask)
 };
 
+// One request of a TryGrantAll: n grants for every key of keys (which must outlive the call).
+struct QuotaRequest {
+  std::span<const QuotaAsk> keys;
+  int64_t n = 0;
+};
+
 // The shared state of the quota: a log of grants per quota key that every process on a
 // ledger draws from, so together they never exceed a key's budget in any window.
 //
@@ -61,6 +67,16 @@ class QuotaLedger {
   // REQUIRES: keys non-empty and distinct, 1 <= n <= every ask's budget, window > 0.
   virtual Status TryGrant(std::span<const QuotaAsk> keys, int64_t n,
                           std::chrono::milliseconds window, QuotaDecision* out) = 0;
+
+  // Decides the requests in order, each as TryGrant would, a later one counting the
+  // grants of the earlier ones; out gets one decision per request. SQLite decides them
+  // all in ONE transaction at one instant (one lock, one commit, each key's window read
+  // once), so a process serving many sites pays one round trip for the waiters of all of
+  // them. The default calls TryGrant for each. On an error nothing is granted (out is
+  // left empty), although the default may have recorded the grants of earlier requests:
+  // budget unused, never exceeded. REQUIRES: TryGrant's, for each request.
+  virtual Status TryGrantAll(std::span<const QuotaRequest> requests,
+                             std::chrono::milliseconds window, std::vector<QuotaDecision>* out);
 };
 
 // Opens the quota ledger beside the ledger named by target: the same PostgreSQL

@@ -185,49 +185,59 @@ Status SqliteQuotaLedger::RetryAt(const std::string& key, int64_t want, int64_t 
       [&](const SqliteStatement& r) { *retry_at = r.ColumnInt64(0) + window_ms; });
 }
 
-Status SqliteQuotaLedger::Decide(std::span<const QuotaAsk> keys, int64_t n, int64_t window_ms,
-                                 QuotaDecision* out) {
-  // The clock is read under the write lock, so grant times never go backwards across
-  // the processes that share the file.
-  const int64_t now = BootMillis();
+Status SqliteQuotaLedger::ReadKey(const QuotaAsk& ask, int64_t now, int64_t window_ms,
+                                  KeyWindow* out) {
   const int64_t ask_ttl = AskLifetime(std::chrono::milliseconds(window_ms)).count();
+  ask_prune_.BindText(1, ask.key);
+  ask_prune_.BindInt64(2, now - ask_ttl);
+  Status status = ask_prune_.Run();
+  if (!status.ok()) return status;
+  ask_.BindText(1, ask.key);
+  ask_.BindText(2, owner_);
+  ask_.BindInt64(3, ask.budget);
+  ask_.BindInt64(4, now);
+  status = ask_.Run();
+  if (!status.ok()) return status;
+  bool row = false;
+  ask_min_.BindText(1, ask.key);
+  status = ask_min_.Step(&row);
+  if (!status.ok()) return status;
+  out->budget = row && !ask_min_.ColumnIsNull(0) ? ask_min_.ColumnInt64(0) : ask.budget;
+  ask_min_.Reset();
+
+  prune_.BindText(1, ask.key);
+  prune_.BindInt64(2, now - window_ms);
+  status = prune_.Run();
+  if (!status.ok()) return status;
+  count_.BindText(1, ask.key);
+  count_.BindInt64(2, now - window_ms);
+  status = count_.Step(&row);
+  if (!status.ok()) return status;
+  out->used = row ? count_.ColumnInt64(0) : 0;
+  count_.Reset();
+  return Status::Ok();
+}
+
+Status SqliteQuotaLedger::Decide(std::span<const QuotaAsk> keys, int64_t n, int64_t now,
+                                 int64_t window_ms, std::map<std::string, KeyWindow>* seen,
+                                 QuotaDecision* out) {
   QuotaDecision d;
   d.granted = true;
   int64_t retry_at = now;
+  std::vector<KeyWindow*> windows;
   for (const QuotaAsk& ask : keys) {
-    ask_prune_.BindText(1, ask.key);
-    ask_prune_.BindInt64(2, now - ask_ttl);
-    Status status = ask_prune_.Run();
-    if (!status.ok()) return status;
-    ask_.BindText(1, ask.key);
-    ask_.BindText(2, owner_);
-    ask_.BindInt64(3, ask.budget);
-    ask_.BindInt64(4, now);
-    status = ask_.Run();
-    if (!status.ok()) return status;
-    bool row = false;
-    ask_min_.BindText(1, ask.key);
-    status = ask_min_.Step(&row);
-    if (!status.ok()) return status;
-    const int64_t budget = row && !ask_min_.ColumnIsNull(0) ? ask_min_.ColumnInt64(0) : ask.budget;
-    ask_min_.Reset();
-
-    prune_.BindText(1, ask.key);
-    prune_.BindInt64(2, now - window_ms);
-    status = prune_.Run();
-    if (!status.ok()) return status;
-    count_.BindText(1, ask.key);
-    count_.BindInt64(2, now - window_ms);
-    status = count_.Step(&row);
-    if (!status.ok()) return status;
-    const int64_t used = row ? count_.ColumnInt64(0) : 0;
-    count_.Reset();
-    d.in_window.push_back(used);
-    d.budget.push_back(budget);
-    if (used + n > budget) {
+    auto [it, fresh] = seen->try_emplace(ask.key);
+    if (fresh) {
+      if (Status status = ReadKey(ask, now, window_ms, &it->second); !status.ok()) return status;
+    }
+    const KeyWindow& w = it->second;
+    windows.push_back(&it->second);
+    d.in_window.push_back(w.used);
+    d.budget.push_back(w.budget);
+    if (w.used + n > w.budget) {
       d.granted = false;
       int64_t key_retry = 0;
-      status = RetryAt(ask.key, n, budget, now, window_ms, &key_retry);
+      Status status = RetryAt(ask.key, n, w.budget, now, window_ms, &key_retry);
       if (!status.ok()) return status;
       retry_at = std::max(retry_at, key_retry);
     }
@@ -239,6 +249,7 @@ Status SqliteQuotaLedger::Decide(std::span<const QuotaAsk> keys, int64_t n, int6
       insert_.BindInt64(3, n);
       Status status = insert_.Run();
       if (!status.ok()) return status;
+      windows[i]->used += n;
       d.in_window[i] += n;
     }
   } else {
@@ -250,14 +261,34 @@ Status SqliteQuotaLedger::Decide(std::span<const QuotaAsk> keys, int64_t n, int6
 
 Status SqliteQuotaLedger::TryGrant(std::span<const QuotaAsk> keys, int64_t n,
                                    std::chrono::milliseconds window, QuotaDecision* out) {
-  Status status = CheckQuotaRequest(keys, n, window);
-  if (!status.ok()) return status;
+  const QuotaRequest request{keys, n};
+  std::vector<QuotaDecision> decisions;
+  Status status = TryGrantAll(std::span(&request, 1), window, &decisions);
+  if (status.ok()) *out = std::move(decisions.front());
+  return status;
+}
+
+Status SqliteQuotaLedger::TryGrantAll(std::span<const QuotaRequest> requests,
+                                      std::chrono::milliseconds window,
+                                      std::vector<QuotaDecision>* out) {
+  out->clear();
+  for (const QuotaRequest& r : requests) {
+    if (Status status = CheckQuotaRequest(r.keys, r.n, window); !status.ok()) return status;
+  }
   return RetryWhileBusy(busy_, [&]() -> Status {
+    std::vector<QuotaDecision> decisions(requests.size());
     Status s = begin_.Run();
     if (!s.ok()) return s;
-    s = Decide(keys, n, window.count(), out);
+    // The clock is read under the write lock, so grant times never go backwards across
+    // the processes that share the file.
+    const int64_t now = BootMillis();
+    std::map<std::string, KeyWindow> seen;
+    for (std::size_t i = 0; s.ok() && i < requests.size(); ++i) {
+      s = Decide(requests[i].keys, requests[i].n, now, window.count(), &seen, &decisions[i]);
+    }
     if (s.ok()) s = commit_.Run();
     if (!s.ok() && !sqlite3_get_autocommit(db_)) (void)rollback_.Run();
+    if (s.ok()) *out = std::move(decisions);
     return s;
   });
 }

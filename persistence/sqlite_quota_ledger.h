@@ -1,6 +1,7 @@
 #ifndef BATCHFETCH_PERSISTENCE_SQLITE_QUOTA_LEDGER_H_
 #define BATCHFETCH_PERSISTENCE_SQLITE_QUOTA_LEDGER_H_
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -37,12 +38,23 @@ class SqliteQuotaLedger final : public QuotaLedger {
 
   Status TryGrant(std::span<const QuotaAsk> keys, int64_t n, std::chrono::milliseconds window,
                   QuotaDecision* out) override;
+  Status TryGrantAll(std::span<const QuotaRequest> requests, std::chrono::milliseconds window,
+                     std::vector<QuotaDecision>* out) override;
 
  private:
   SqliteQuotaLedger(sqlite3* db, std::string owner) : db_(db), owner_(std::move(owner)) {}
   Status Init(const std::string& path, const std::string& boot_id);
   Status Prepare();
-  Status Decide(std::span<const QuotaAsk> keys, int64_t n, int64_t window_ms, QuotaDecision* out);
+  // A key's window as this transaction knows it: read once, then kept up to date.
+  struct KeyWindow {
+    int64_t budget = 0;  // in force: the smallest live ask
+    int64_t used = 0;    // grants in the window
+  };
+  // One request inside the transaction, at the ledger's instant now.
+  Status Decide(std::span<const QuotaAsk> keys, int64_t n, int64_t now, int64_t window_ms,
+                std::map<std::string, KeyWindow>* seen, QuotaDecision* out);
+  // Records this process's ask of a key, prunes what left the window and reads the rest.
+  Status ReadKey(const QuotaAsk& ask, int64_t now, int64_t window_ms, KeyWindow* out);
   // The blocking key's next free time: when the grant that keeps want from fitting
   // under budget leaves the window.
   Status RetryAt(const std::string& key, int64_t want, int64_t budget, int64_t now,

@@ -340,22 +340,27 @@ void QuotaService::Run() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
     const Clock::TimePoint now = clock_.Now();
-    KeySetLimiter* ready = nullptr;
+    // Every key set whose head may be decided now, in round-robin order from next_,
+    // decided together in one ledger transaction.
+    std::vector<KeySetLimiter*> ready;
     Clock::TimePoint wake = Clock::TimePoint::max();
     const std::size_t count = order_.size();
-    for (std::size_t i = 0; i < count && !closed_; ++i) {
-      const std::size_t at = (next_ + i) % count;
+    const std::size_t start = next_;
+    for (std::size_t i = 0; i < count && !closed_ && ready.size() < kMaxBatch; ++i) {
+      const std::size_t at = (start + i) % count;
       KeySetLimiter* l = order_[at];
       if (l->queue.empty() || l->closed) continue;
       const Clock::TimePoint t = std::max(l->paused_until, l->next_try_at);
       if (t <= now) {
-        ready = l;
-        next_ = (at + 1) % count;  // the others go first next time: no key set starves
-        break;
+        // The first goes last next time: each key set takes its turn at the front, where
+        // a shared key's last room goes.
+        if (ready.empty()) next_ = (at + 1) % count;
+        ready.push_back(l);
+      } else {
+        wake = std::min(wake, t);
       }
-      wake = std::min(wake, t);
     }
-    if (ready == nullptr) {
+    if (ready.empty()) {
       if (wake == Clock::TimePoint::max()) {
         cv_.wait(lock);
       } else {
@@ -363,46 +368,84 @@ void QuotaService::Run() {
       }
       continue;
     }
-    DecideOnce(*ready, lock);
+    Decide(ready, lock);
   }
 }
 
-void QuotaService::DecideOnce(KeySetLimiter& l, std::unique_lock<std::mutex>& lock) {
+struct QuotaService::Pending {
+  KeySetLimiter* limiter;
+  std::vector<std::shared_ptr<KeySetLimiter::Ticket>> batch;
+  int64_t want = 0;
+  std::vector<QuotaAsk> asks;
+};
+
+QuotaService::Pending QuotaService::TakeHead(KeySetLimiter& l) {
   using Ticket = KeySetLimiter::Ticket;
+  Pending p{&l, {}, 0, {}};
   // The waiters at the head, FIFO, as many as fit in one budget — or in the room the
   // last refusal reported, so a window with room for some is not refused for all.
   const int64_t budget = l.BudgetLocked();
   const int64_t cap = l.room_hint > 0 ? std::min(budget, l.room_hint) : budget;
-  std::vector<std::shared_ptr<Ticket>> batch;
-  int64_t want = 0;
   for (const auto& t : l.queue) {
     // The head always goes (its own refusal says when it fits); the rest while they fit.
-    if (!batch.empty() && want + t->n > cap) break;
-    want += t->n;
-    batch.push_back(t);
+    if (!p.batch.empty() && p.want + t->n > cap) break;
+    p.want += t->n;
+    p.batch.push_back(t);
   }
   l.room_hint = -1;
-  for (const auto& t : batch) t->state = Ticket::State::kDeciding;
-  l.queue.erase(l.queue.begin(), l.queue.begin() + static_cast<std::ptrdiff_t>(batch.size()));
-  std::vector<QuotaAsk> asks;
-  asks.reserve(l.keys_.size());
-  for (const KeyState* k : l.keys_) asks.push_back({k->name, k->asked});
+  for (const auto& t : p.batch) t->state = Ticket::State::kDeciding;
+  l.queue.erase(l.queue.begin(), l.queue.begin() + static_cast<std::ptrdiff_t>(p.batch.size()));
+  p.asks.reserve(l.keys_.size());
+  for (const KeyState* k : l.keys_) p.asks.push_back({k->name, k->asked});
   // Never ask more than the smallest ask allows (the ledger refuses n > budget).
-  want = std::min(want, l.AskedLocked());
+  p.want = std::min(p.want, l.AskedLocked());
+  return p;
+}
+
+void QuotaService::Decide(const std::vector<KeySetLimiter*>& ready,
+                          std::unique_lock<std::mutex>& lock) {
+  std::vector<Pending> pending;
+  pending.reserve(ready.size());
+  for (KeySetLimiter* l : ready) pending.push_back(TakeHead(*l));
+  std::vector<QuotaRequest> requests;
+  requests.reserve(pending.size());
+  for (const Pending& p : pending) requests.push_back({p.asks, p.want});
 
   // The ledger stamps a grant with its own clock, read inside the transaction: no earlier
   // than this. A grant's age counts from here, so a slow commit ages it too.
   const Clock::TimePoint asked_at = clock_.Now();
   lock.unlock();
-  QuotaDecision d;
-  const Status status = ledger_->TryGrant(
-      asks, want, std::chrono::duration_cast<milliseconds>(window_ + margin_), &d);
+  std::vector<QuotaDecision> decisions;
+  Status status = ledger_->TryGrantAll(
+      requests, std::chrono::duration_cast<milliseconds>(window_ + margin_), &decisions);
+  if (status.ok() && decisions.size() != pending.size()) {
+    status = Status::Error(Status::Code::kIoError, "the quota ledger left requests undecided");
+  }
   lock.lock();
 
   const Clock::TimePoint now = clock_.Now();
   ++decisions_;
   last_error_ = status;
   std::vector<std::string> notices;
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    Apply(pending[i], status, status.ok() ? decisions[i] : QuotaDecision(), asked_at, now,
+          &notices);
+  }
+  if (!notices.empty() && notice_) {
+    lock.unlock();
+    for (const std::string& line : notices) notice_(line);
+    lock.lock();
+  }
+}
+
+void QuotaService::Apply(Pending& p, const Status& status, const QuotaDecision& d,
+                         Clock::TimePoint asked_at, Clock::TimePoint now,
+                         std::vector<std::string>* notices_out) {
+  using Ticket = KeySetLimiter::Ticket;
+  KeySetLimiter& l = *p.limiter;
+  const auto& batch = p.batch;
+  const int64_t want = p.want;
+  std::vector<std::string>& notices = *notices_out;
   if (status.ok()) {
     l.decided = true;
     l.last_decision_at = now;
@@ -464,11 +507,6 @@ void QuotaService::DecideOnce(KeySetLimiter& l, std::unique_lock<std::mutex>& lo
         l.next_try_at = now + d.retry_after;
       }
     }
-  }
-  if (!notices.empty() && notice_) {
-    lock.unlock();
-    for (const std::string& line : notices) notice_(line);
-    lock.lock();
   }
 }
 

@@ -29,12 +29,14 @@ class KeySetLimiter;
 // connection serves every quota key of the process, however many sites it fetches.
 //
 // Limiter(keys) hands out a RateLimiter for a set of keys (a report's site, principal
-// and project). Its Acquire decides ALL the keys together in one QuotaLedger::TryGrant
-// (one transaction, one round trip): granted only if every key fits, recorded for every
-// key at once, so no key's grant ages while another key waits. The waiters of one
-// limiter queued when the thread comes round share one decision (FIFO, up to the
-// budget). A grant is used at once, so the ledger's grant time is the send time give or
-// take a few milliseconds; `margin` is added to the window in the ledger's arithmetic to
+// and project). Its Acquire decides ALL the keys together: granted only if every key
+// fits, recorded for every key at once, so no key's grant ages while another key waits.
+// The waiters of one limiter queued when the thread comes round share one decision
+// (FIFO, up to the budget), and the decisions of every limiter ready then go to the
+// ledger together (QuotaLedger::TryGrantAll: one transaction, one round trip, in
+// round-robin order so each key set takes its turn first): 330 sites sending at once
+// cost one commit, not 330. A grant is used at once, so the ledger's grant time is the send time
+// give or take a few milliseconds; `margin` is added to the window in the ledger's arithmetic to
 // absorb that delay (and its jitter) between the grant and the server's arrival; a waiter
 // that resumes more than margin/4 after its decision began (the ledger stamps the grant
 // inside it, so a slow commit ages the grant too) wastes it and waits for a fresh one, so
@@ -85,7 +87,8 @@ class QuotaService {
   // Every current and future Acquire of every limiter completes with operation_aborted.
   void Close();
 
-  // TryGrant transactions so far (round trips to the ledger).
+  // Ledger transactions so far (round trips to the ledger), each deciding the waiters
+  // of every key set ready then.
   int64_t decisions() const;
   // Grants wasted because their waiter resumed more than margin/4 after the decision
   // (each such waiter waited for another grant instead of sending late).
@@ -100,10 +103,21 @@ class QuotaService {
   friend class detail::KeySetLimiter;
   struct KeyState;
 
+  struct Pending;  // one limiter's head, being decided
+
+  // Key sets decided in one ledger transaction at most: bounds how long one decision
+  // holds the quota file's lock against the other processes.
+  static constexpr std::size_t kMaxBatch = 512;
+
   void Run();
-  // Decides the head of one limiter's queue. REQUIRES: lock held; releases it while the
-  // ledger decides.
-  void DecideOnce(detail::KeySetLimiter& limiter, std::unique_lock<std::mutex>& lock);
+  // Decides the heads of these limiters' queues in ONE ledger transaction. REQUIRES: lock
+  // held; releases it while the ledger decides.
+  void Decide(const std::vector<detail::KeySetLimiter*>& ready, std::unique_lock<std::mutex>& lock);
+  // Takes a limiter's head for a decision. REQUIRES: lock held.
+  Pending TakeHead(detail::KeySetLimiter& limiter);
+  // Grants or requeues a taken head by the ledger's answer. REQUIRES: lock held.
+  void Apply(Pending& p, const Status& status, const QuotaDecision& d, Clock::TimePoint asked_at,
+             Clock::TimePoint now, std::vector<std::string>* notices);
 
   boost::asio::any_io_executor ex_;
   std::unique_ptr<QuotaLedger> ledger_;

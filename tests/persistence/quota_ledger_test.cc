@@ -47,6 +47,36 @@ class QuotaLedgerTest : public ::testing::TestWithParam<std::string> {
   std::string uri_;
 };
 
+TEST_P(QuotaLedgerTest, ManyRequestsAreDecidedInOrderEachCountingTheEarlierOnes) {
+  auto ledger = Connect();
+  // Three sites share a principal whose budget is 2: the third finds it full.
+  const std::vector<QuotaAsk> a{{"site:a", 5}, {"principal", 2}};
+  const std::vector<QuotaAsk> b{{"site:b", 5}, {"principal", 2}};
+  const std::vector<QuotaAsk> c{{"site:c", 5}, {"principal", 2}};
+  const std::vector<QuotaRequest> requests{{a, 1}, {b, 1}, {c, 1}};
+  std::vector<QuotaDecision> out;
+  const Status status = ledger->TryGrantAll(requests, seconds(60), &out);
+  ASSERT_TRUE(status.ok()) << status.message();
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_TRUE(out[0].granted);
+  EXPECT_EQ(out[0].in_window, (std::vector<int64_t>{1, 1}));
+  EXPECT_TRUE(out[1].granted);
+  EXPECT_EQ(out[1].in_window, (std::vector<int64_t>{1, 2}));
+  EXPECT_FALSE(out[2].granted);
+  EXPECT_EQ(out[2].in_window, (std::vector<int64_t>{0, 2}));
+  EXPECT_GT(out[2].retry_after.count(), 0);
+  // What was granted is recorded for the next decision (of any process); site c was not
+  // charged for its refusal.
+  auto other = Connect();
+  EXPECT_FALSE(Grant(*other, {{"principal", 2}}).granted);
+  EXPECT_EQ(Grant(*other, {{"site:c", 5}}).in_window, (std::vector<int64_t>{1}));
+  // One malformed request decides none of them.
+  const std::vector<QuotaAsk> d{{"site:d", 5}};
+  const std::vector<QuotaRequest> bad{{d, 1}, {d, 0}};
+  EXPECT_EQ(ledger->TryGrantAll(bad, seconds(60), &out).code(), Status::Code::kInvalid);
+  EXPECT_TRUE(out.empty());
+}
+
 TEST_P(QuotaLedgerTest, GrantsEveryKeyOrNone) {
   auto ledger = Connect();
   QuotaDecision d = Grant(*ledger, {{"a", 2}, {"b", 5}}, 2);

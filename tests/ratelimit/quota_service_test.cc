@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -41,6 +42,7 @@ class FakeQuotaLedger final : public QuotaLedger {
 
   Status TryGrant(std::span<const QuotaAsk> keys, int64_t n, milliseconds window,
                   QuotaDecision* out) override {
+    if (Status s = CheckQuotaRequest(keys, n, window); !s.ok()) return s;  // as a ledger does
     std::unique_lock lock(mu_);
     Call call{{}, n, {}};
     for (const QuotaAsk& k : keys) {
@@ -191,6 +193,37 @@ TEST_F(QuotaServiceTest, DecidesEveryKeyOfARequestInOneLedgerCall) {
   EXPECT_EQ(ledger_->Recorded("project"), 1);
   EXPECT_EQ(limiter.total_grants(), 1);
   EXPECT_EQ(service_->decisions(), 1);
+}
+
+TEST_F(QuotaServiceTest, TheWaitersOfManySitesAreDecidedInOneLedgerTransaction) {
+  // The first decision is held inside the ledger while six more sites come to wait: the
+  // next round trip decides all six, each once (1,000 sites must not mean 1,000 commits).
+  ledger_->SetGated(true);
+  auto first = StartAcquire(service_->Limiter(Keys("first")));
+  RunFor(milliseconds(5));
+  ASSERT_TRUE(ledger_->WaitForCalls(1));
+  std::vector<RateLimiter*> limiters;
+  std::vector<std::shared_ptr<std::optional<error_code>>> waits;
+  for (int i = 0; i < 6; ++i) {
+    limiters.push_back(&service_->Limiter(Keys("s" + std::to_string(i))));
+    waits.push_back(StartAcquire(*limiters.back()));
+  }
+  RunFor(milliseconds(20));  // every Acquire is queued before the ledger is released
+  ledger_->SetGated(false);
+  ASSERT_TRUE(RunUntil([&] {
+    return std::all_of(waits.begin(), waits.end(), [](const auto& w) { return w->has_value(); });
+  }));
+  ASSERT_TRUE(first->has_value());
+  EXPECT_FALSE(first->value());
+  for (std::size_t i = 0; i < waits.size(); ++i) {
+    EXPECT_FALSE(waits[i]->value()) << "site " << i;
+    EXPECT_EQ(limiters[i]->total_grants(), 1) << "site " << i;
+    EXPECT_EQ(ledger_->Recorded("site:s" + std::to_string(i)), 1) << "site " << i;
+  }
+  EXPECT_EQ(ledger_->Recorded("principal:bearer"), 7);
+  EXPECT_EQ(ledger_->calls().size(), 7u);  // one request per site, each valid
+  EXPECT_EQ(service_->decisions(), 2);     // two round trips to the ledger
+  EXPECT_TRUE(service_->last_error().ok()) << service_->last_error().message();
 }
 
 TEST_F(QuotaServiceTest, AKeyThatDoesNotFitBlocksTheGrantOfAllAndRecordsNone) {
