@@ -27,12 +27,18 @@ Status CheckQuotaRequest(std::span<const QuotaAsk> keys, int64_t n,
   return Status::Ok();
 }
 
-Status QuotaLedger::TryGrantAll(std::span<const QuotaRequest> requests,
-                                std::chrono::milliseconds window, std::vector<QuotaDecision>* out) {
-  out->clear();
+Status CheckQuotaRequests(std::span<const QuotaRequest> requests,
+                          std::chrono::milliseconds window) {
   for (const QuotaRequest& r : requests) {
     if (Status status = CheckQuotaRequest(r.keys, r.n, window); !status.ok()) return status;
   }
+  return Status::Ok();
+}
+
+Status QuotaLedger::TryGrantAll(std::span<const QuotaRequest> requests,
+                                std::chrono::milliseconds window, std::vector<QuotaDecision>* out) {
+  out->clear();
+  if (Status status = CheckQuotaRequests(requests, window); !status.ok()) return status;
   std::vector<QuotaDecision> decisions(requests.size());
   for (std::size_t i = 0; i < requests.size(); ++i) {
     Status status = TryGrant(requests[i].keys, requests[i].n, window, &decisions[i]);

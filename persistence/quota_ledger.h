@@ -87,6 +87,8 @@ Status OpenQuotaLedger(const std::string& target, std::unique_ptr<QuotaLedger>* 
 // Checks TryGrant's REQUIRES; a one-line kInvalid error when broken.
 Status CheckQuotaRequest(std::span<const QuotaAsk> keys, int64_t n,
                          std::chrono::milliseconds window);
+// Checks TryGrantAll's REQUIRES: CheckQuotaRequest for each request.
+Status CheckQuotaRequests(std::span<const QuotaRequest> requests, std::chrono::milliseconds window);
 
 }  // namespace batchfetch
 

@@ -272,9 +272,7 @@ Status SqliteQuotaLedger::TryGrantAll(std::span<const QuotaRequest> requests,
                                       std::chrono::milliseconds window,
                                       std::vector<QuotaDecision>* out) {
   out->clear();
-  for (const QuotaRequest& r : requests) {
-    if (Status status = CheckQuotaRequest(r.keys, r.n, window); !status.ok()) return status;
-  }
+  if (Status status = CheckQuotaRequests(requests, window); !status.ok()) return status;
   return RetryWhileBusy(busy_, [&]() -> Status {
     std::vector<QuotaDecision> decisions(requests.size());
     Status s = begin_.Run();

@@ -35,14 +35,14 @@ class KeySetLimiter;
 // (FIFO, up to the budget), and the decisions of every limiter ready then go to the
 // ledger together (QuotaLedger::TryGrantAll: one transaction, one round trip, in
 // round-robin order so each key set takes its turn first): 330 sites sending at once
-// cost one commit, not 330. A grant is used at once, so the ledger's grant time is the send time
-// give or take a few milliseconds; `margin` is added to the window in the ledger's arithmetic to
-// absorb that delay (and its jitter) between the grant and the server's arrival; a waiter
-// that resumes more than margin/4 after its decision began (the ledger stamps the grant
-// inside it, so a slow commit ages the grant too) wastes it and waits for a fresh one, so
-// a busy io thread or a slow disk cannot send a grant late. The rest of the margin
-// (3/4) absorbs the jitter of the send itself and of the server's reading. A grant is never
-// refunded, even when its waiter was cancelled meanwhile.
+// cost one commit, not 330. A grant is used at once, so the ledger's grant time is the
+// send time give or take a few milliseconds; `margin` is added to the window in the
+// ledger's arithmetic to absorb that delay (and its jitter) between the grant and the
+// server's arrival; a waiter that resumes more than margin/4 after its decision began
+// (the ledger stamps the grant inside it, so a slow commit ages the grant too) wastes it
+// and waits for a fresh one, so a busy io thread or a slow disk cannot send a grant late.
+// The rest of the margin (3/4) absorbs the jitter of the send itself and of the server's
+// reading. A grant is never refunded, even when its waiter was cancelled meanwhile.
 //
 // A key's budget is asked of the ledger, where the smallest live ask of any process wins;
 // when another process asks for less, `notice` gets one line per key saying so. A limit
